@@ -1,0 +1,1 @@
+"""The domain app: workspaces, customers, the parse-run inventory and deletion requests."""

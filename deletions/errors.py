@@ -1,0 +1,17 @@
+"""Domain errors. Views turn them into messages or 4xx answers; none is ever swallowed."""
+
+
+class DomainError(Exception):
+    """Base of the errors a user's action can meet; the message is shown to the user."""
+
+
+class TransitionError(DomainError):
+    """The object is not in a state from which the requested move is allowed."""
+
+
+class RuleViolation(DomainError):
+    """The move is legal in itself but a rule forbids it (four eyes, roles, tenancy)."""
+
+
+class SubmissionError(DomainError):
+    """The deletion request cannot be created as asked (bad ids, overlap, nothing selected)."""

@@ -1,0 +1,533 @@
+"""The domain: workspaces, customers, the parse-run inventory, deletion requests and their audit.
+
+State changes of requests and items go through :mod:`deletions.transitions`; nothing else sets
+``status``. Secrets are stored encrypted (:mod:`deletions.crypto`) and only their last four
+characters are kept in clear, for display.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from deletions import crypto
+
+DEFAULT_API_VERSION = "2026-02-09"
+
+
+class Source(models.TextChoices):
+    """Where an action came from; every audit record carries one."""
+
+    WEB = "web", "Web"
+    API = "api", "API"
+    ADMIN = "admin", "Django admin"
+    PUBLIC = "public", "Public form"
+    WORKER = "worker", "Worker"
+    SYSTEM = "system", "System"
+    CLI = "cli", "Command line"
+
+
+class Workspace(models.Model):
+    """One Extend workspace the operator uses, with its encrypted credentials."""
+
+    class Region(models.TextChoices):
+        US = "https://api.extend.ai", "US (api.extend.ai)"
+        US2 = "https://api.us2.extend.app", "US2 (api.us2.extend.app)"
+        EU1 = "https://api.eu1.extend.ai", "EU1 (api.eu1.extend.ai)"
+
+    class KeyScope(models.TextChoices):
+        WORKSPACE = "workspace", "Workspace key"
+        ORGANIZATION = "organization", "Organisation key"
+
+    class Health(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CREDENTIALS_INVALID = "credentials_invalid", "Credentials invalid"
+        FORBIDDEN = "forbidden", "Forbidden"
+        PAYMENT_REQUIRED = "payment_required", "Payment required"
+        PAUSED = "paused", "Paused by staff"
+        NOT_FOUND_BURST = "not_found_burst", "Paused: too many runs not found"
+
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.URLField(
+        default=Region.US,
+        help_text="Extend region (US, US2, EU1) or any URL, e.g. a local simulator.",
+    )
+    api_version = models.CharField(max_length=20, default=DEFAULT_API_VERSION)
+    key_scope = models.CharField(
+        max_length=20, choices=KeyScope.choices, default=KeyScope.WORKSPACE
+    )
+    extend_workspace_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Sent as x-extend-workspace-id; required with an organisation key.",
+    )
+    organization_ref = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Extend organisation id; workspaces of one organisation share its rate limit.",
+    )
+    customer_metadata_key = models.CharField(
+        max_length=100,
+        default="customer_id",
+        help_text="The parse-run metadata key whose value is the customer's external reference.",
+    )
+    rate_limit = models.PositiveIntegerField(
+        default=10, help_text="DELETE requests per second (Extend's WRITE category)."
+    )
+    get_rate_limit = models.PositiveIntegerField(
+        default=10, help_text="GET requests per second (list, retrieve, verification)."
+    )
+    verify_deletions = models.BooleanField(
+        default=True, help_text="After each delete, confirm with a GET that the run answers 404."
+    )
+    health = models.CharField(max_length=30, choices=Health.choices, default=Health.ACTIVE)
+    health_reason = models.TextField(blank=True)
+    health_changed_at = models.DateTimeField(null=True, blank=True)
+    # Secrets: ciphertext only, plus the last four characters for display.
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    api_key_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    webhook_secret_encrypted = models.TextField(blank=True, editable=False)
+    webhook_secret_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    # Unguessable part of this workspace's webhook URL.
+    webhook_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.pk} {self.name!r} key=••••{self.api_key_last4}>"
+
+    def set_api_key(self, raw: str) -> None:
+        """Store *raw* encrypted; only its last four characters stay readable."""
+        self.api_key_encrypted = crypto.encrypt(raw)
+        self.api_key_last4 = raw[-4:]
+
+    def reveal_api_key(self) -> str:
+        """Decrypt the API key, for the Extend client only. Never display or log the result."""
+        return crypto.decrypt(self.api_key_encrypted) if self.api_key_encrypted else ""
+
+    def set_webhook_secret(self, raw: str) -> None:
+        """Store the webhook signing secret encrypted."""
+        self.webhook_secret_encrypted = crypto.encrypt(raw)
+        self.webhook_secret_last4 = raw[-4:]
+
+    def reveal_webhook_secret(self) -> str:
+        """Decrypt the webhook signing secret, for signature checks only."""
+        if not self.webhook_secret_encrypted:
+            return ""
+        return crypto.decrypt(self.webhook_secret_encrypted)
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key_encrypted)
+
+    @property
+    def masked_api_key(self) -> str:
+        return f"••••{self.api_key_last4}" if self.api_key_last4 else "not set"
+
+    @property
+    def masked_webhook_secret(self) -> str:
+        return f"••••{self.webhook_secret_last4}" if self.webhook_secret_last4 else "not set"
+
+    @property
+    def is_runnable(self) -> bool:
+        """Whether the engine may send requests for this workspace now."""
+        return self.health == self.Health.ACTIVE and self.has_api_key
+
+    @property
+    def rate_limit_key(self) -> str:
+        """Workspaces of one Extend organisation share its limit; others have their own."""
+        return f"org:{self.organization_ref}" if self.organization_ref else f"ws:{self.pk}"
+
+
+class Customer(models.Model):
+    """A downstream customer (tenant) of the operator."""
+
+    name = models.CharField(max_length=200)
+    external_ref = models.CharField(
+        max_length=255,
+        unique=True,
+        help_text="The value parse runs carry under the workspace's customer metadata key.",
+    )
+    slug = models.SlugField(
+        max_length=80, unique=True, help_text="Used in the customer's public erasure-request URL."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's place inside one customer. Staff users have no membership."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        ADMIN = "admin", "Customer admin"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.customer} ({self.role})"
+
+    @property
+    def is_customer_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class ParseRun(models.Model):
+    """One parse run known to exist (or to have existed) at Extend.
+
+    Deleted runs stay as tombstones pointing at the request that deleted them. ``open_request``
+    is set while the run is part of an unfinished request: the conditional update that sets it is
+    what stops a run from being put into two open requests at once.
+    """
+
+    class State(models.TextChoices):
+        PRESENT = "present", "Present"
+        DELETED = "deleted", "Deleted"
+        VANISHED = "vanished", "Gone at Extend (deleted outside the portal)"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="parse_runs")
+    run_id = models.CharField(max_length=255)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="parse_runs"
+    )
+    file_name = models.CharField(max_length=1024, blank=True)
+    extend_status = models.CharField(max_length=20, blank=True)
+    extend_created_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PRESENT)
+    open_request = models.ForeignKey(
+        "DeletionRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    deleted_by_request = models.ForeignKey(
+        "DeletionRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tombstones",
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "run_id"], name="parserun_unique_per_ws"),
+        ]
+        indexes = [
+            # The customer's table: newest first, filtered by state.
+            models.Index(
+                fields=["customer", "state", "-extend_created_at", "-id"], name="parserun_cust_list"
+            ),
+            models.Index(fields=["customer", "run_id"], name="parserun_cust_runid"),
+            models.Index(fields=["open_request"], name="parserun_open_request"),
+            models.Index(
+                fields=["workspace", "last_seen_at"],
+                name="parserun_unassigned",
+                condition=Q(customer__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.run_id
+
+
+class DeletionRequest(models.Model):
+    """A request to delete a frozen set of parse runs, with its lifecycle and approvals."""
+
+    class Status(models.TextChoices):
+        AWAITING_VERIFICATION = "awaiting_verification", "Awaiting verification"
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        APPROVED = "approved", "Approved"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        COMPLETED_WITH_FAILURES = "completed_with_failures", "Completed with failures"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired (never verified)"
+
+    class Kind(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        GDPR = "gdpr", "GDPR erasure (Art. 17)"
+
+    class Scope(models.TextChoices):
+        EXPLICIT = "explicit", "Selected runs"
+        ALL = "all", "All runs"
+        FILTER = "filter", "Runs matching a filter"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deletion_requests",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STANDARD)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.EXPLICIT)
+    scope_filter = models.JSONField(
+        default=dict, blank=True, help_text="The filter as submitted, for the record."
+    )
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=30, choices=Status.choices, default=Status.PENDING_APPROVAL, db_index=True
+    )
+    required_approvals = models.PositiveSmallIntegerField(default=1)
+    decision_comment = models.TextField(blank=True, help_text="The reason given on rejection.")
+
+    # Frozen size and terminal counters, kept current by the item transitions so progress
+    # never needs a COUNT over the items.
+    item_count = models.PositiveIntegerField(default=0)
+    deleted_count = models.PositiveIntegerField(default=0)
+    already_gone_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+
+    # GDPR: day one, the statutory due date, and the pseudonymised data-subject reference.
+    received_on = models.DateField(null=True, blank=True)
+    due_on = models.DateField(null=True, blank=True, db_index=True)
+    subject_ref_hash = models.CharField(max_length=64, blank=True)
+    subject_ref_hint = models.CharField(max_length=16, blank=True)
+
+    submitted_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    OPEN_STATUSES = frozenset(
+        {
+            Status.AWAITING_VERIFICATION,
+            Status.PENDING_APPROVAL,
+            Status.APPROVED,
+            Status.RUNNING,
+            Status.PAUSED,
+        }
+    )
+    FINAL_STATUSES = frozenset(
+        {
+            Status.COMPLETED,
+            Status.COMPLETED_WITH_FAILURES,
+            Status.REJECTED,
+            Status.CANCELLED,
+            Status.EXPIRED,
+        }
+    )
+    CANCELLABLE_STATUSES = frozenset(
+        {Status.AWAITING_VERIFICATION, Status.PENDING_APPROVAL, Status.APPROVED}
+    )
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-submitted_at"], name="request_customer_recent"),
+            models.Index(fields=["status", "due_on", "submitted_at"], name="request_queue"),
+        ]
+        permissions = [
+            ("view_console", "Can view the staff console"),
+            ("approve_request", "Can approve or reject deletion requests"),
+            ("operate_engine", "Can pause, resume and retry deletion work"),
+            ("administer_portal", "Can manage workspaces, customers and users"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Request #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def done_count(self) -> int:
+        """Items in a terminal state."""
+        return self.deleted_count + self.already_gone_count + self.failed_count
+
+    @property
+    def remaining_count(self) -> int:
+        return max(self.item_count - self.done_count, 0)
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.item_count:
+            return 100
+        return int(100 * self.done_count / self.item_count)
+
+
+class DeletionItem(models.Model):
+    """One parse run inside a request, with its own lifecycle and retry schedule."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_FLIGHT = "in_flight", "In flight"
+        DELETED = "deleted", "Deleted"
+        ALREADY_GONE = "already_gone", "Already gone"
+        FAILED = "failed", "Failed"
+
+    TERMINAL_STATUSES = frozenset({Status.DELETED, Status.ALREADY_GONE, Status.FAILED})
+
+    request = models.ForeignKey(DeletionRequest, on_delete=models.CASCADE, related_name="items")
+    parse_run = models.ForeignKey(ParseRun, on_delete=models.PROTECT, related_name="items")
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_request_id = models.CharField(max_length=100, blank=True)
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Extend answered 2xx or 404 for the delete."
+    )
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a follow-up GET confirmed the run answers 404."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "parse_run"], name="item_unique_run"),
+        ]
+        indexes = [
+            models.Index(fields=["request", "status", "id"], name="item_request_status"),
+            # The engine's claim query: due pending items.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="item_due",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["lease_expires_at"], name="item_lease", condition=Q(status="in_flight")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parse_run_id} in #{self.request_id}"
+
+
+class DeletionAttempt(models.Model):
+    """One call to Extend for one item: the item's own append-only history."""
+
+    class Kind(models.TextChoices):
+        DELETE = "delete", "DELETE"
+        VERIFY = "verify", "Verification GET"
+
+    item = models.ForeignKey(DeletionItem, on_delete=models.CASCADE, related_name="attempts_log")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DELETE)
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=30)
+    extend_request_id = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["item", "started_at"], name="attempt_item_time")]
+
+
+class Approval(models.Model):
+    """One staff decision on a request."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    request = models.ForeignKey(DeletionRequest, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals"
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "approver"], name="approval_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approver} {self.decision} #{self.request_id}"
+
+
+class AuditEvent(models.Model):
+    """An append-only record of a state change or privileged action.
+
+    The database refuses UPDATE and DELETE on this table (a trigger, see the migrations). The
+    actor is kept both as an id without a foreign-key constraint (so the row never has to change
+    when a user is deleted) and as a label captured at the time.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    action = models.CharField(max_length=60, db_index=True)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=64)
+    request = models.ForeignKey(
+        DeletionRequest,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["request", "at"], name="audit_request_time"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events are append-only.")

@@ -1,0 +1,382 @@
+"""Every state change of a deletion request or item, one function per transition.
+
+Each function locks the request row, checks the current state against the lifecycle in
+DESIGN.md, raises :class:`TransitionError` for an illegal move (leaving no trace), saves with
+``update_fields`` and writes the audit record in the same transaction. Views, the admin, the API
+and the tasks all call these; nothing else assigns ``status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from deletions import audit
+from deletions.errors import RuleViolation, TransitionError
+from deletions.models import (
+    Approval,
+    DeletionItem,
+    DeletionRequest,
+    ParseRun,
+    Source,
+)
+
+if TYPE_CHECKING:
+    from deletions.audit import Actor
+
+RS = DeletionRequest.Status
+IS = DeletionItem.Status
+
+# The request lifecycle: which status may become which.
+REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
+    RS.AWAITING_VERIFICATION: frozenset({RS.PENDING_APPROVAL, RS.CANCELLED, RS.EXPIRED}),
+    RS.PENDING_APPROVAL: frozenset({RS.APPROVED, RS.REJECTED, RS.CANCELLED}),
+    RS.APPROVED: frozenset({RS.RUNNING, RS.CANCELLED}),
+    RS.RUNNING: frozenset({RS.PAUSED, RS.COMPLETED, RS.COMPLETED_WITH_FAILURES}),
+    RS.PAUSED: frozenset({RS.RUNNING}),
+    RS.COMPLETED_WITH_FAILURES: frozenset({RS.RUNNING}),
+}
+
+# The item lifecycle. In flight may go back to pending: a retry scheduled for later.
+ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
+    IS.PENDING: frozenset({IS.IN_FLIGHT}),
+    IS.IN_FLIGHT: frozenset({IS.PENDING, IS.DELETED, IS.ALREADY_GONE, IS.FAILED}),
+    IS.FAILED: frozenset({IS.PENDING}),
+}
+
+APPROVE_PERMISSION = "deletions.approve_request"
+OPERATE_PERMISSION = "deletions.operate_engine"
+
+# Hooks run after commit of a transition, e.g. to wake workers or send e-mail. Registered by
+# the modules that own those effects, so this module stays free of tasks and templates.
+_after_commit_hooks: list[Callable[[DeletionRequest, str, str], None]] = []
+
+
+def on_transition(hook: Callable[[DeletionRequest, str, str], None]) -> None:
+    """Register *hook(request, before, after)* to run after any committed request transition."""
+    if hook not in _after_commit_hooks:
+        _after_commit_hooks.append(hook)
+
+
+def can_move(current: str, target: str) -> bool:
+    """Whether the lifecycle allows a request in *current* to become *target*."""
+    return target in REQUEST_TRANSITIONS.get(current, frozenset())
+
+
+def _lock(request: DeletionRequest) -> DeletionRequest:
+    return DeletionRequest.objects.select_for_update().get(pk=request.pk)
+
+
+def _move(
+    req: DeletionRequest,
+    target: str,
+    *,
+    actor: Actor,
+    source: Source | str,
+    fields: tuple[str, ...] = (),
+    detail: dict[str, object] | None = None,
+) -> DeletionRequest:
+    """Move the locked *req* to *target*, saving *fields* too, and audit it."""
+    if not can_move(req.status, target):
+        raise TransitionError(
+            f"Request #{req.pk} is {req.get_status_display().lower()}; "
+            f"it cannot become {RS(target).label.lower()}."
+        )
+    before = req.status
+    req.status = target
+    req.save(update_fields=["status", "updated_at", *fields])
+    audit.record(
+        f"request.{target}",
+        obj=req,
+        actor=actor,
+        source=source,
+        before={"status": before},
+        after={"status": target},
+        detail=detail,
+    )
+    for hook in _after_commit_hooks:
+        transaction.on_commit(lambda hook=hook: hook(req, before, target))  # type: ignore[misc]
+    return req
+
+
+def _require_perm(actor: Actor, perm: str, what: str) -> None:
+    if actor is None or not actor.is_authenticated or not actor.has_perm(perm):  # type: ignore[union-attr]
+        raise RuleViolation(f"You are not allowed to {what}.")
+
+
+def _release_runs(req: DeletionRequest, *, keep_failed: bool = False) -> None:
+    """Let the request's runs be requested again (its own failed runs stay if *keep_failed*)."""
+    runs = ParseRun.objects.filter(open_request=req)
+    if keep_failed:
+        runs = runs.exclude(items__request=req, items__status=IS.FAILED)
+    runs.update(open_request=None)
+
+
+def verify_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+    """The data subject confirmed their e-mail: the request goes to the approval queue."""
+    with transaction.atomic():
+        req = _lock(request)
+        return _move(req, RS.PENDING_APPROVAL, actor=actor, source=source)
+
+
+def expire_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+    """An unverified request passed its verification deadline."""
+    with transaction.atomic():
+        req = _lock(request)
+        req = _move(req, RS.EXPIRED, actor=actor, source=source)
+        _release_runs(req)
+        return req
+
+
+def approve_request(
+    request: DeletionRequest,
+    *,
+    actor: Actor,
+    source: Source | str,
+    comment: str = "",
+) -> DeletionRequest:
+    """Record *actor*'s approval; the request becomes approved once enough approvers agreed.
+
+    Four eyes: the requester never approves their own request, and nobody approves twice.
+    """
+    _require_perm(actor, APPROVE_PERMISSION, "approve deletion requests")
+    assert actor is not None
+    with transaction.atomic():
+        req = _lock(request)
+        if req.status != RS.PENDING_APPROVAL:
+            raise TransitionError(
+                f"Request #{req.pk} is {req.get_status_display().lower()}; "
+                "only a request pending approval can be approved."
+            )
+        if req.requested_by_id is not None and req.requested_by_id == actor.pk:
+            raise RuleViolation("You cannot approve a request you made yourself.")
+        if req.approvals.filter(approver_id=actor.pk).exists():
+            raise RuleViolation("You have already approved this request; another approver must.")
+        Approval.objects.create(
+            request=req, approver_id=actor.pk, decision=Approval.Decision.APPROVE, comment=comment
+        )
+        given = req.approvals.filter(decision=Approval.Decision.APPROVE).count()
+        audit.record(
+            "request.approval_given",
+            obj=req,
+            actor=actor,
+            source=source,
+            detail={"comment": comment, "approvals": given, "required": req.required_approvals},
+        )
+        if given >= req.required_approvals:
+            req.approved_at = timezone.now()
+            _move(req, RS.APPROVED, actor=actor, source=source, fields=("approved_at",))
+        return req
+
+
+def reject_request(
+    request: DeletionRequest, *, actor: Actor, source: Source | str, reason: str
+) -> DeletionRequest:
+    """Reject with a reason that the requester will see."""
+    _require_perm(actor, APPROVE_PERMISSION, "reject deletion requests")
+    assert actor is not None
+    reason = reason.strip()
+    if not reason:
+        raise RuleViolation("A rejection needs a reason; the requester will see it.")
+    with transaction.atomic():
+        req = _lock(request)
+        if req.status != RS.PENDING_APPROVAL:
+            raise TransitionError(
+                f"Request #{req.pk} is {req.get_status_display().lower()}; "
+                "only a request pending approval can be rejected."
+            )
+        if req.requested_by_id is not None and req.requested_by_id == actor.pk:
+            raise RuleViolation("You cannot decide on your own request; cancel it instead.")
+        Approval.objects.create(
+            request=req, approver_id=actor.pk, decision=Approval.Decision.REJECT, comment=reason
+        )
+        req.decision_comment = reason
+        req.finished_at = timezone.now()
+        _move(
+            req,
+            RS.REJECTED,
+            actor=actor,
+            source=source,
+            fields=("decision_comment", "finished_at"),
+            detail={"reason": reason},
+        )
+        _release_runs(req)
+        return req
+
+
+def cancel_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+    """Withdraw a request that has not started running. Nothing is sent to Extend after this."""
+    with transaction.atomic():
+        req = _lock(request)
+        if req.status not in DeletionRequest.CANCELLABLE_STATUSES:
+            raise TransitionError(
+                f"Request #{req.pk} is {req.get_status_display().lower()}; "
+                "only a request that has not started can be cancelled."
+            )
+        req.finished_at = timezone.now()
+        _move(req, RS.CANCELLED, actor=actor, source=source, fields=("finished_at",))
+        _release_runs(req)
+        return req
+
+
+def start_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+    """Execution begins: the engine may now claim the request's items."""
+    with transaction.atomic():
+        req = _lock(request)
+        req.started_at = req.started_at or timezone.now()
+        return _move(req, RS.RUNNING, actor=actor, source=source, fields=("started_at",))
+
+
+def pause_request(
+    request: DeletionRequest, *, actor: Actor, source: Source | str, reason: str = ""
+) -> DeletionRequest:
+    """Stop claiming new items of a running request; items in flight finish."""
+    if source != Source.SYSTEM and source != Source.WORKER:
+        _require_perm(actor, OPERATE_PERMISSION, "pause deletion work")
+    with transaction.atomic():
+        req = _lock(request)
+        return _move(req, RS.PAUSED, actor=actor, source=source, detail={"reason": reason})
+
+
+def resume_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+    """Let a paused request run again."""
+    _require_perm(actor, OPERATE_PERMISSION, "resume deletion work")
+    with transaction.atomic():
+        req = _lock(request)
+        return _move(req, RS.RUNNING, actor=actor, source=source)
+
+
+def finish_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+    """A running request whose items are all terminal becomes completed (with failures or not)."""
+    with transaction.atomic():
+        req = _lock(request)
+        if req.status != RS.RUNNING:
+            raise TransitionError(f"Request #{req.pk} is not running; it cannot finish.")
+        if req.remaining_count:
+            raise TransitionError(
+                f"Request #{req.pk} still has {req.remaining_count} unfinished items."
+            )
+        target = RS.COMPLETED_WITH_FAILURES if req.failed_count else RS.COMPLETED
+        req.finished_at = timezone.now()
+        _move(
+            req,
+            target,
+            actor=actor,
+            source=source,
+            fields=("finished_at",),
+            detail={
+                "deleted": req.deleted_count,
+                "already_gone": req.already_gone_count,
+                "failed": req.failed_count,
+            },
+        )
+        _release_runs(req, keep_failed=True)
+        return req
+
+
+def retry_failed_items(
+    request: DeletionRequest, *, actor: Actor, source: Source | str
+) -> DeletionRequest:
+    """Staff send a request's failed items round again."""
+    _require_perm(actor, OPERATE_PERMISSION, "retry failed deletions")
+    with transaction.atomic():
+        req = _lock(request)
+        if req.status != RS.COMPLETED_WITH_FAILURES:
+            raise TransitionError(
+                f"Request #{req.pk} is {req.get_status_display().lower()}; "
+                "only a request completed with failures can be retried."
+            )
+        retried = DeletionItem.objects.filter(request=req, status=IS.FAILED).update(
+            status=IS.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+        )
+        req.failed_count = 0
+        req.finished_at = None
+        return _move(
+            req,
+            RS.RUNNING,
+            actor=actor,
+            source=source,
+            fields=("failed_count", "finished_at"),
+            detail={"retried_items": retried},
+        )
+
+
+# --- Items. The engine moves many items at once, so these are conditional updates on the item
+# row (which double as the claim check) plus counter updates on the request row. ---
+
+
+def complete_item(
+    item: DeletionItem,
+    target: str,
+    *,
+    http_status: int | None,
+    extend_request_id: str = "",
+    error: str = "",
+    at: datetime | None = None,
+) -> bool:
+    """Move an in-flight item to a terminal state and update its request's counters.
+
+    Returns False if the item was no longer in flight (another worker's lease took it over):
+    the caller's outcome is then recorded in the attempt log only.
+    """
+    if target not in ITEM_TRANSITIONS[IS.IN_FLIGHT] or target == IS.PENDING:
+        raise TransitionError(f"An in-flight item cannot become {target}.")
+    now = at or timezone.now()
+    with transaction.atomic():
+        fields: dict[str, object] = {
+            "status": target,
+            "last_http_status": http_status,
+            "last_request_id": extend_request_id,
+            "last_error": error,
+            "lease_expires_at": None,
+            "next_attempt_at": None,
+        }
+        if target in (IS.DELETED, IS.ALREADY_GONE):
+            fields["confirmed_at"] = now
+        moved = DeletionItem.objects.filter(pk=item.pk, status=IS.IN_FLIGHT).update(**fields)
+        if not moved:
+            return False
+        counter = {
+            IS.DELETED: "deleted_count",
+            IS.ALREADY_GONE: "already_gone_count",
+            IS.FAILED: "failed_count",
+        }[IS(target)]
+        DeletionRequest.objects.filter(pk=item.request_id).update(**{counter: F(counter) + 1})
+        if target in (IS.DELETED, IS.ALREADY_GONE):
+            ParseRun.objects.filter(pk=item.parse_run_id).update(
+                state=ParseRun.State.DELETED,
+                deleted_at=now,
+                deleted_by_request_id=item.request_id,
+                open_request=None,
+            )
+        return True
+
+
+def reschedule_item(
+    item: DeletionItem,
+    *,
+    next_attempt_at: datetime,
+    http_status: int | None,
+    extend_request_id: str = "",
+    error: str = "",
+    count_attempt: bool = True,
+) -> bool:
+    """Put an in-flight item back to pending, to be tried again at *next_attempt_at*."""
+    updates: dict[str, object] = {
+        "status": IS.PENDING,
+        "next_attempt_at": next_attempt_at,
+        "lease_expires_at": None,
+        "last_http_status": http_status,
+        "last_request_id": extend_request_id,
+        "last_error": error,
+    }
+    if not count_attempt:
+        # A call that never reached a decision at Extend (rate limit, stopped workspace)
+        # does not use up the item's retry budget.
+        updates["attempts"] = F("attempts") - 1
+    return bool(DeletionItem.objects.filter(pk=item.pk, status=IS.IN_FLIGHT).update(**updates))

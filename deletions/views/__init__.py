@@ -1,0 +1,1 @@
+"""Views, split by audience: customer pages, staff console, API, webhooks."""

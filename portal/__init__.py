@@ -1,0 +1,5 @@
+"""The deletion portal's project package: settings, URLs, the Celery app, WSGI/ASGI entry points."""
+
+from portal.celery import app as celery_app
+
+__all__ = ["celery_app"]
