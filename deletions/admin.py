@@ -28,6 +28,11 @@ from deletions.models import (
 class WorkspaceForm(forms.ModelForm[Workspace]):
     """Secrets can be entered or replaced, never read back: the fields always render empty."""
 
+    base_url = forms.URLField(
+        assume_scheme="https",
+        initial=Workspace.Region.US,
+        help_text="Extend region (US, US2, EU1) or any URL, e.g. a local simulator.",
+    )
     api_key = forms.CharField(
         required=False,
         strip=True,

@@ -32,14 +32,19 @@ if TYPE_CHECKING:
 RS = DeletionRequest.Status
 IS = DeletionItem.Status
 
-# The request lifecycle: which status may become which.
-REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
-    RS.AWAITING_VERIFICATION: frozenset({RS.PENDING_APPROVAL, RS.CANCELLED, RS.EXPIRED}),
-    RS.PENDING_APPROVAL: frozenset({RS.APPROVED, RS.REJECTED, RS.CANCELLED}),
-    RS.APPROVED: frozenset({RS.RUNNING, RS.CANCELLED}),
-    RS.RUNNING: frozenset({RS.PAUSED, RS.COMPLETED, RS.COMPLETED_WITH_FAILURES}),
-    RS.PAUSED: frozenset({RS.RUNNING}),
-    RS.COMPLETED_WITH_FAILURES: frozenset({RS.RUNNING}),
+# The request lifecycle, one entry per transition: the statuses it may start from and the status
+# it leads to ("finish" leads to completed or completed_with_failures, by the item outcomes).
+REQUEST_TRANSITIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "verify": (frozenset({RS.AWAITING_VERIFICATION}), frozenset({RS.PENDING_APPROVAL})),
+    "expire": (frozenset({RS.AWAITING_VERIFICATION}), frozenset({RS.EXPIRED})),
+    "approve": (frozenset({RS.PENDING_APPROVAL}), frozenset({RS.APPROVED})),
+    "reject": (frozenset({RS.PENDING_APPROVAL}), frozenset({RS.REJECTED})),
+    "cancel": (DeletionRequest.CANCELLABLE_STATUSES, frozenset({RS.CANCELLED})),
+    "start": (frozenset({RS.APPROVED}), frozenset({RS.RUNNING})),
+    "pause": (frozenset({RS.RUNNING}), frozenset({RS.PAUSED})),
+    "resume": (frozenset({RS.PAUSED}), frozenset({RS.RUNNING})),
+    "finish": (frozenset({RS.RUNNING}), frozenset({RS.COMPLETED, RS.COMPLETED_WITH_FAILURES})),
+    "retry": (frozenset({RS.COMPLETED_WITH_FAILURES}), frozenset({RS.RUNNING})),
 }
 
 # The item lifecycle. In flight may go back to pending: a retry scheduled for later.
@@ -63,9 +68,31 @@ def on_transition(hook: Callable[[DeletionRequest, str, str], None]) -> None:
         _after_commit_hooks.append(hook)
 
 
-def can_move(current: str, target: str) -> bool:
-    """Whether the lifecycle allows a request in *current* to become *target*."""
-    return target in REQUEST_TRANSITIONS.get(current, frozenset())
+def can(transition: str, request: DeletionRequest) -> bool:
+    """Whether *transition* is allowed from *request*'s current status (for showing buttons)."""
+    return request.status in REQUEST_TRANSITIONS[transition][0]
+
+
+def _check(req: DeletionRequest, transition: str) -> None:
+    if not can(transition, req):
+        raise TransitionError(
+            f"Request #{req.pk} is {req.get_status_display().lower()}; "
+            f"it cannot be {_PAST[transition]} now."
+        )
+
+
+_PAST = {
+    "verify": "verified",
+    "expire": "expired",
+    "approve": "approved",
+    "reject": "rejected",
+    "cancel": "cancelled",
+    "start": "started",
+    "pause": "paused",
+    "resume": "resumed",
+    "finish": "finished",
+    "retry": "retried",
+}
 
 
 def _lock(request: DeletionRequest) -> DeletionRequest:
@@ -74,6 +101,7 @@ def _lock(request: DeletionRequest) -> DeletionRequest:
 
 def _move(
     req: DeletionRequest,
+    transition: str,
     target: str,
     *,
     actor: Actor,
@@ -81,12 +109,9 @@ def _move(
     fields: tuple[str, ...] = (),
     detail: dict[str, object] | None = None,
 ) -> DeletionRequest:
-    """Move the locked *req* to *target*, saving *fields* too, and audit it."""
-    if not can_move(req.status, target):
-        raise TransitionError(
-            f"Request #{req.pk} is {req.get_status_display().lower()}; "
-            f"it cannot become {RS(target).label.lower()}."
-        )
+    """Move the locked *req* by *transition* to *target*, saving *fields* too, and audit it."""
+    _check(req, transition)
+    assert target in REQUEST_TRANSITIONS[transition][1]
     before = req.status
     req.status = target
     req.save(update_fields=["status", "updated_at", *fields])
@@ -121,14 +146,14 @@ def verify_request(request: DeletionRequest, *, actor: Actor, source: Source | s
     """The data subject confirmed their e-mail: the request goes to the approval queue."""
     with transaction.atomic():
         req = _lock(request)
-        return _move(req, RS.PENDING_APPROVAL, actor=actor, source=source)
+        return _move(req, "verify", RS.PENDING_APPROVAL, actor=actor, source=source)
 
 
 def expire_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
     """An unverified request passed its verification deadline."""
     with transaction.atomic():
         req = _lock(request)
-        req = _move(req, RS.EXPIRED, actor=actor, source=source)
+        req = _move(req, "expire", RS.EXPIRED, actor=actor, source=source)
         _release_runs(req)
         return req
 
@@ -148,11 +173,7 @@ def approve_request(
     assert actor is not None
     with transaction.atomic():
         req = _lock(request)
-        if req.status != RS.PENDING_APPROVAL:
-            raise TransitionError(
-                f"Request #{req.pk} is {req.get_status_display().lower()}; "
-                "only a request pending approval can be approved."
-            )
+        _check(req, "approve")
         if req.requested_by_id is not None and req.requested_by_id == actor.pk:
             raise RuleViolation("You cannot approve a request you made yourself.")
         if req.approvals.filter(approver_id=actor.pk).exists():
@@ -170,7 +191,7 @@ def approve_request(
         )
         if given >= req.required_approvals:
             req.approved_at = timezone.now()
-            _move(req, RS.APPROVED, actor=actor, source=source, fields=("approved_at",))
+            _move(req, "approve", RS.APPROVED, actor=actor, source=source, fields=("approved_at",))
         return req
 
 
@@ -185,11 +206,7 @@ def reject_request(
         raise RuleViolation("A rejection needs a reason; the requester will see it.")
     with transaction.atomic():
         req = _lock(request)
-        if req.status != RS.PENDING_APPROVAL:
-            raise TransitionError(
-                f"Request #{req.pk} is {req.get_status_display().lower()}; "
-                "only a request pending approval can be rejected."
-            )
+        _check(req, "reject")
         if req.requested_by_id is not None and req.requested_by_id == actor.pk:
             raise RuleViolation("You cannot decide on your own request; cancel it instead.")
         Approval.objects.create(
@@ -199,6 +216,7 @@ def reject_request(
         req.finished_at = timezone.now()
         _move(
             req,
+            "reject",
             RS.REJECTED,
             actor=actor,
             source=source,
@@ -213,13 +231,8 @@ def cancel_request(request: DeletionRequest, *, actor: Actor, source: Source | s
     """Withdraw a request that has not started running. Nothing is sent to Extend after this."""
     with transaction.atomic():
         req = _lock(request)
-        if req.status not in DeletionRequest.CANCELLABLE_STATUSES:
-            raise TransitionError(
-                f"Request #{req.pk} is {req.get_status_display().lower()}; "
-                "only a request that has not started can be cancelled."
-            )
         req.finished_at = timezone.now()
-        _move(req, RS.CANCELLED, actor=actor, source=source, fields=("finished_at",))
+        _move(req, "cancel", RS.CANCELLED, actor=actor, source=source, fields=("finished_at",))
         _release_runs(req)
         return req
 
@@ -229,7 +242,7 @@ def start_request(request: DeletionRequest, *, actor: Actor, source: Source | st
     with transaction.atomic():
         req = _lock(request)
         req.started_at = req.started_at or timezone.now()
-        return _move(req, RS.RUNNING, actor=actor, source=source, fields=("started_at",))
+        return _move(req, "start", RS.RUNNING, actor=actor, source=source, fields=("started_at",))
 
 
 def pause_request(
@@ -240,7 +253,7 @@ def pause_request(
         _require_perm(actor, OPERATE_PERMISSION, "pause deletion work")
     with transaction.atomic():
         req = _lock(request)
-        return _move(req, RS.PAUSED, actor=actor, source=source, detail={"reason": reason})
+        return _move(req, "pause", RS.PAUSED, actor=actor, source=source, detail={"reason": reason})
 
 
 def resume_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
@@ -248,15 +261,14 @@ def resume_request(request: DeletionRequest, *, actor: Actor, source: Source | s
     _require_perm(actor, OPERATE_PERMISSION, "resume deletion work")
     with transaction.atomic():
         req = _lock(request)
-        return _move(req, RS.RUNNING, actor=actor, source=source)
+        return _move(req, "resume", RS.RUNNING, actor=actor, source=source)
 
 
 def finish_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
     """A running request whose items are all terminal becomes completed (with failures or not)."""
     with transaction.atomic():
         req = _lock(request)
-        if req.status != RS.RUNNING:
-            raise TransitionError(f"Request #{req.pk} is not running; it cannot finish.")
+        _check(req, "finish")
         if req.remaining_count:
             raise TransitionError(
                 f"Request #{req.pk} still has {req.remaining_count} unfinished items."
@@ -265,6 +277,7 @@ def finish_request(request: DeletionRequest, *, actor: Actor, source: Source | s
         req.finished_at = timezone.now()
         _move(
             req,
+            "finish",
             target,
             actor=actor,
             source=source,
@@ -286,11 +299,7 @@ def retry_failed_items(
     _require_perm(actor, OPERATE_PERMISSION, "retry failed deletions")
     with transaction.atomic():
         req = _lock(request)
-        if req.status != RS.COMPLETED_WITH_FAILURES:
-            raise TransitionError(
-                f"Request #{req.pk} is {req.get_status_display().lower()}; "
-                "only a request completed with failures can be retried."
-            )
+        _check(req, "retry")
         retried = DeletionItem.objects.filter(request=req, status=IS.FAILED).update(
             status=IS.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
         )
@@ -298,6 +307,7 @@ def retry_failed_items(
         req.finished_at = None
         return _move(
             req,
+            "retry",
             RS.RUNNING,
             actor=actor,
             source=source,

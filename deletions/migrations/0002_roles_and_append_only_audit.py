@@ -1,7 +1,9 @@
 """Staff groups with their permissions, and database triggers that make the audit append-only.
 
-On PostgreSQL the trigger refuses UPDATE and DELETE unless the transaction has set
-``portal.audit_purge`` to ``on`` (only the retention purge does, for records past their period).
+On PostgreSQL the trigger refuses UPDATE, DELETE and TRUNCATE. Two escape hatches, both off
+unless set explicitly: DELETE when the transaction set ``portal.audit_purge`` to ``on`` (only the
+retention purge does, for records past their period), and TRUNCATE when the session has
+``portal.allow_truncate`` on (only the test database does, so tests can be flushed).
 SQLite, the development default, gets a plain refusing trigger.
 """
 
@@ -17,6 +19,9 @@ BEGIN
     IF current_setting('portal.audit_purge', true) = 'on' AND TG_OP = 'DELETE' THEN
         RETURN OLD;
     END IF;
+    IF current_setting('portal.allow_truncate', true) = 'on' AND TG_OP = 'TRUNCATE' THEN
+        RETURN NULL;
+    END IF;
     RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
@@ -27,7 +32,7 @@ $$ LANGUAGE plpgsql;
 def install_triggers(apps: Any, schema_editor: Any) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_FUNCTION)
+        schema_editor.execute(PG_FUNCTION, params=None)
         for table in APPEND_ONLY_TABLES:
             schema_editor.execute(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "

@@ -1,0 +1,89 @@
+"""The usual cast: a customer with a member and an admin, a user of another customer, staff."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from deletions import roles
+from deletions.models import Membership
+from tests.factories import CustomerFactory, WorkspaceFactory, customer_user, staff_user
+
+
+def pytest_configure(config):
+    # Real hashing costs ~0.3 s per user; tests create hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Let transactional tests flush the append-only tables (TRUNCATE), on the test database only."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            name = connection.settings_dict["NAME"]
+            cursor.execute(f'ALTER DATABASE "{name}" SET portal.allow_truncate = on')
+        connection.close()
+
+
+@pytest.fixture
+def workspace(db):
+    return WorkspaceFactory()
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(name="Acme Health")
+
+
+@pytest.fixture
+def other_customer(db):
+    return CustomerFactory(name="Globex Legal")
+
+
+@pytest.fixture
+def member(customer):
+    return customer_user(customer, username="alice")
+
+
+@pytest.fixture
+def customer_admin(customer):
+    return customer_user(customer, role=Membership.Role.ADMIN, username="carol")
+
+
+@pytest.fixture
+def outsider(other_customer):
+    return customer_user(other_customer, username="mallory")
+
+
+@pytest.fixture
+def viewer(db):
+    return staff_user(roles.VIEWER, username="victor")
+
+
+@pytest.fixture
+def approver(db):
+    return staff_user(roles.APPROVER, username="anna")
+
+
+@pytest.fixture
+def second_approver(db):
+    return staff_user(roles.APPROVER, username="arthur")
+
+
+@pytest.fixture
+def staff_admin(db):
+    return staff_user(roles.ADMIN, username="olga")
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests are deselected (not skipped) when running on the embedded default."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("postgres") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
