@@ -477,10 +477,12 @@ class RunStore:
         index = data.total
         if index > MAX_INDEX:
             raise ValueError("workspace is full")
-        run_id = spec.get("id") or self.runs.encode(workspace, index)
-        if not isinstance(run_id, str) or not 1 <= len(run_id) <= 255:
+        run_id = spec.get("id")
+        if run_id is None:
+            run_id = self.runs.encode(workspace, index)
+        elif not isinstance(run_id, str) or not 1 <= len(run_id) <= 255:
             raise ValueError("id must be a string of 1 to 255 characters")
-        if run_id in self._added_ids or self.runs.decode(run_id) is not None:
+        elif run_id in self._added_ids or self.runs.decode(run_id) is not None:
             raise ValueError(f"run {run_id} already exists")
         status = spec.get("status", "PROCESSED")
         if status not in STATUSES:

@@ -162,7 +162,7 @@ class Simulator:
         """Listen on the configured host and port (0: a free one) and serve in a thread."""
         server = self._bind()
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
         self._thread.start()
         return self
