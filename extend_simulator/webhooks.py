@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 PARSE_RUN_EVENTS = ("parse_run.processed", "parse_run.failed")
 
@@ -112,18 +112,26 @@ def send_event(
 def _post(
     url: str, body: bytes, headers: dict[str, str], event: Mapping[str, Any], timeout: float
 ) -> Delivery:
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("webhook url must be http(s)")
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    status: int | None
+    # http.client rather than urllib: urllib would rewrite the header names' case.
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("webhook url must be http(s)://host/...")
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    status: int | None = None
     error: str | None = None
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status, error = exc.code, exc.reason if isinstance(exc.reason, str) else str(exc)
-    except (urllib.error.URLError, OSError) as exc:
-        status, error = None, str(exc)
+        connection.request("POST", target, body=body, headers=headers)
+        answer = connection.getresponse()
+        answer.read()
+        status = answer.status
+    except (OSError, http.client.HTTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        connection.close()
     return Delivery(
         event_id=str(event.get("eventId", "")),
         event_type=str(event.get("eventType", "")),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from urllib.parse import parse_qs
 
 import pytest
@@ -160,12 +160,14 @@ def test_organisation_key_needs_a_workspace():
 
 
 def test_it_reports_rate_limits_with_the_delay():
-    with Simulator(api_key=API_KEY, runs=3, rate_limit=1) as sim:
-        with ExtendClient(Credentials(sim.url, API_KEY)) as client:
-            run_id = sim.run_ids()[0]
-            client.delete_parse_run(run_id)
-            with pytest.raises(RateLimited) as caught:
-                client.delete_parse_run(sim.run_ids()[0])
+    with (
+        Simulator(api_key=API_KEY, runs=3, rate_limit=1) as sim,
+        ExtendClient(Credentials(sim.url, API_KEY)) as client,
+    ):
+        first, second = sim.run_ids()[:2]
+        client.delete_parse_run(first)
+        with pytest.raises(RateLimited) as caught:
+            client.delete_parse_run(second)
     assert caught.value.status == 429
     assert caught.value.code == "RATE_LIMIT_EXCEEDED"
     assert caught.value.retry_after == 1.0
@@ -190,9 +192,9 @@ def test_lost_answer_to_a_delete_is_a_transient_connection_error(sim, client):
 
 def test_answer_slower_than_the_read_timeout_is_transient(sim):
     sim.set_faults({"slow_rate": 1.0, "slow_ms": 1500})
-    with ExtendClient(Credentials(sim.url, API_KEY), read_timeout=0.3) as client:
-        with pytest.raises(Transient) as caught:
-            client.get_parse_run(sim.run_ids()[0])
+    credentials = Credentials(sim.url, API_KEY)
+    with ExtendClient(credentials, read_timeout=0.3) as client, pytest.raises(Transient) as caught:
+        client.get_parse_run(sim.run_ids()[0])
     assert caught.value.kind == "read_timeout"
     assert caught.value.retryable is True
 
@@ -201,9 +203,9 @@ def test_unreachable_server_is_transient():
     with socket.socket() as spare:
         spare.bind(("127.0.0.1", 0))
         port = spare.getsockname()[1]
-    with ExtendClient(Credentials(f"http://127.0.0.1:{port}", API_KEY)) as client:
-        with pytest.raises(Transient) as caught:
-            client.get_parse_run("pr_x")
+    credentials = Credentials(f"http://127.0.0.1:{port}", API_KEY)
+    with ExtendClient(credentials) as client, pytest.raises(Transient) as caught:
+        client.get_parse_run("pr_x")
     assert caught.value.kind == "connection"
 
 
@@ -315,7 +317,6 @@ def test_it_answers_real_errors_like_the_sdk(sim, client):
     intruder = Extend(token="sk_test_wrong_0000", base_url=sim.url)
     with pytest.raises(UnauthorizedError):
         intruder.parse_runs.list(request_options=NO_RETRIES)
-    with ExtendClient(Credentials(sim.url, "sk_test_wrong_0000")) as wrong:
-        with pytest.raises(Unauthorized):
-            next(wrong.list_parse_runs())
-
+    wrong = Credentials(sim.url, "sk_test_wrong_0000")
+    with ExtendClient(wrong) as client, pytest.raises(Unauthorized):
+        next(client.list_parse_runs())

@@ -23,9 +23,7 @@ from .receiver import WebhookReceiver
 def list_all(sdk: Extend, **filters):
     runs, token, pages = [], None, 0
     while True:
-        page = sdk.parse_runs.list(
-            next_page_token=token, request_options=NO_RETRIES, **filters
-        )
+        page = sdk.parse_runs.list(next_page_token=token, request_options=NO_RETRIES, **filters)
         runs.extend(page.data)
         pages += 1
         token = page.next_page_token
@@ -182,6 +180,8 @@ def test_sdk_returns_unknown_event_types_as_raw_dicts(simulator, sdk):
         body, headers = receiver.wait(1)[0]
 
     event = sdk.webhooks.verify_and_parse(body, headers, simulator.webhook_secret)
-    assert event == {"eventId": event["eventId"], "eventType": "parse_run.reticulated",
-                     "payload": {"object": "x", "id": "y"}}
-
+    assert event == {
+        "eventId": event["eventId"],
+        "eventType": "parse_run.reticulated",
+        "payload": {"object": "x", "id": "y"},
+    }
