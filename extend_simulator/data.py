@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .ids import MAX_INDEX, IdCodec, derive_key, mix64
 
@@ -71,6 +71,15 @@ def iso(timestamp: float) -> str:
     """ISO-8601 in UTC with milliseconds, as Extend writes timestamps."""
     moment = datetime.fromtimestamp(timestamp, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class _Traits(NamedTuple):
+    hash: int
+    block_hash: int
+    source: str
+    status: str
+    created: float
+    document: int
 
 
 @dataclass(frozen=True)
@@ -335,8 +344,12 @@ class RunStore:
         """
         found: list[Run] = []
         last_index: int | None = None
+        data = self.workspaces[workspace]
+        prefilter = not filters.is_empty()
         for index in self._candidates(workspace, filters, before):
             if self.is_deleted(workspace, index):
+                continue
+            if prefilter and index < data.seeded and not self._may_match(data, index, filters):
                 continue
             run = self.run(workspace, index)
             if not run.matches(filters):
@@ -387,33 +400,25 @@ class RunStore:
             value = mix64(value ^ part)
         return value
 
-    def _generate(self, data: WorkspaceData, index: int) -> Run:
+    def _traits(self, data: WorkspaceData, index: int) -> _Traits:
+        """The cheap part of a seeded run: enough to filter without building it."""
         ws = data.number
         h = self._hash(ws, index)
-        block = index // BLOCK
-        block_hash = self._hash(ws, block, 0xB10C)
+        block_hash = self._hash(ws, index // BLOCK, 0xB10C)
         block_kind = block_hash % 100
-
-        batch_id: str | None = None
-        source_id: str | None = None
         if block_kind < 12:
             source = "BATCH_PARSER_RUN"
-            batch_id = self.batches.encode(ws, block)
-            source_id = batch_id
-            customer_hash = block_hash
         elif block_kind < 22:
             source = "WORKFLOW_RUN"
-            source_id = self.workflow_runs.encode(ws, index)
-            customer_hash = block_hash
         else:
             source = "API" if (h >> 8) % 100 < 88 else "STUDIO"
-            customer_hash = h
 
         # Runs created in the last ~1 % of history may still be in flight.
         recent = index >= data.seeded - max(3, data.seeded // 100)
         roll = (h >> 16) % 1000
         if recent and roll < 400:
-            status = "PENDING" if batch_id and roll < 150 else "PROCESSING"
+            in_batch = source == "BATCH_PARSER_RUN"
+            status = "PENDING" if in_batch and roll < 150 else "PROCESSING"
         elif roll < 930 or recent:
             status = "PROCESSED"
         else:
@@ -421,19 +426,53 @@ class RunStore:
 
         step = self.history_span / max(data.seeded, 1)
         created = self.history_end - self.history_span + (index + ((h >> 24) % 1000) / 1000) * step
-        processing_ms = 800 + (h >> 34) % 90_000
-
         document = bisect.bisect_right(_DOC_CUMULATIVE, (h >> 40) % _DOC_CUMULATIVE[-1])
-        doc_type, pattern, file_type, max_pages = _DOCUMENTS[document]
+        return _Traits(h, block_hash, source, status, created, document)
+
+    def _file_name(self, traits: _Traits) -> str:
+        pattern = _DOCUMENTS[traits.document][1]
+        h = traits.hash
+        if "{month}" in pattern or "{year}" in pattern or "{date}" in pattern:
+            moment = datetime.fromtimestamp(traits.created, tz=UTC)
+            return pattern.format(
+                n=(h >> 20) % 100_000,
+                v=1 + (h >> 12) % 5,
+                month=_MONTHS[moment.month - 1],
+                year=moment.year,
+                date=moment.strftime("%Y-%m-%d"),
+            )
+        return pattern.format(n=(h >> 20) % 100_000, v=1 + (h >> 12) % 5)
+
+    def _may_match(self, data: WorkspaceData, index: int, filters: RunFilters) -> bool:
+        """False when a seeded run surely fails the status, source or file name filter."""
+        traits = self._traits(data, index)
+        if filters.status and traits.status != filters.status:
+            return False
+        if not filters.batch_id and filters.source and traits.source != filters.source:
+            return False
+        if filters.file_name_contains:
+            return filters.file_name_contains.casefold() in self._file_name(traits).casefold()
+        return True
+
+    def _generate(self, data: WorkspaceData, index: int) -> Run:
+        ws = data.number
+        traits = self._traits(data, index)
+        h, source, status, created = traits.hash, traits.source, traits.status, traits.created
+
+        batch_id: str | None = None
+        source_id: str | None = None
+        customer_hash = traits.block_hash
+        if source == "BATCH_PARSER_RUN":
+            batch_id = self.batches.encode(ws, index // BLOCK)
+            source_id = batch_id
+        elif source == "WORKFLOW_RUN":
+            source_id = self.workflow_runs.encode(ws, index)
+        else:
+            customer_hash = h
+
+        processing_ms = 800 + (h >> 34) % 90_000
+        doc_type, _, file_type, max_pages = _DOCUMENTS[traits.document]
         page_count = 1 + (h >> 48) % max_pages
-        moment = datetime.fromtimestamp(created, tz=UTC)
-        file_name = pattern.format(
-            n=(h >> 20) % 100_000,
-            v=1 + (h >> 12) % 5,
-            month=_MONTHS[moment.month - 1],
-            year=moment.year,
-            date=moment.strftime("%Y-%m-%d"),
-        )
 
         failure_reason = failure_message = None
         file_id: str | None = self.files.encode(ws, index)
@@ -458,7 +497,7 @@ class RunStore:
             source_id=source_id,
             batch_id=batch_id,
             file_id=file_id,
-            file_name=file_name if file_id else None,
+            file_name=self._file_name(traits) if file_id else None,
             file_type=file_type if file_id else None,
             page_count=int(page_count),
             created_at=created,

@@ -138,3 +138,29 @@ def test_delete_is_a_write_and_get_is_a_get():
     assert category_of("DELETE") == "WRITE"
     assert category_of("POST") == "WRITE"
     assert category_of("GET") == "GET"
+
+
+def test_organisations_have_their_own_limits_and_workspaces():
+    config = two_workspace_org(rate=1)
+    config.organisations.append(
+        OrganisationSpec(
+            id="org_second",
+            workspaces=[WorkspaceSpec("ws_c", runs=5, api_keys=("sk_test_rate_second_3333",))],
+            api_keys=("sk_test_rate_second_org_4444",),
+            get_rate=1,
+            write_rate=1,
+        )
+    )
+    with Simulator(config) as sim:
+        first = [get(sim, "/parse_runs", key=KEY_A).status_code for _ in range(2)]
+        second = get(sim, "/parse_runs", key="sk_test_rate_second_3333").status_code
+        headers = {
+            "Authorization": "Bearer sk_test_rate_second_org_4444",
+            "x-extend-workspace-id": "ws_a",
+            **VERSION_HEADERS,
+        }
+        foreign = requests.get(sim.url + "/parse_runs", headers=headers, timeout=5)
+
+    assert first == [200, 429]
+    assert second == 200
+    assert foreign.status_code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from deletions.extend_client import Credentials, ExtendClient
 from extend_simulator import Simulator, cli
 
 from .conftest import API_KEY, ORG_KEY
+from .receiver import WebhookReceiver
 
 
 def test_it_serves_many_threads_with_added_latency_quickly(simulator):
@@ -155,3 +157,26 @@ def test_the_management_command_documents_every_option():
                    "--revoked", "--payment-required", "--drop-rate", "--slow-ms",
                    "--delete-not-found", "--send-webhook"):  # fmt: skip
         assert option in text
+
+
+def test_the_command_line_sends_webhooks_once_up():
+    lines: list[str] = []
+    stop = threading.Event()
+    with WebhookReceiver() as receiver:
+        options = {
+            "api_key": "sk_test_cli_key_1234",
+            "port": 0,
+            "seed_runs": 20,
+            "send_webhook": receiver.url,
+            "webhook_events": ["parse_run.processed", "parse_run.failed"],
+            "webhook_duplicates": 1,
+        }
+        thread = threading.Thread(target=cli.run, args=(options, lines.append, stop))
+        thread.start()
+        received = receiver.wait(4)
+        stop.set()
+        thread.join(5)
+
+    types = [json.loads(body)["eventType"] for body, _ in received]
+    assert types == ["parse_run.processed"] * 2 + ["parse_run.failed"] * 2
+    assert sum("webhook parse_run" in line for line in lines) == 4
