@@ -40,6 +40,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 
 logger = logging.getLogger(__name__)
@@ -215,6 +216,20 @@ class Unexpected(ExtendError):
     """Any other answer, including a 2xx whose body is not what Extend sends."""
 
 
+class _BearerAuth(requests.auth.AuthBase):
+    """Adds the bearer key to each request; its repr shows only a hint of the key."""
+
+    def __init__(self, api_key: str) -> None:
+        self._api_key = api_key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._api_key}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"_BearerAuth({key_hint(self._api_key)!r})"
+
+
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds to wait according to a response's headers, or None if they name no delay.
 
@@ -292,9 +307,9 @@ class ExtendClient:
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
-            # Credentials come from the workspace, never from ~/.netrc or proxy env settings.
-            session.trust_env = False
         self.session = session
+        # Sent as per-request auth, so requests never swaps in ~/.netrc credentials for ours.
+        self._auth = _BearerAuth(credentials.api_key)
         self._base_url = credentials.base_url.rstrip("/")
 
     def __repr__(self) -> str:
@@ -381,7 +396,8 @@ class ExtendClient:
         not have happened, and only a later call can tell (a 404 then means it did).
         """
         response = self._request("DELETE", f"/parse_runs/{encode_run_id(run_id)}")
-        body = _json_object(response)
+        # Any 2xx means deleted; but a body naming another run means something is badly wrong.
+        body = _error_body(response) or {}
         deleted_id = body.get("id")
         if deleted_id is not None and deleted_id != run_id:
             raise _unexpected(response, "Extend confirmed the deletion of a different run id")
@@ -392,7 +408,6 @@ class ExtendClient:
     def _headers(self) -> dict[str, str]:
         creds = self.credentials
         headers = {
-            "Authorization": f"Bearer {creds.api_key}",
             "x-extend-api-version": creds.api_version,
             "Accept": "application/json",
             "User-Agent": _USER_AGENT,
@@ -412,6 +427,7 @@ class ExtendClient:
                 url,
                 params=params,
                 headers=self._headers(),
+                auth=self._auth,
                 timeout=self.timeout,
                 allow_redirects=False,
             )

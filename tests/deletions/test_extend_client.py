@@ -320,3 +320,14 @@ def test_it_answers_real_errors_like_the_sdk(sim, client):
     wrong = Credentials(sim.url, "sk_test_wrong_0000")
     with ExtendClient(wrong) as client, pytest.raises(Unauthorized):
         next(client.list_parse_runs())
+
+
+def test_a_netrc_entry_never_replaces_the_workspace_key(sim, client, tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password sk_test_from_netrc_9999\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+    next(client.list_parse_runs())
+
+    assert sim.ledger()[-1].key_last4 == API_KEY[-4:]
