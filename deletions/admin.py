@@ -48,7 +48,20 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
 
     class Meta:
         model = Workspace
-        fields = "__all__"
+        fields = [
+            "name",
+            "base_url",
+            "api_version",
+            "key_scope",
+            "extend_workspace_id",
+            "organization_ref",
+            "customer_metadata_key",
+            "rate_limit",
+            "get_rate_limit",
+            "verify_deletions",
+            "health",
+            "health_reason",
+        ]
 
     def save(self, commit: bool = True) -> Workspace:
         workspace = super().save(commit=False)

@@ -9,9 +9,9 @@ from django.db import models
 from deletions.models import AuditEvent, Customer, DeletionRequest, Source
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
-    Actor = AbstractBaseUser | AnonymousUser | None
+    Actor = User | AnonymousUser | None
 
 
 def actor_label(actor: Actor) -> str:

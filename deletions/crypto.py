@@ -41,7 +41,9 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
-        raise DecryptionError("stored secret cannot be decrypted with the configured keys") from None
+        raise DecryptionError(
+            "stored secret cannot be decrypted with the configured keys"
+        ) from None
 
 
 def rotate(token: str) -> str:
@@ -49,7 +51,9 @@ def rotate(token: str) -> str:
     try:
         return _fernet().rotate(token.encode()).decode()
     except InvalidToken:
-        raise DecryptionError("stored secret cannot be decrypted with the configured keys") from None
+        raise DecryptionError(
+            "stored secret cannot be decrypted with the configured keys"
+        ) from None
 
 
 def keyed_hash(value: str, *, purpose: str) -> str:

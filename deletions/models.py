@@ -446,6 +446,9 @@ class DeletionAttempt(models.Model):
     class Meta:
         indexes = [models.Index(fields=["item", "started_at"], name="attempt_item_time")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.http_status or self.outcome} for item {self.item_id}"
+
 
 class Approval(models.Model):
     """One staff decision on a request."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from deletions.models import Customer, Membership
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 VIEWER = "viewer"
 APPROVER = "approver"
@@ -15,21 +15,21 @@ ADMIN = "admin"
 STAFF_GROUPS = (VIEWER, APPROVER, ADMIN)
 
 
-def membership_of(user: AbstractBaseUser | AnonymousUser) -> Membership | None:
+def membership_of(user: User | AnonymousUser) -> Membership | None:
     """The user's customer membership, or None for staff and anonymous users."""
     if not user.is_authenticated:
         return None
     try:
-        return user.membership  # type: ignore[union-attr,no-any-return]
+        return user.membership
     except Membership.DoesNotExist:
         return None
 
 
-def customer_of(user: AbstractBaseUser | AnonymousUser) -> Customer | None:
+def customer_of(user: User | AnonymousUser) -> Customer | None:
     membership = membership_of(user)
     return membership.customer if membership else None
 
 
-def is_staff_user(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_staff_user(user: User | AnonymousUser) -> bool:
     """Operator staff: anyone who may view the console."""
-    return bool(user.is_authenticated and user.has_perm("deletions.view_console"))  # type: ignore[union-attr]
+    return bool(user.is_authenticated and user.has_perm("deletions.view_console"))

@@ -84,7 +84,11 @@ def clean_run_ids(raw_ids: Sequence[str]) -> list[str]:
         run_id = str(raw).strip()
         if not run_id:
             continue
-        if len(run_id) > MAX_ID_LENGTH or not run_id.isprintable() or any(c.isspace() for c in run_id):
+        if (
+            len(run_id) > MAX_ID_LENGTH
+            or not run_id.isprintable()
+            or any(c.isspace() for c in run_id)
+        ):
             shown = run_id[:40] + ("…" if len(run_id) > 40 else "")
             raise SubmissionError(f"{shown!r} is not a valid parse-run id.")
         seen[run_id] = None
@@ -126,11 +130,17 @@ def submit_request(
         raise SubmissionError(f"The reason is too long (at most {MAX_REASON_LENGTH} characters).")
     if selection.scope not in DeletionRequest.Scope.values:
         raise SubmissionError(f"Unknown scope {selection.scope!r}.")
-    ids = clean_run_ids(selection.run_ids) if selection.scope == DeletionRequest.Scope.EXPLICIT else []
+    ids = (
+        clean_run_ids(selection.run_ids)
+        if selection.scope == DeletionRequest.Scope.EXPLICIT
+        else []
+    )
     if selection.scope == DeletionRequest.Scope.EXPLICIT and not ids:
         raise SubmissionError("No parse runs were selected.")
 
-    user_id = requested_by.pk if requested_by is not None and requested_by.is_authenticated else None
+    user_id = (
+        requested_by.pk if requested_by is not None and requested_by.is_authenticated else None
+    )
     status = (
         DeletionRequest.Status.AWAITING_VERIFICATION
         if awaiting_verification
@@ -150,7 +160,9 @@ def submit_request(
             reason=reason,
             status=status,
             received_on=(received_on or timezone.localdate()) if is_gdpr else None,
-            subject_ref_hash=crypto.keyed_hash(subject_ref, purpose="subject") if subject_ref else "",
+            subject_ref_hash=crypto.keyed_hash(subject_ref, purpose="subject")
+            if subject_ref
+            else "",
             subject_ref_hint=crypto.mask(subject_ref) if subject_ref else "",
         )
         if is_gdpr:
@@ -218,8 +230,10 @@ def _explain_missing(req: DeletionRequest, customer: Customer, ids: list[str]) -
     found: set[str] = set()
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
-        for run_id, open_request_id in customer_runs(customer).filter(run_id__in=chunk).values_list(
-            "run_id", "open_request_id"
+        for run_id, open_request_id in (
+            customer_runs(customer)
+            .filter(run_id__in=chunk)
+            .values_list("run_id", "open_request_id")
         ):
             found.add(run_id)
             if open_request_id is not None and open_request_id != req.pk:
@@ -253,4 +267,3 @@ def _create_items(req: DeletionRequest) -> None:
 def matching_runs(customer: Customer, run_filter: RunFilter) -> QuerySet[ParseRun]:
     """The customer's present runs that *run_filter* selects (for previews)."""
     return run_filter.apply(customer_runs(customer))
-

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -129,9 +130,11 @@ def _move(
     return req
 
 
-def _require_perm(actor: Actor, perm: str, what: str) -> None:
-    if actor is None or not actor.is_authenticated or not actor.has_perm(perm):  # type: ignore[union-attr]
+def _require_perm(actor: Actor, perm: str, what: str) -> User:
+    """Return *actor* as a user if they hold *perm*; refuse otherwise."""
+    if not isinstance(actor, User) or not actor.is_active or not actor.has_perm(perm):
         raise RuleViolation(f"You are not allowed to {what}.")
+    return actor
 
 
 def _release_runs(req: DeletionRequest, *, keep_failed: bool = False) -> None:
@@ -142,14 +145,18 @@ def _release_runs(req: DeletionRequest, *, keep_failed: bool = False) -> None:
     runs.update(open_request=None)
 
 
-def verify_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+def verify_request(
+    request: DeletionRequest, *, actor: Actor, source: Source | str
+) -> DeletionRequest:
     """The data subject confirmed their e-mail: the request goes to the approval queue."""
     with transaction.atomic():
         req = _lock(request)
         return _move(req, "verify", RS.PENDING_APPROVAL, actor=actor, source=source)
 
 
-def expire_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+def expire_request(
+    request: DeletionRequest, *, actor: Actor, source: Source | str
+) -> DeletionRequest:
     """An unverified request passed its verification deadline."""
     with transaction.atomic():
         req = _lock(request)
@@ -169,17 +176,16 @@ def approve_request(
 
     Four eyes: the requester never approves their own request, and nobody approves twice.
     """
-    _require_perm(actor, APPROVE_PERMISSION, "approve deletion requests")
-    assert actor is not None
+    approver = _require_perm(actor, APPROVE_PERMISSION, "approve deletion requests")
     with transaction.atomic():
         req = _lock(request)
         _check(req, "approve")
-        if req.requested_by_id is not None and req.requested_by_id == actor.pk:
+        if req.requested_by_id is not None and req.requested_by_id == approver.pk:
             raise RuleViolation("You cannot approve a request you made yourself.")
-        if req.approvals.filter(approver_id=actor.pk).exists():
+        if req.approvals.filter(approver=approver).exists():
             raise RuleViolation("You have already approved this request; another approver must.")
         Approval.objects.create(
-            request=req, approver_id=actor.pk, decision=Approval.Decision.APPROVE, comment=comment
+            request=req, approver=approver, decision=Approval.Decision.APPROVE, comment=comment
         )
         given = req.approvals.filter(decision=Approval.Decision.APPROVE).count()
         audit.record(
@@ -199,18 +205,17 @@ def reject_request(
     request: DeletionRequest, *, actor: Actor, source: Source | str, reason: str
 ) -> DeletionRequest:
     """Reject with a reason that the requester will see."""
-    _require_perm(actor, APPROVE_PERMISSION, "reject deletion requests")
-    assert actor is not None
+    approver = _require_perm(actor, APPROVE_PERMISSION, "reject deletion requests")
     reason = reason.strip()
     if not reason:
         raise RuleViolation("A rejection needs a reason; the requester will see it.")
     with transaction.atomic():
         req = _lock(request)
         _check(req, "reject")
-        if req.requested_by_id is not None and req.requested_by_id == actor.pk:
+        if req.requested_by_id is not None and req.requested_by_id == approver.pk:
             raise RuleViolation("You cannot decide on your own request; cancel it instead.")
         Approval.objects.create(
-            request=req, approver_id=actor.pk, decision=Approval.Decision.REJECT, comment=reason
+            request=req, approver=approver, decision=Approval.Decision.REJECT, comment=reason
         )
         req.decision_comment = reason
         req.finished_at = timezone.now()
@@ -227,7 +232,9 @@ def reject_request(
         return req
 
 
-def cancel_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+def cancel_request(
+    request: DeletionRequest, *, actor: Actor, source: Source | str
+) -> DeletionRequest:
     """Withdraw a request that has not started running. Nothing is sent to Extend after this."""
     with transaction.atomic():
         req = _lock(request)
@@ -237,7 +244,9 @@ def cancel_request(request: DeletionRequest, *, actor: Actor, source: Source | s
         return req
 
 
-def start_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+def start_request(
+    request: DeletionRequest, *, actor: Actor, source: Source | str
+) -> DeletionRequest:
     """Execution begins: the engine may now claim the request's items."""
     with transaction.atomic():
         req = _lock(request)
@@ -256,7 +265,9 @@ def pause_request(
         return _move(req, "pause", RS.PAUSED, actor=actor, source=source, detail={"reason": reason})
 
 
-def resume_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+def resume_request(
+    request: DeletionRequest, *, actor: Actor, source: Source | str
+) -> DeletionRequest:
     """Let a paused request run again."""
     _require_perm(actor, OPERATE_PERMISSION, "resume deletion work")
     with transaction.atomic():
@@ -264,7 +275,9 @@ def resume_request(request: DeletionRequest, *, actor: Actor, source: Source | s
         return _move(req, "resume", RS.RUNNING, actor=actor, source=source)
 
 
-def finish_request(request: DeletionRequest, *, actor: Actor, source: Source | str) -> DeletionRequest:
+def finish_request(
+    request: DeletionRequest, *, actor: Actor, source: Source | str
+) -> DeletionRequest:
     """A running request whose items are all terminal becomes completed (with failures or not)."""
     with transaction.atomic():
         req = _lock(request)

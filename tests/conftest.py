@@ -17,7 +17,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Let transactional tests flush the append-only tables (TRUNCATE), on the test database only."""
+    """Let transactional tests flush the append-only tables: TRUNCATE, on the test database only."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
@@ -81,7 +81,8 @@ def pytest_collection_modifyitems(config, items):
     """PostgreSQL-only tests are deselected (not skipped) when running on the embedded default."""
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         (dropped if item.get_closest_marker("postgres") else kept).append(item)
     if dropped:

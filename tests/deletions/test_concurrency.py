@@ -12,7 +12,10 @@ from deletions.errors import DomainError
 from deletions.models import AuditEvent, DeletionRequest, Source
 from tests.helpers import submitted_request
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def _race(request_obj, actors):

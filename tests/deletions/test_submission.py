@@ -91,9 +91,7 @@ def test_scope_all_leaves_runs_of_other_open_requests_alone(workspace, customer,
     assert ParseRun.objects.filter(open_request=first).count() == 2
 
 
-def test_a_run_of_another_customer_cannot_be_requested(
-    workspace, customer, other_customer, member
-):
+def test_a_run_of_another_customer_cannot_be_requested(workspace, customer, other_customer, member):
     foreign = make_runs(workspace, other_customer, 1, prefix="foreign_")
     mine = make_runs(workspace, customer, 1)
     with pytest.raises(SubmissionError, match="Not among your parse runs: foreign_"):
@@ -127,7 +125,9 @@ def test_too_many_ids_are_refused_before_touching_the_database(settings, custome
     settings.MAX_RUNS_PER_REQUEST = 10
     with pytest.raises(SubmissionError, match="at most 10"):
         _submit(
-            customer, member, Selection(scope=Scope.EXPLICIT, run_ids=[f"pr_{i}" for i in range(11)])
+            customer,
+            member,
+            Selection(scope=Scope.EXPLICIT, run_ids=[f"pr_{i}" for i in range(11)]),
         )
 
 

@@ -1,6 +1,8 @@
-"""The request lifecycle: every legal move works and is audited, every illegal one leaves no trace."""
+"""The request lifecycle: every legal move works and is audited; illegal ones leave no trace."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -46,7 +48,7 @@ def _call(name, req, approver):
         return transitions.approve_request(req, **actor_kwargs)
     if name == "reject":
         return transitions.reject_request(req, reason="not ours", **actor_kwargs)
-    func = {
+    func: Any = {
         "verify": transitions.verify_request,
         "expire": transitions.expire_request,
         "cancel": transitions.cancel_request,

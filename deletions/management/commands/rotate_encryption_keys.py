@@ -43,4 +43,6 @@ class Command(BaseCommand):
                 f"{exc}. Nothing was changed: add the old key to FIELD_ENCRYPTION_KEYS "
                 "(after the new one) and run again."
             ) from exc
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {rotated} secrets under the newest key."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Re-encrypted {rotated} secrets under the newest key.")
+        )

@@ -1,4 +1,4 @@
-"""Create the demo operator, customers and workspace. Safe to run again: it changes nothing twice."""
+"""Create the demo operator, customers and workspace. Safe to run again: nothing is made twice."""
 
 from __future__ import annotations
 

@@ -1,0 +1,122 @@
+"""Start the whole portal on its embedded default, with demo data: `make run`.
+
+Runs migrations and the demo seed, then starts the Extend simulator, the web server, a Celery
+worker and Celery beat, fills the inventory by syncing from the simulator, prints where to go
+and how to sign in, and stops everything it started on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+WEB_PORT = int(os.environ.get("PORT", "8000"))
+SIM_PORT = int(os.environ.get("SIMULATOR_PORT", "8025"))
+SIM_URL = f"http://127.0.0.1:{SIM_PORT}"
+
+# Must match deletions/management/commands/seed_demo.py.
+DEMO_API_KEY = "sk_demo_workspace_key_0001"
+DEMO_WEBHOOK_SECRET = "wss_demo_signing_secret_0001"
+DEMO_PASSWORD = "demo-portal-2026"
+
+
+def manage(*args: str) -> list[str]:
+    return [PYTHON, str(ROOT / "manage.py"), *args]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(
+        f"Nothing is listening on port {port} after {timeout:.0f} s; see the log above."
+    )
+
+
+def main() -> None:
+    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{WEB_PORT}")
+    subprocess.run(manage("migrate", "--verbosity", "0"), check=True, cwd=ROOT)
+    subprocess.run(manage("seed_demo", "--extend-url", SIM_URL), check=True, cwd=ROOT)
+
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(cmd: list[str]) -> None:
+        # A session of its own, so stopping it stops its children (runserver's reloader too).
+        processes.append(subprocess.Popen(cmd, cwd=ROOT, start_new_session=True))
+
+    def stop(*_: object) -> None:
+        for proc in processes:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in processes:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    start(
+        manage(
+            "extend_simulator",
+            "--port", str(SIM_PORT),
+            "--seed-runs", "300",
+            "--api-key", DEMO_API_KEY,
+            "--webhook-secret", DEMO_WEBHOOK_SECRET,
+            "--customers", "cust_acme,cust_globex,cust_initech",
+            "--customer-key", "customer_id",
+            "--latency-ms", "80",
+        )
+    )  # fmt: skip
+    wait_for_port(SIM_PORT)
+    start(manage("runserver", f"127.0.0.1:{WEB_PORT}"))
+    celery = [PYTHON, "-m", "celery", "-A", "portal"]
+    start([*celery, "worker", "--loglevel", "INFO", "--concurrency", "4", "--pool", "threads"])
+    start(
+        [*celery, "beat", "--loglevel", "INFO", "--schedule", str(ROOT / "var" / "beat-schedule")]
+    )
+    wait_for_port(WEB_PORT)
+
+    print(
+        f"""
+  ───────────────────────────────────────────────────────────────
+   The deletion portal is running.
+
+   Open            http://127.0.0.1:{WEB_PORT}/
+   Django admin    http://127.0.0.1:{WEB_PORT}/admin/
+   Extend (sim.)   {SIM_URL}   (ledger: {SIM_URL}/_sim/ledger)
+
+   Sign in with password  {DEMO_PASSWORD}  as:
+     alice     customer admin of Acme Health
+     bob       member of Globex Legal
+     approver  operator staff, approver
+     admin     operator staff, administrator
+     viewer    operator staff, read-only
+
+   Ctrl-C stops everything.
+  ───────────────────────────────────────────────────────────────
+""",
+        flush=True,
+    )
+    while True:
+        for proc in processes:
+            if proc.poll() is not None:
+                print(f"A process exited ({proc.args!r}); stopping the rest.", file=sys.stderr)
+                stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()
