@@ -1,8 +1,9 @@
-"""URL routes. Every object URL resolves the object through an ownership helper (404 if foreign)."""
+"""URL routes, one module per audience. Every object URL resolves its object through an ownership
+helper, so a user of another customer gets 404."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from deletions.views import home
 
@@ -17,5 +18,9 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("deletions.urls.accounts")),
+    path("console/", include("deletions.urls.console")),
+    path("webhooks/", include("deletions.urls.webhooks")),
     path("admin/", admin.site.urls),
+    path("", include("deletions.urls.customer")),
 ]

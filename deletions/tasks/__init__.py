@@ -1,0 +1,8 @@
+"""Celery tasks. Thin: they take ids, call the domain functions and let the database hold the truth.
+
+Split by concern; importing this package registers them all with the Celery app.
+"""
+
+from deletions.tasks import engine, inventory
+
+__all__ = ["engine", "inventory"]

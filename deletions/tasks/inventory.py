@@ -1,0 +1,1 @@
+"""Inventory tasks: periodic sync from Extend and fetching run details for webhooks."""
