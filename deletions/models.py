@@ -392,8 +392,11 @@ class DeletionItem(models.Model):
 
     request = models.ForeignKey(DeletionRequest, on_delete=models.CASCADE, related_name="items")
     parse_run = models.ForeignKey(ParseRun, on_delete=models.PROTECT, related_name="items")
+    # Copied from the run at submission: the engine claims work per workspace without a join.
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=15, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # NULL until the request starts running; then when the item may next be tried.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -412,11 +415,11 @@ class DeletionItem(models.Model):
         ]
         indexes = [
             models.Index(fields=["request", "status", "id"], name="item_request_status"),
-            # The engine's claim query: due pending items.
+            # The engine's claim query: a workspace's due pending items.
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["workspace", "next_attempt_at"],
                 name="item_due",
-                condition=Q(status="pending"),
+                condition=Q(status="pending", next_attempt_at__isnull=False),
             ),
             models.Index(
                 fields=["lease_expires_at"], name="item_lease", condition=Q(status="in_flight")
@@ -473,6 +476,19 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.approver} {self.decision} #{self.request_id}"
+
+
+class RateLimitSlot(models.Model):
+    """The embedded default's shared rate limiter: the next free send time per limiter key.
+
+    With Redis configured, the same state lives in Redis instead (see deletions.ratelimit).
+    """
+
+    key = models.CharField(max_length=120, unique=True)
+    next_free = models.FloatField(default=0.0, help_text="Unix time of the next free slot.")
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class AuditEvent(models.Model):

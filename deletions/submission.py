@@ -257,10 +257,10 @@ def _create_items(req: DeletionRequest) -> None:
     runs = ParseRun._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {items} (request_id, parse_run_id, status, attempts, last_error, "  # noqa: S608
-            f"last_request_id, next_attempt_at) "
-            f"SELECT %s, id, %s, 0, '', '', %s FROM {runs} WHERE open_request_id = %s",
-            [req.pk, DeletionItem.Status.PENDING, timezone.now(), req.pk],
+            f"INSERT INTO {items} (request_id, parse_run_id, workspace_id, status, attempts, "  # noqa: S608
+            f"last_error, last_request_id) "
+            f"SELECT %s, id, workspace_id, %s, 0, '', '' FROM {runs} WHERE open_request_id = %s",
+            [req.pk, DeletionItem.Status.PENDING, req.pk],
         )
 
 

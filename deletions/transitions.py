@@ -247,10 +247,14 @@ def cancel_request(
 def start_request(
     request: DeletionRequest, *, actor: Actor, source: Source | str
 ) -> DeletionRequest:
-    """Execution begins: the engine may now claim the request's items."""
+    """Execution begins: the request's items become due, so the engine may claim them."""
     with transaction.atomic():
         req = _lock(request)
+        _check(req, "start")
         req.started_at = req.started_at or timezone.now()
+        DeletionItem.objects.filter(
+            request=req, status=IS.PENDING, next_attempt_at__isnull=True
+        ).update(next_attempt_at=req.started_at)
         return _move(req, "start", RS.RUNNING, actor=actor, source=source, fields=("started_at",))
 
 
