@@ -550,3 +550,81 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("Audit events are append-only.")
+
+
+class WorkspaceSync(models.Model):
+    """Where the inventory sync of one workspace stands: resumable from ``page_token``.
+
+    A worker holds the sync while ``lease_expires_at`` is in the future and renews it after
+    each page; an expired lease means the worker died (or stopped at its time budget), and the
+    next run resumes from the saved token with the same ``started_at``.
+    """
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Idle"
+        RUNNING = "running", "Running"
+        FAILED = "failed", "Failed"
+        COMPLETED = "completed", "Completed"
+
+    class Mode(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "New runs only"
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="sync")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.IDLE)
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.FULL)
+    page_token = models.TextField(blank=True)
+    pages_done = models.PositiveIntegerField(default=0)
+    runs_seen = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_result = models.JSONField(default=dict, blank=True)
+    last_full_sync_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last full sync completed."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"sync of {self.workspace_id}: {self.status}"
+
+
+class WebhookEvent(models.Model):
+    """One webhook delivery from Extend, kept to deduplicate by ``eventId``.
+
+    Only what identifies the event is stored, never document contents. ``data_url`` holds a
+    ``signed_data_url`` payload's address until a worker has fetched it.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (unknown event type)"
+        FAILED = "failed", "Failed"
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="webhook_events"
+    )
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=100)
+    run_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    data_url = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "event_id"], name="webhook_event_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["received_at"], name="webhook_unprocessed", condition=Q(status="received")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
