@@ -1,5 +1,9 @@
-"""URL routes for the webhooks pages."""
+"""URL routes for Extend's webhooks (mounted under /webhooks/)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from deletions.views import webhooks
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("extend/<uuid:token>/", webhooks.extend_webhook, name="extend_webhook"),
+]
