@@ -5,3 +5,7 @@ class DeletionsConfig(AppConfig):
     name = "deletions"
     verbose_name = "Deletions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the transition hooks (engine wake-ups) in every process, web included.
+        from deletions.tasks import engine  # noqa: F401

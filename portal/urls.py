@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from deletions.views import home
+from deletions.views import errors, home
 
 admin.site.site_header = "Deletion portal: raw data"
 admin.site.site_title = "Deletion portal admin"
@@ -24,3 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("deletions.urls.customer")),
 ]
+
+handler403 = errors.forbidden
+handler404 = errors.not_found
+handler500 = errors.server_error

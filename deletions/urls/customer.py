@@ -1,5 +1,24 @@
-"""URL routes for the customer pages."""
+"""URL routes for the customer pages. Every object URL loads its object through an ownership
+helper (deletions.views.customer.get_request_for_user, team._team_user): 404 for anyone else."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from deletions.views import customer_requests, customer_runs, team
+
+app_name = "customer"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("runs/", customer_runs.runs, name="runs"),
+    path("requests/new/", customer_runs.new_request, name="new_request"),
+    path("requests/", customer_requests.request_list, name="requests"),
+    path("requests/<int:pk>/", customer_requests.request_detail, name="request"),
+    path("requests/<int:pk>/progress/", customer_requests.request_progress, name="progress"),
+    path("requests/<int:pk>/items/", customer_requests.request_items, name="items"),
+    path("requests/<int:pk>/cancel/", customer_requests.request_cancel, name="cancel"),
+    path("requests/<int:pk>/receipt/", customer_requests.receipt_html, name="receipt"),
+    path("requests/<int:pk>/receipt.csv", customer_requests.receipt_csv, name="receipt_csv"),
+    path("team/", team.team, name="team"),
+    path("team/<int:user_id>/deactivate/", team.deactivate, name="deactivate"),
+    path("team/<int:user_id>/reactivate/", team.reactivate, name="reactivate"),
+    path("team/<int:user_id>/resend/", team.resend_invitation, name="resend_invitation"),
+]

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 
-from deletions.models import DeletionRequest, ParseRun
+from deletions.models import DeletionRequest
 from deletions.roles import is_staff_user, membership_of
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    membership = membership_of(request.user)
-    context: dict[str, object] = {"staff": is_staff_user(request.user)}
-    if membership is not None:
-        customer = membership.customer
-        context["customer"] = customer
-        context["run_count"] = ParseRun.objects.filter(
-            customer=customer, state=ParseRun.State.PRESENT
-        ).count()
-        context["open_requests"] = DeletionRequest.objects.filter(
-            customer=customer, status__in=DeletionRequest.OPEN_STATUSES
-        ).count()
-    elif context["staff"]:
+    """Customer users go to their parse runs, staff to the console; others see what to do."""
+    if membership_of(request.user) is not None:
+        return redirect("customer:runs")
+    staff = is_staff_user(request.user)
+    if staff:
+        try:
+            return redirect(reverse("console:dashboard"))
+        except NoReverseMatch:
+            pass  # The console is not built yet: this page stands in for it.
+    context: dict[str, object] = {"staff": staff}
+    if staff:
         context["pending_approval"] = DeletionRequest.objects.filter(
             status=DeletionRequest.Status.PENDING_APPROVAL
         ).count()

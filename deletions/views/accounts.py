@@ -1,0 +1,92 @@
+"""Account pages beyond sign-in: password reset by e-mail and accepting an invitation.
+
+Invitation links are signed and expire (``PASSWORD_RESET_TIMEOUT``) like password-reset links,
+but with their own token salt, so one kind of link never works as the other. GET shows the
+page; only POST sets the password.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.models import User
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+
+class InvitationTokenGenerator(PasswordResetTokenGenerator):
+    """Like password-reset tokens: invalid once a password is set, or after the timeout."""
+
+    key_salt = "deletions.views.accounts.InvitationTokenGenerator"
+
+
+invitation_token = InvitationTokenGenerator()
+
+
+def invitation_url(user: User) -> str:
+    """The path of *user*'s invitation link."""
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    return reverse("accept_invitation", args=[uidb64, invitation_token.make_token(user)])
+
+
+def _user_from_uid(uidb64: str) -> User | None:
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+        return User.objects.select_related("membership__customer").get(pk=pk, is_active=True)
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError, User.DoesNotExist):
+        return None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """Set a first password through the invitation link, then sign in."""
+    user = _user_from_uid(uidb64)
+    valid = (
+        user is not None
+        and not user.has_usable_password()
+        and invitation_token.check_token(user, token)
+    )
+    if not valid or user is None:
+        return render(request, "accounts/invitation_invalid.html", status=400)
+    form = SetPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Your password is set and you are signed in.")
+        return redirect("home")
+    ctx: dict[str, Any] = {"form": form, "invited_user": user}
+    return render(request, "accounts/invitation_accept.html", ctx)
+
+
+EMAIL_CONTEXT = {"site_name": settings.SITE_NAME}
+
+password_reset = auth_views.PasswordResetView.as_view(
+    template_name="accounts/password_reset_form.html",
+    email_template_name="registration/password_reset_email.txt",
+    html_email_template_name="registration/password_reset_email.html",
+    subject_template_name="registration/password_reset_subject.txt",
+    extra_email_context=EMAIL_CONTEXT,
+    success_url=reverse_lazy("password_reset_done"),
+)
+password_reset_done = auth_views.PasswordResetDoneView.as_view(
+    template_name="accounts/password_reset_done.html"
+)
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    template_name="accounts/password_reset_confirm.html",
+    success_url=reverse_lazy("password_reset_complete"),
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
+    template_name="accounts/password_reset_complete.html"
+)

@@ -1,0 +1,283 @@
+"""The customer's deletion requests: list, detail with live progress, items, cancel, receipt."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from deletions import receipts, transitions
+from deletions.errors import DomainError
+from deletions.models import Approval, DeletionItem, DeletionRequest, ParseRun, Source
+from deletions.views.customer import (
+    CustomerRequest,
+    customer_required,
+    get_request_for_user,
+    keyset_page,
+    visible_requests,
+)
+
+RS = DeletionRequest.Status
+IS = DeletionItem.Status
+PAGE_SIZE = 50
+# While a request is in one of these, its progress bar polls for news.
+LIVE_STATUSES = frozenset({RS.APPROVED, RS.RUNNING, RS.PAUSED})
+FINISHED_STATUSES = frozenset({RS.COMPLETED, RS.COMPLETED_WITH_FAILURES})
+
+
+@require_GET
+@customer_required
+def request_list(request: CustomerRequest) -> HttpResponse:
+    """Members see their own requests; customer admins see all of the customer's."""
+    status = request.GET.get("status", "")
+    requests = visible_requests(request).select_related("requested_by")
+    if status in RS.values:
+        requests = requests.filter(status=status)
+    page = keyset_page(
+        requests,
+        field="submitted_at",
+        descending=True,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+        size=PAGE_SIZE,
+    )
+    ctx: dict[str, Any] = {
+        "page": page,
+        "status": status if status in RS.values else "",
+        "statuses": RS.choices,
+        "is_admin": request.membership.is_customer_admin,
+        "nav": "requests",
+    }
+    return render(request, "customer/requests.html", ctx)
+
+
+# --- Progress. The lead's deletions.progress.progress_for is used once it exists; until then
+# the same fields are computed from the request's counters here. ---
+
+
+@dataclass
+class Progress:
+    total: int
+    deleted: int
+    already_gone: int
+    failed: int
+    pending: int
+    in_flight: int
+    held: int
+    percent: int
+    rate_per_second: float
+    eta_seconds: float | None
+    eta_text: str
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds < 90:
+        return "less than 2 minutes"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} minutes"
+    hours = seconds / 3600
+    return f"about {hours:.1f} hours" if hours < 36 else f"about {hours / 24:.1f} days"
+
+
+def _local_progress(req: DeletionRequest) -> Progress:
+    """Progress from the counters, the in-flight count and the workspace's rate limit."""
+    done = req.done_count
+    remaining = req.remaining_count
+    in_flight = DeletionItem.objects.filter(request=req, status=IS.IN_FLIGHT).count()
+    paused = req.status == RS.PAUSED
+    held = remaining if paused else 0
+    pending = max(remaining - in_flight - held, 0)
+    run = (
+        ParseRun.objects.filter(items__request=req)
+        .select_related("workspace")
+        .only("workspace__rate_limit")
+        .first()
+    )
+    limit = float(run.workspace.rate_limit) if run else 0.0
+    rate = limit
+    if req.started_at and done:
+        elapsed = (timezone.now() - req.started_at).total_seconds()
+        if elapsed > 0:
+            rate = min(done / elapsed, limit) if limit else done / elapsed
+    eta: float | None = None
+    if not remaining:
+        text = "Finished" if req.status in FINISHED_STATUSES else "All items are done"
+        eta = 0.0
+    elif paused:
+        text = "Paused: no estimate until the deletions resume."
+    elif rate <= 0:
+        text = "No estimate yet."
+    else:
+        eta = remaining / rate
+        text = f"{_duration_text(eta)} left"
+        if req.status == RS.APPROVED:
+            text = (
+                f"Starting soon; then {_duration_text(eta)} at up to {limit:g} deletions a second"
+            )
+    return Progress(
+        total=req.item_count,
+        deleted=req.deleted_count,
+        already_gone=req.already_gone_count,
+        failed=req.failed_count,
+        pending=pending,
+        in_flight=in_flight,
+        held=held,
+        percent=req.progress_percent,
+        rate_per_second=rate,
+        eta_seconds=eta,
+        eta_text=text,
+    )
+
+
+def progress_of(req: DeletionRequest) -> Any:
+    """``deletions.progress.progress_for(req)`` when the engine provides it, else our own."""
+    try:
+        module = importlib.import_module("deletions.progress")
+    except ImportError:
+        return _local_progress(req)
+    return module.progress_for(req)
+
+
+def _detail_context(request: CustomerRequest, req: DeletionRequest) -> dict[str, Any]:
+    return {
+        "req": req,
+        "progress": progress_of(req),
+        "live": req.status in LIVE_STATUSES,
+        "finished": req.status in FINISHED_STATUSES,
+    }
+
+
+@require_GET
+@customer_required
+def request_detail(request: CustomerRequest, pk: int) -> HttpResponse:
+    req = get_request_for_user(request, pk)
+    approvals = list(req.approvals.select_related("approver"))
+    ctx = _detail_context(request, req)
+    ctx.update(
+        {
+            "approvals": approvals,
+            "approvals_given": sum(1 for a in approvals if a.decision == Approval.Decision.APPROVE),
+            "can_cancel": transitions.can("cancel", req),
+            "nav": "requests",
+        }
+    )
+    return render(request, "customer/request_detail.html", ctx)
+
+
+@require_GET
+@customer_required
+def request_progress(request: CustomerRequest, pk: int) -> HttpResponse:
+    """The progress fragment that the detail page polls (htmx) while the request is live."""
+    req = get_request_for_user(request, pk)
+    return render(request, "customer/_progress.html", _detail_context(request, req))
+
+
+def plain_error(item: DeletionItem) -> str:
+    """The item's last error in words a customer understands."""
+    code = item.last_http_status
+    if item.status != IS.FAILED and not item.last_error:
+        return ""
+    if code in (400, 422):
+        meaning = "Extend refused the deletion as invalid"
+    elif code in (401, 403):
+        meaning = "Extend refused the operator's credentials"
+    elif code == 402:
+        meaning = "The operator's Extend account needs payment"
+    elif code == 429:
+        meaning = "Extend asked us to slow down"
+    elif code is not None and code >= 500:
+        meaning = "Extend had a temporary server error and retries ran out"
+    elif code is None and item.last_error:
+        meaning = "Extend could not be reached (timeout or connection error)"
+    else:
+        meaning = f"Extend answered {code}"
+    detail = item.last_error.strip().splitlines()[0][:200] if item.last_error.strip() else ""
+    return f"{meaning}: {detail}" if detail else f"{meaning}."
+
+
+@require_GET
+@customer_required
+def request_items(request: CustomerRequest, pk: int) -> HttpResponse:
+    """Per-item outcomes, filtered by item state, one keyset page at a time."""
+    req = get_request_for_user(request, pk)
+    status = request.GET.get("status", "")
+    items = DeletionItem.objects.filter(request=req).select_related("parse_run")
+    if status in IS.values:
+        items = items.filter(status=status)
+    page = keyset_page(
+        items,
+        field="id",
+        descending=False,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+        size=PAGE_SIZE,
+    )
+    rows = [(item, plain_error(item)) for item in page.rows]
+    ctx: dict[str, Any] = {
+        "req": req,
+        "page": page,
+        "rows": rows,
+        "status": status if status in IS.values else "",
+        "statuses": IS.choices,
+        "nav": "requests",
+    }
+    return render(request, "customer/request_items.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+@customer_required
+def request_cancel(request: CustomerRequest, pk: int) -> HttpResponse:
+    """GET shows what cancelling means; POST cancels (only before the request runs)."""
+    req = get_request_for_user(request, pk)
+    if request.method == "POST":
+        try:
+            transitions.cancel_request(req, actor=request.user, source=Source.WEB)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Request #{req.pk} was cancelled. Its {req.item_count:,} parse runs were not "
+                "deleted and can be selected again.",
+            )
+        return redirect("customer:request", pk=req.pk)
+    ctx = {"req": req, "can_cancel": transitions.can("cancel", req), "nav": "requests"}
+    return render(request, "customer/request_cancel.html", ctx)
+
+
+def _finished_request(request: CustomerRequest, pk: int) -> DeletionRequest:
+    req = get_request_for_user(request, pk)
+    if req.status not in FINISHED_STATUSES:
+        raise Http404("The receipt is available once the request has finished.")
+    return req
+
+
+@require_GET
+@customer_required
+def receipt_csv(request: CustomerRequest, pk: int) -> StreamingHttpResponse:
+    """The receipt as CSV, streamed so that 100,000 items need no more memory than 10."""
+    req = _finished_request(request, pk)
+    response = StreamingHttpResponse(receipts.csv_rows(req), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="deletion-receipt-{req.pk}.csv"'
+    return response
+
+
+@require_GET
+@customer_required
+def receipt_html(request: CustomerRequest, pk: int) -> HttpResponse:
+    """A printable receipt."""
+    req = _finished_request(request, pk)
+    ctx = {
+        "req": req,
+        "summary": receipts.summary(req),
+        "items": receipts.items(req),
+        "nav": "requests",
+    }
+    return render(request, "customer/receipt.html", ctx)
