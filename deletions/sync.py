@@ -421,15 +421,19 @@ def _complete(workspace: Workspace, sync: WorkspaceSync) -> int:
     return vanished
 
 
+def is_held(sync: WorkspaceSync) -> bool:
+    """Whether a worker is running this sync right now (its lease has not expired)."""
+    return (
+        sync.status == WorkspaceSync.Status.RUNNING
+        and sync.lease_expires_at is not None
+        and sync.lease_expires_at > timezone.now()
+    )
+
+
 def sync_status(workspace: Workspace) -> dict[str, Any]:
     """What the console shows about the workspace's inventory and its sync."""
     sync = state_for(workspace)
-    now = timezone.now()
-    active = (
-        sync.status == WorkspaceSync.Status.RUNNING
-        and sync.lease_expires_at is not None
-        and sync.lease_expires_at > now
-    )
+    active = is_held(sync)
     runs = ParseRun.objects.filter(workspace=workspace)
     return {
         "status": sync.status,
@@ -458,12 +462,7 @@ def start_sync(workspace: Workspace, *, mode: str = WorkspaceSync.Mode.FULL) -> 
     """
     from deletions.tasks.inventory import sync_workspace_task
 
-    sync = state_for(workspace)
-    if (
-        sync.status == WorkspaceSync.Status.RUNNING
-        and sync.lease_expires_at is not None
-        and sync.lease_expires_at > timezone.now()
-    ):
+    if is_held(state_for(workspace)):
         return False
     workspace_id = workspace.pk
     transaction.on_commit(lambda: sync_workspace_task.delay(workspace_id, mode))

@@ -40,7 +40,7 @@ def sync_workspace_task(workspace_id: int, mode: str = WorkspaceSync.Mode.FULL) 
 def sync_all_workspaces_task() -> None:
     """Periodic: sync every active workspace, and retry webhook events left unprocessed."""
     for workspace in sync.syncable_workspaces():
-        if sync.sync_status(workspace)["is_active"]:
+        if sync.is_held(sync.state_for(workspace)):
             continue
         sync_workspace_task.delay(workspace.pk, sync.due_mode(workspace))
     stale = timezone.now() - WEBHOOK_REDELIVERY_AFTER
