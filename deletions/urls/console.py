@@ -1,5 +1,56 @@
-"""URL routes for the console pages."""
+"""URL routes for the staff console. Every view is wrapped in ``console_required``; the test in
+tests/console/test_permissions.py enumerates these patterns so none can be forgotten."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from deletions.views import (
+    console_audit,
+    console_dashboard,
+    console_people,
+    console_requests,
+    console_workspaces,
+)
+
+app_name = "console"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", console_dashboard.dashboard, name="dashboard"),
+    # Requests
+    path("requests/", console_requests.queue, name="queue"),
+    path("requests/bulk/", console_requests.bulk, name="bulk"),
+    path("requests/<int:pk>/", console_requests.detail, name="request_detail"),
+    path("requests/<int:pk>/approve/", console_requests.request_approve, name="request_approve"),
+    path("requests/<int:pk>/reject/", console_requests.request_reject, name="request_reject"),
+    path("requests/<int:pk>/cancel/", console_requests.request_cancel, name="request_cancel"),
+    path("requests/<int:pk>/pause/", console_requests.request_pause, name="request_pause"),
+    path("requests/<int:pk>/resume/", console_requests.request_resume, name="request_resume"),
+    path("requests/<int:pk>/retry/", console_requests.request_retry, name="request_retry"),
+    # Workspaces
+    path("workspaces/", console_workspaces.workspace_list, name="workspace_list"),
+    path("workspaces/new/", console_workspaces.workspace_create, name="workspace_create"),
+    path("workspaces/<int:pk>/", console_workspaces.workspace_detail, name="workspace_detail"),
+    path("workspaces/<int:pk>/edit/", console_workspaces.workspace_edit, name="workspace_edit"),
+    path(
+        "workspaces/<int:pk>/secrets/",
+        console_workspaces.workspace_secrets,
+        name="workspace_secrets",
+    ),
+    path("workspaces/<int:pk>/test/", console_workspaces.workspace_test, name="workspace_test"),
+    path("workspaces/<int:pk>/pause/", console_workspaces.workspace_pause, name="workspace_pause"),
+    path(
+        "workspaces/<int:pk>/resume/",
+        console_workspaces.workspace_resume,
+        name="workspace_resume",
+    ),
+    path("workspaces/<int:pk>/sync/", console_workspaces.workspace_sync, name="workspace_sync"),
+    # Customers and staff (admins)
+    path("customers/", console_people.customer_list, name="customer_list"),
+    path("customers/new/", console_people.customer_create, name="customer_create"),
+    path("customers/<int:pk>/", console_people.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/edit/", console_people.customer_edit, name="customer_edit"),
+    path("staff/", console_people.staff_list, name="staff_list"),
+    path("staff/<int:pk>/role/", console_people.staff_role, name="staff_role"),
+    # Audit
+    path("audit/", console_audit.audit_log, name="audit_log"),
+    path("audit/export.csv", console_audit.audit_export, name="audit_export"),
+]

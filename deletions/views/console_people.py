@@ -1,0 +1,264 @@
+"""Console (admins only): customers, their users, and staff users with their roles.
+
+New users are invited by e-mail: they get a signed, expiring link to choose their own password
+(the ``accept_invitation`` page of the accounts pages); nobody ever types a password for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.models import Group, User
+from django.contrib.auth.tokens import default_token_generator
+from django.db import transaction
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import NoReverseMatch, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from deletions import audit, emails, roles
+from deletions.console_queries import paginate
+from deletions.forms_console import (
+    STAFF_ROLE_CHOICES,
+    CustomerForm,
+    CustomerInviteForm,
+    InviteForm,
+    StaffInviteForm,
+    StaffRoleForm,
+)
+from deletions.models import Customer, Membership, Source
+from deletions.views.console_auth import ADMINISTER, console_required, render_console
+
+
+def invitation_url(user: User) -> str:
+    """An absolute, signed link that lets *user* choose a password; it expires, and stops
+    working once the password is set (Django's password-reset token)."""
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    try:
+        path = reverse("accept_invitation", args=(uidb64, token))
+    except NoReverseMatch:
+        # The accounts pages are not installed: the user can still be given a password by an
+        # admin; the link leads to the sign-in page.
+        path = reverse("login")
+    return emails.absolute_url(path)
+
+
+def _invite(
+    request: HttpRequest,
+    form: InviteForm,
+    *,
+    customer: Customer | None = None,
+    role: str,
+    role_label: str,
+) -> User:
+    """Create the user from *form*, give them *role*, audit it and e-mail the invitation."""
+    data = form.cleaned_data
+    with transaction.atomic():
+        user = User(
+            username=data["username"],
+            email=data["email"],
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+            is_staff=customer is None,
+        )
+        user.set_unusable_password()
+        user.save()
+        if customer is not None:
+            Membership.objects.create(user=user, customer=customer, role=role)
+        else:
+            user.groups.add(Group.objects.get(name=role))
+        audit.record(
+            "user.invited",
+            obj=user,
+            actor=request.user,
+            source=Source.WEB,
+            customer=customer,
+            after={"username": user.username, "role": role},
+            detail={"customer": customer.name if customer else None, "email_sent": True},
+        )
+        url = invitation_url(user)
+        context = {
+            "invitee": user,
+            "inviter": audit.actor_label(request.user),
+            "customer": customer,
+            "role_label": role_label,
+            "url": url,
+            "expiry_days": max(settings.PASSWORD_RESET_TIMEOUT // 86400, 1),
+        }
+        transaction.on_commit(lambda: emails.send("staff_invitation", [user.email], context))
+    return user
+
+
+# --- Customers -----------------------------------------------------------------------------
+
+
+@console_required(ADMINISTER)
+def customer_list(request: HttpRequest) -> HttpResponse:
+    customers = Customer.objects.annotate(users=Count("memberships")).order_by("name")
+    q = request.GET.get("q", "").strip()
+    if q:
+        customers = customers.filter(name__icontains=q) | customers.filter(
+            external_ref__icontains=q
+        )
+    return render_console(
+        request,
+        "console/customer_list.html",
+        {"page": paginate(customers, request.GET, per_page=50), "q": q},
+        section="customers",
+    )
+
+
+@console_required(ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def customer_create(request: HttpRequest) -> HttpResponse:
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            customer = form.save()
+            audit.record(
+                "customer.created",
+                obj=customer,
+                actor=request.user,
+                source=Source.WEB,
+                after={f: str(getattr(customer, f)) for f in CustomerForm.Meta.fields},
+            )
+        messages.success(request, f"Customer {customer.name} is created. Invite its users below.")
+        return redirect("console:customer_detail", pk=customer.pk)
+    return render_console(
+        request, "console/customer_form.html", {"form": form, "customer": None}, section="customers"
+    )
+
+
+@console_required(ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    before = {f: str(getattr(customer, f)) for f in CustomerForm.Meta.fields}
+    form = CustomerForm(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            customer = form.save()
+            after = {f: str(getattr(customer, f)) for f in CustomerForm.Meta.fields}
+            changed = [f for f in after if after[f] != before[f]]
+            if changed:
+                audit.record(
+                    "customer.updated",
+                    obj=customer,
+                    actor=request.user,
+                    source=Source.WEB,
+                    before={f: before[f] for f in changed},
+                    after={f: after[f] for f in changed},
+                )
+        messages.success(request, f"Customer {customer.name} is saved.")
+        return redirect("console:customer_detail", pk=customer.pk)
+    return render_console(
+        request,
+        "console/customer_form.html",
+        {"form": form, "customer": customer},
+        section="customers",
+    )
+
+
+@console_required(ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer, its users, and (POST) inviting a new user."""
+    customer = get_object_or_404(Customer, pk=pk)
+    form = CustomerInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        role = form.cleaned_data["role"]
+        user = _invite(
+            request,
+            form,
+            customer=customer,
+            role=role,
+            role_label=Membership.Role(role).label.lower(),
+        )
+        messages.success(request, f"{user.username} is invited; the e-mail went to {user.email}.")
+        return redirect("console:customer_detail", pk=customer.pk)
+    members = (
+        Membership.objects.filter(customer=customer)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return render_console(
+        request,
+        "console/customer_detail.html",
+        {"customer": customer, "members": members, "form": form},
+        section="customers",
+    )
+
+
+# --- Staff ---------------------------------------------------------------------------------
+
+
+def _staff_role(user: User) -> str:
+    names = {g.name for g in user.groups.all()}
+    for role in (roles.ADMIN, roles.APPROVER, roles.VIEWER):
+        if role in names:
+            return role
+    return ""
+
+
+@console_required(ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def staff_list(request: HttpRequest) -> HttpResponse:
+    """Staff users and their roles, and (POST) inviting a new staff user."""
+    form = StaffInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        role = form.cleaned_data["role"]
+        user = _invite(request, form, role=role, role_label=role)
+        messages.success(request, f"{user.username} is invited as {role}.")
+        return redirect("console:staff_list")
+    users = (
+        User.objects.filter(groups__name__in=roles.STAFF_GROUPS)
+        .distinct()
+        .prefetch_related(Prefetch("groups", queryset=Group.objects.only("name")))
+        .order_by("username")
+    )
+    page = paginate(users, request.GET, per_page=100)
+    for user in page.objects:
+        user.staff_role = _staff_role(user)  # type: ignore[attr-defined]
+    return render_console(
+        request,
+        "console/staff_list.html",
+        {"page": page, "form": form, "role_choices": STAFF_ROLE_CHOICES},
+        section="staff",
+    )
+
+
+@console_required(ADMINISTER)
+@require_POST
+def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give a staff user another role, or take their console access away."""
+    target = get_object_or_404(User, pk=pk, membership__isnull=True)
+    form = StaffRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles.")
+        return redirect("console:staff_list")
+    if target.pk == request.user.pk:
+        messages.error(request, "You cannot change your own role; ask another admin.")
+        return redirect("console:staff_list")
+    role = form.cleaned_data["role"]
+    with transaction.atomic():
+        before = _staff_role(target)
+        target.groups.remove(*Group.objects.filter(name__in=roles.STAFF_GROUPS))
+        if role != StaffRoleForm.NONE:
+            target.groups.add(Group.objects.get(name=role))
+        audit.record(
+            "user.role_changed",
+            obj=target,
+            actor=request.user,
+            source=Source.WEB,
+            before={"role": before or None},
+            after={"role": None if role == StaffRoleForm.NONE else role},
+        )
+    label: Any = "no console access" if role == StaffRoleForm.NONE else role
+    messages.success(request, f"{target.username} now has {label}.")
+    return redirect("console:staff_list")

@@ -1,0 +1,425 @@
+"""Console: the request queue, bulk decisions, a request's detail and the actions on it.
+
+Every state change goes through :mod:`deletions.transitions`; these views only confirm first,
+call the transition and report what happened or the domain's refusal.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from deletions import console_queries, emails, transitions
+from deletions.errors import DomainError
+from deletions.forms_console import ApproveForm, BulkForm, QueueFilterForm, ReasonForm, RejectForm
+from deletions.models import Approval, DeletionItem, DeletionRequest, Source
+from deletions.views.console_auth import (
+    APPROVE,
+    OPERATE,
+    console_required,
+    missing_reason,
+    render_console,
+)
+
+IS = DeletionItem.Status
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str  # also the transition's name in transitions.can()
+    label: str
+    perm: str
+    danger: bool = False
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action("approve", "Approve", APPROVE),
+        Action("reject", "Reject", APPROVE, danger=True),
+        Action("cancel", "Cancel request", APPROVE, danger=True),
+        Action("pause", "Pause", OPERATE),
+        Action("resume", "Resume", OPERATE),
+        Action("retry", "Retry failed items", OPERATE),
+    )
+}
+
+
+def get_request(pk: int) -> DeletionRequest:
+    """Load a request for the console (staff see every customer's requests)."""
+    return get_object_or_404(
+        DeletionRequest.objects.select_related("customer", "requested_by"), pk=pk
+    )
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+# --- Queue ---------------------------------------------------------------------------------
+
+
+@console_required()
+def queue(request: HttpRequest) -> HttpResponse:
+    form = QueueFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = console_queries.paginate(console_queries.queue(filters), request.GET, per_page=50)
+    today = timezone.localdate()
+    for req in page.objects:
+        req.days_left = console_queries.days_left(req, today)  # type: ignore[attr-defined]
+    return render_console(
+        request,
+        "console/queue.html",
+        {
+            "form": form,
+            "page": page,
+            "awaiting_default": not filters.get("status"),
+            "can_decide": request.user.has_perm(APPROVE),
+            "decide_reason": missing_reason(request, APPROVE),
+        },
+        section="queue",
+    )
+
+
+def _bulk_outcome(req: DeletionRequest, user: User, action: str) -> tuple[bool, str]:
+    """What *action* by *user* would do to *req*, said in advance; the domain decides."""
+    if not transitions.can(action, req):
+        return False, f"Not possible: the request is {req.get_status_display().lower()}."
+    if req.requested_by_id == user.pk:
+        return False, "Not possible: you made this request yourself."
+    approvals = list(req.approvals.all())
+    if action == "approve":
+        if any(a.approver_id == user.pk for a in approvals):
+            return False, "Not possible: you have already approved it; another approver must."
+        given = sum(a.decision == Approval.Decision.APPROVE for a in approvals) + 1
+        if given >= req.required_approvals:
+            return True, f"Becomes approved: {req.item_count:,} parse runs will be deleted."
+        return True, f"Your approval is {given} of {req.required_approvals}; it stays pending."
+    return True, f"Rejected: none of its {req.item_count:,} parse runs is deleted."
+
+
+@console_required(APPROVE)
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """Approve or reject several requests: first a confirmation page, then each one in turn."""
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect("console:queue")
+    action = form.cleaned_data["action"]
+    user = _user(request)
+    reqs = list(
+        DeletionRequest.objects.filter(pk__in=form.cleaned_data["ids"])
+        .select_related("customer", "requested_by")
+        .prefetch_related("approvals")
+        .order_by("id")
+    )
+    reason = (form.cleaned_data.get("reason") or "").strip()
+    confirmed = request.POST.get("confirmed") == "yes"
+    reason_missing = action == "reject" and confirmed and not reason
+    if not confirmed or reason_missing:
+        rows = [(req, *_bulk_outcome(req, user, action)) for req in reqs]
+        return render_console(
+            request,
+            "console/bulk_confirm.html",
+            {
+                "action": action,
+                "rows": rows,
+                "possible": sum(ok for _, ok, _ in rows),
+                "reason": reason,
+                "reason_missing": reason_missing,
+            },
+            section="queue",
+        )
+    results = []
+    for req in reqs:
+        try:
+            if action == "approve":
+                done = transitions.approve_request(req, actor=user, source=Source.WEB)
+                outcome = (
+                    "Approved."
+                    if done.status == DeletionRequest.Status.APPROVED
+                    else "Approval recorded; another approver is needed."
+                )
+            else:
+                notify_rejected(
+                    transitions.reject_request(req, actor=user, source=Source.WEB, reason=reason)
+                )
+                outcome = "Rejected; the requester was told your reason."
+            results.append((req, True, outcome))
+        except DomainError as exc:
+            results.append((req, False, str(exc)))
+    return render_console(
+        request,
+        "console/bulk_done.html",
+        {
+            "action": action,
+            "results": results,
+            "succeeded": sum(ok for _, ok, _ in results),
+        },
+        section="queue",
+    )
+
+
+# --- Detail --------------------------------------------------------------------------------
+
+
+@dataclass
+class ProgressView:
+    total: int
+    deleted: int
+    already_gone: int
+    failed: int
+    pending: int | None
+    in_flight: int | None
+    percent: int
+    eta_text: str = ""
+    rate_per_second: float | None = None
+
+
+def progress(req: DeletionRequest) -> ProgressView:
+    """The engine's progress report when it exists, else the request's own counters."""
+    try:
+        module = importlib.import_module("deletions.progress")
+    except ImportError:
+        module = None
+    if module is not None and hasattr(module, "progress_for"):
+        p = module.progress_for(req)
+        return ProgressView(
+            total=p.total,
+            deleted=p.deleted,
+            already_gone=p.already_gone,
+            failed=p.failed,
+            pending=p.pending,
+            in_flight=p.in_flight,
+            percent=int(p.percent),
+            eta_text=p.eta_text or "",
+            rate_per_second=p.rate_per_second,
+        )
+    return ProgressView(
+        total=req.item_count,
+        deleted=req.deleted_count,
+        already_gone=req.already_gone_count,
+        failed=req.failed_count,
+        pending=None,
+        in_flight=None,
+        percent=req.progress_percent,
+    )
+
+
+def _approval_state(req: DeletionRequest, user: User) -> dict[str, Any]:
+    approvals = list(req.approvals.select_related("approver"))
+    given = sum(a.decision == Approval.Decision.APPROVE for a in approvals)
+    return {
+        "approvals": approvals,
+        "approvals_given": given,
+        "approvals_missing": max(req.required_approvals - given, 0),
+        "you_approved": any(a.approver_id == user.pk for a in approvals),
+        "you_requested": req.requested_by_id == user.pk,
+    }
+
+
+def _buttons(request: HttpRequest, req: DeletionRequest, state: dict[str, Any]) -> list[Any]:
+    """The actions possible now, each with the reason it is disabled for this user, if it is."""
+    buttons = []
+    for action in ACTIONS.values():
+        if not transitions.can(action.name, req):
+            continue
+        reason = missing_reason(request, action.perm)
+        if not reason and action.name in ("approve", "reject") and state["you_requested"]:
+            reason = "You made this request yourself; another approver must decide."
+        if not reason and action.name == "approve" and state["you_approved"]:
+            reason = "You already approved this request; another approver must."
+        url = reverse(f"console:request_{action.name}", args=[req.pk])
+        buttons.append({"action": action, "disabled_reason": reason, "url": url})
+    return buttons
+
+
+@console_required()
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request(pk)
+    state = _approval_state(req, _user(request))
+    item_status = request.GET.get("item_status", "")
+    items: QuerySet[DeletionItem] = (
+        DeletionItem.objects.filter(request=req)
+        .select_related("parse_run__workspace")
+        .order_by("id")
+    )
+    if item_status in IS.values:
+        items = items.filter(status=item_status)
+    else:
+        item_status = ""
+    entries, truncated = console_queries.timeline(req)
+    return render_console(
+        request,
+        "console/request_detail.html",
+        {
+            "req": req,
+            "progress": progress(req),
+            "items_page": console_queries.paginate(items, request.GET, per_page=50),
+            "item_status": item_status,
+            "item_statuses": IS.choices,
+            "timeline": entries,
+            "timeline_truncated": truncated,
+            "buttons": _buttons(request, req, state),
+            "days_left": console_queries.days_left(req),
+            **state,
+        },
+        section="queue",
+    )
+
+
+# --- Actions -------------------------------------------------------------------------------
+
+
+def _consequence(req: DeletionRequest, name: str, state: dict[str, Any]) -> str:
+    """Exactly what the action will do, with counts, for its confirmation page."""
+    n = req.item_count
+    runs = f"{n:,} parse run{'s' if n != 1 else ''}"
+    remaining = req.remaining_count
+    if name == "approve":
+        if state["approvals_given"] + 1 >= req.required_approvals:
+            return (
+                f"The request becomes approved and the engine starts deleting {runs} of "
+                f"{req.customer.name} at Extend. Deleted runs cannot be restored."
+            )
+        return (
+            f"Your approval is recorded as {state['approvals_given'] + 1} of "
+            f"{req.required_approvals}. Nothing is deleted until another approver also approves."
+        )
+    if name == "reject":
+        return (
+            f"The request is rejected and none of its {runs} is deleted; the runs can be "
+            "requested again. The requester is told your reason by e-mail."
+        )
+    if name == "cancel":
+        return (
+            f"The request is cancelled and none of its {runs} is deleted; the runs can be "
+            "requested again. This cannot be undone."
+        )
+    if name == "pause":
+        return (
+            f"The engine stops taking new items of this request: {remaining:,} of {n:,} items "
+            "wait until someone resumes it. Calls already in flight finish."
+        )
+    if name == "resume":
+        return f"The engine resumes deleting the {remaining:,} remaining items of {runs}."
+    failed = req.failed_count
+    return (
+        f"The {failed:,} failed item{'s' if failed != 1 else ''} go back to pending and the "
+        "engine tries each of them again at Extend."
+    )
+
+
+def _run(name: str, req: DeletionRequest, user: User, data: dict[str, Any]) -> str:
+    """Call the transition for *name*; return the success message."""
+    kwargs: dict[str, Any] = {"actor": user, "source": Source.WEB}
+    if name == "approve":
+        done = transitions.approve_request(req, comment=data.get("comment", ""), **kwargs)
+        if done.status == DeletionRequest.Status.APPROVED:
+            return f"Request #{req.pk} is approved; deletion starts shortly."
+        return f"Your approval of request #{req.pk} is recorded; another approver is needed."
+    if name == "reject":
+        notify_rejected(transitions.reject_request(req, reason=data["reason"], **kwargs))
+        return f"Request #{req.pk} is rejected; the requester was told your reason."
+    if name == "cancel":
+        transitions.cancel_request(req, **kwargs)
+        return f"Request #{req.pk} is cancelled; nothing was deleted."
+    if name == "pause":
+        transitions.pause_request(req, reason=data.get("reason", ""), **kwargs)
+        return f"Request #{req.pk} is paused."
+    if name == "resume":
+        transitions.resume_request(req, **kwargs)
+        return f"Request #{req.pk} is running again."
+    done = transitions.retry_failed_items(req, **kwargs)
+    return f"The failed items of request #{done.pk} are being tried again."
+
+
+FORMS: dict[str, type[ApproveForm | RejectForm | ReasonForm] | None] = {
+    "approve": ApproveForm,
+    "reject": RejectForm,
+    "pause": ReasonForm,
+}
+
+
+def _action_view(name: str) -> Any:
+    action = ACTIONS[name]
+
+    @console_required(action.perm)
+    @require_http_methods(["GET", "POST"])
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        req = get_request(pk)
+        user = _user(request)
+        form_class = FORMS.get(name)
+        form = form_class(request.POST or None) if form_class else None
+        if request.method == "POST" and (form is None or form.is_valid()):
+            data = form.cleaned_data if form is not None else {}
+            try:
+                messages.success(request, _run(name, req, user, data))
+            except DomainError as exc:
+                messages.error(request, str(exc))
+            return redirect("console:request_detail", pk=req.pk)
+        state = _approval_state(req, user)
+        refusal = ""
+        if not transitions.can(name, req):
+            refusal = (
+                f"Request #{req.pk} is {req.get_status_display().lower()}; "
+                f"this action is not possible now."
+            )
+        elif name in ("approve", "reject") and state["you_requested"]:
+            refusal = "You made this request yourself; another approver must decide."
+        elif name == "approve" and state["you_approved"]:
+            refusal = "You already approved this request; another approver must."
+        return render_console(
+            request,
+            "console/request_action.html",
+            {
+                "req": req,
+                "action": action,
+                "form": form,
+                "consequence": _consequence(req, name, state),
+                "refusal": refusal,
+                **state,
+            },
+            section="queue",
+        )
+
+    view.__name__ = f"request_{name}"
+    return view
+
+
+request_approve = _action_view("approve")
+request_reject = _action_view("reject")
+request_cancel = _action_view("cancel")
+request_pause = _action_view("pause")
+request_resume = _action_view("resume")
+request_retry = _action_view("retry")
+
+
+def notify_rejected(req: DeletionRequest) -> int:
+    """E-mail the requester that their request was rejected, and why."""
+    requester = req.requested_by
+    if requester is None or not requester.email:
+        return 0
+    try:
+        path = reverse("request_detail", args=[req.pk])
+    except NoReverseMatch:
+        path = reverse("home")
+    return emails.send(
+        "rejected",
+        [requester.email],
+        {"req": req, "reason": req.decision_comment, "url": emails.absolute_url(path)},
+    )
