@@ -96,6 +96,9 @@ def resume_workspace(workspace: Workspace, *, actor: Actor, source: Source | str
             after={"health": Workspace.Health.ACTIVE},
         )
     workspace.health, workspace.health_reason = Workspace.Health.ACTIVE, ""
+    from deletions.engine import reset_not_found_streak
     from deletions.tasks.engine import wake_workspace
+
+    reset_not_found_streak(workspace)
 
     transaction.on_commit(lambda: wake_workspace(workspace.pk))

@@ -126,10 +126,13 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Web, worker and beat share the file: wait for locks instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Tests start real worker processes, which cannot see an in-memory database: use a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL: str = env.str("REDIS_URL", default="")
@@ -238,6 +241,9 @@ if REDIS_URL:
 else:
     CELERY_BROKER_URL = "filesystem://"
     _broker_dir = VAR_DIR / "broker"
+    # Kombu's filesystem transport expects its folders to exist.
+    for _folder in ("out", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
@@ -263,6 +269,36 @@ LARGE_REQUEST_THRESHOLD: int = env.int("LARGE_REQUEST_THRESHOLD", default=1000)
 # Most parse-run ids accepted in one request.
 MAX_RUNS_PER_REQUEST: int = env.int("MAX_RUNS_PER_REQUEST", default=100_000)
 RECONCILE_INTERVAL_SECONDS: float = env.float("RECONCILE_INTERVAL_SECONDS", default=30.0)
+
+# --- The execution engine (deletions/engine.py). ---
+# How long a claimed item is reserved for its runner; after that it is retried (its DELETE may
+# have reached Extend: the retry then sees 404). Must exceed one call's worst case.
+ITEM_LEASE_SECONDS: float = env.float("ITEM_LEASE_SECONDS", default=60.0)
+# Transient failures (5xx, timeouts, connection errors) are retried up to this many attempts.
+MAX_DELETE_ATTEMPTS: int = env.int("MAX_DELETE_ATTEMPTS", default=6)
+RETRY_BACKOFF_BASE_SECONDS: float = env.float("RETRY_BACKOFF_BASE_SECONDS", default=2.0)
+RETRY_BACKOFF_CAP_SECONDS: float = env.float("RETRY_BACKOFF_CAP_SECONDS", default=300.0)
+# This many 404s in a row stop the workspace for a human instead of marking runs gone.
+NOT_FOUND_BURST_THRESHOLD: int = env.int("NOT_FOUND_BURST_THRESHOLD", default=20)
+# One runner task works this long, with this many concurrent calls, then hands over.
+RUNNER_SECONDS: float = env.float("RUNNER_SECONDS", default=25.0)
+RUNNER_THREADS: int = env.int("RUNNER_THREADS", default=20)
+EXTEND_READ_TIMEOUT_SECONDS: float = env.float("EXTEND_READ_TIMEOUT_SECONDS", default=15.0)
+# Items due for longer than this are reported as stuck.
+STUCK_AFTER_SECONDS: float = env.float("STUCK_AFTER_SECONDS", default=600.0)
+
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "reconcile": {"task": "deletions.reconcile", "schedule": RECONCILE_INTERVAL_SECONDS},
+}
+
+# --- The parse-run inventory (deletions/sync.py). ---
+# Every active workspace is synced from Extend this often: new runs only, and a full sync
+# (which also notices runs deleted outside the portal) once a day.
+SYNC_INTERVAL_SECONDS: float = env.float("SYNC_INTERVAL_SECONDS", default=900.0)
+CELERY_BEAT_SCHEDULE["sync-parse-runs"] = {
+    "task": "deletions.sync_all_workspaces",
+    "schedule": SYNC_INTERVAL_SECONDS,
+}
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -27,6 +27,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         connection.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_broker():
+    """Tasks enqueued by ordinary tests go nowhere; live-worker tests use a real broker."""
+    from portal.celery import app
+
+    app.conf.broker_url = "memory://localhost/"
+    app.conf.broker_transport_options = {}
+    yield
+
+
 @pytest.fixture
 def workspace(db):
     return WorkspaceFactory()

@@ -4,7 +4,7 @@ On PostgreSQL the trigger refuses UPDATE, DELETE and TRUNCATE. Two escape hatche
 unless set explicitly: DELETE when the transaction set ``portal.audit_purge`` to ``on`` (only the
 retention purge does, for records past their period), and TRUNCATE when the session has
 ``portal.allow_truncate`` on (only the test database does, so tests can be flushed).
-SQLite, the development default, gets a plain refusing trigger.
+SQLite, the development default, relies on the model's own refusal (AuditEvent.save/delete).
 """
 
 from typing import Any
@@ -42,13 +42,6 @@ def install_triggers(apps: Any, schema_editor: Any) -> None:
                 f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
                 f"FOR EACH STATEMENT EXECUTE FUNCTION portal_refuse_audit_change();"
             )
-    elif vendor == "sqlite":
-        for table in APPEND_ONLY_TABLES:
-            for op in ("UPDATE", "DELETE"):
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;"
-                )
 
 
 def remove_triggers(apps: Any, schema_editor: Any) -> None:
@@ -57,9 +50,6 @@ def remove_triggers(apps: Any, schema_editor: Any) -> None:
         if vendor == "postgresql":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};")
-        elif vendor == "sqlite":
-            for op in ("update", "delete"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op};")
 
 
 GROUP_PERMISSIONS = {

@@ -15,6 +15,7 @@ def event(workspace, customer, member):
     return AuditEvent.objects.get(action="request.submitted")
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     "sql",
     [

@@ -1,0 +1,153 @@
+"""A rate limiter shared by every worker process and thread: Extend's limit is per organisation.
+
+It hands out send *slots* spaced ``1 / rate`` seconds apart (a generic cell-rate algorithm with no
+burst), so no one-second window ever holds more than the limit, whichever process sends. A caller
+reserves the next slot and sleeps until it; when the next slot is further away than it is willing
+to wait, nothing is reserved and it is told how long to stay away. A 429 pushes the next slot
+past the ``Retry-After`` delay for everyone.
+
+The state is one number per key: in Redis when ``REDIS_URL`` is set (an atomic Lua script, time
+from the Redis server so all machines agree), otherwise a row in the database (the embedded
+default, where all processes share one SQLite file and one clock).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from deletions.models import RateLimitSlot
+
+# Slots are spaced a little wider than 1/rate so that network jitter between the moment a
+# worker sends and the moment Extend counts never pushes a one-second window over the limit.
+SAFETY_FACTOR = 0.97
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """``granted``: sleep ``wait`` seconds, then send. Otherwise come back in ``wait`` seconds."""
+
+    granted: bool
+    wait: float
+
+
+class SlotStore(Protocol):
+    def reserve(self, key: str, interval: float, max_wait: float) -> Reservation: ...
+
+    def block(self, key: str, seconds: float) -> None: ...
+
+    def reset(self, key: str) -> None: ...
+
+
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(nxt, now)
+local wait = slot - now
+if wait > tonumber(ARGV[2]) then
+  return {0, tostring(wait - tonumber(ARGV[2]))}
+end
+local new = slot + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], tostring(new), 'PX', math.ceil((new - now) * 1000) + 60000)
+return {1, tostring(wait)}
+"""
+
+_BLOCK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local new = math.max(nxt, now + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], tostring(new), 'PX', math.ceil((new - now) * 1000) + 60000)
+return tostring(new)
+"""
+
+
+class RedisSlots:
+    """Slots in Redis, shared by every machine that uses the same Redis."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._reserve = self._redis.register_script(_RESERVE)
+        self._block = self._redis.register_script(_BLOCK)
+
+    def reserve(self, key: str, interval: float, max_wait: float) -> Reservation:
+        granted, wait = self._reserve(keys=[f"ratelimit:{key}"], args=[interval, max_wait])
+        return Reservation(bool(int(granted)), float(wait))
+
+    def block(self, key: str, seconds: float) -> None:
+        self._block(keys=[f"ratelimit:{key}"], args=[seconds])
+
+    def reset(self, key: str) -> None:
+        self._redis.delete(f"ratelimit:{key}")
+
+
+class DatabaseSlots:
+    """Slots in the database, for the embedded default (one machine, one clock)."""
+
+    def reserve(self, key: str, interval: float, max_wait: float) -> Reservation:
+        with transaction.atomic():
+            row, _ = RateLimitSlot.objects.select_for_update().get_or_create(key=key)
+            now = time.time()
+            slot = max(row.next_free, now)
+            wait = slot - now
+            if wait > max_wait:
+                return Reservation(False, wait - max_wait)
+            row.next_free = slot + interval
+            row.save(update_fields=["next_free"])
+            return Reservation(True, wait)
+
+    def block(self, key: str, seconds: float) -> None:
+        with transaction.atomic():
+            row, _ = RateLimitSlot.objects.select_for_update().get_or_create(key=key)
+            row.next_free = max(row.next_free, time.time() + seconds)
+            row.save(update_fields=["next_free"])
+
+    def reset(self, key: str) -> None:
+        RateLimitSlot.objects.filter(key=key).delete()
+
+
+@cache
+def _store_for(redis_url: str) -> SlotStore:
+    return RedisSlots(redis_url) if redis_url else DatabaseSlots()
+
+
+def store() -> SlotStore:
+    """The configured slot store (Redis if ``REDIS_URL`` is set)."""
+    return _store_for(settings.REDIS_URL)
+
+
+def interval_for(rate_per_second: float) -> float:
+    """Seconds between two slots for a limit of *rate_per_second*."""
+    return 1.0 / (max(rate_per_second, 0.001) * SAFETY_FACTOR)
+
+
+def reserve(key: str, rate_per_second: float, *, max_wait: float = 1.0) -> Reservation:
+    """Reserve the next slot under *key*, if it is at most *max_wait* seconds away."""
+    return store().reserve(key, interval_for(rate_per_second), max_wait)
+
+
+def acquire(key: str, rate_per_second: float, *, deadline: float) -> bool:
+    """Wait for a slot under *key*, sleeping as told, until *deadline* (a ``time.monotonic()``).
+
+    Returns True when the caller may send now, False if the deadline came first.
+    """
+    while True:
+        reservation = reserve(key, rate_per_second)
+        if reservation.granted:
+            time.sleep(reservation.wait)
+            return True
+        if time.monotonic() + reservation.wait >= deadline:
+            return False
+        time.sleep(min(reservation.wait, 1.0))
+
+
+def block(key: str, seconds: float) -> None:
+    """Extend said 429: nobody sends under *key* for *seconds*."""
+    store().block(key, seconds)

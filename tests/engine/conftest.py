@@ -1,0 +1,295 @@
+"""Engine fixtures: an Extend simulator, a workspace pointing at it, approved requests, and
+(for the live tests) real Celery worker and beat processes on a private broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from deletions import transitions
+from deletions.engine import EngineSettings
+from deletions.models import DeletionRequest, ParseRun, Source, Workspace
+from deletions.submission import Selection, submit_request
+from extend_simulator import Simulator
+from tests.factories import CustomerFactory, customer_user
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "sk_engine_test_key_0001"
+CUSTOMER_REF = "cust_engine"
+
+# Short timings so failures and retries happen within a test's patience.
+FAST = {
+    "ITEM_LEASE_SECONDS": 4.0,
+    "RETRY_BACKOFF_BASE_SECONDS": 0.2,
+    "RETRY_BACKOFF_CAP_SECONDS": 0.5,
+    "MAX_DELETE_ATTEMPTS": 3,
+    "NOT_FOUND_BURST_THRESHOLD": 5,
+    "RUNNER_SECONDS": 4.0,
+    "RUNNER_THREADS": 8,
+    "EXTEND_READ_TIMEOUT_SECONDS": 2.0,
+    "RECONCILE_INTERVAL_SECONDS": 1.0,
+}
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30.0, every: float = 0.2):
+    """Poll *predicate* until it is truthy; fail the test with its last value otherwise."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(every)
+        value = predicate()
+    assert value, f"condition not met within {timeout} s"
+    return value
+
+
+@pytest.fixture
+def fast_settings(settings):
+    for name, value in FAST.items():
+        setattr(settings, name, value)
+    return settings
+
+
+@pytest.fixture
+def engine_cfg(fast_settings) -> EngineSettings:
+    return EngineSettings.current()
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(
+        api_key=KEY,
+        runs=0,
+        other_workspace_runs=0,
+        rate_limit=1000,
+        customer_metadata_key="customer_id",
+    ) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def sim_workspace(transactional_db, sim) -> Workspace:
+    ws = Workspace(name="Simulated", base_url=sim.url, rate_limit=200, get_rate_limit=200)
+    ws.set_api_key(KEY)
+    ws.save()
+    return ws
+
+
+@pytest.fixture
+def engine_customer(transactional_db):
+    return CustomerFactory(external_ref=CUSTOMER_REF)
+
+
+@pytest.fixture
+def requester(engine_customer):
+    return customer_user(engine_customer, username="requester")
+
+
+@pytest.fixture
+def make_request(sim, sim_workspace, engine_customer, requester):
+    """Create *count* runs at the simulator and in the inventory, and a request for them."""
+
+    def make(count: int, *, approve: bool = True) -> DeletionRequest:
+        ids = [run["id"] for run in sim.add_runs(count=count)]
+        ParseRun.objects.bulk_create(
+            ParseRun(workspace=sim_workspace, customer=engine_customer, run_id=run_id)
+            for run_id in ids
+        )
+        req = submit_request(
+            customer=engine_customer,
+            selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=ids),
+            reason="test",
+            requested_by=requester,
+            source=Source.WEB,
+        )
+        if approve:
+            req = approve_and_start(req)
+        return req
+
+    return make
+
+
+def approve_and_start(req: DeletionRequest) -> DeletionRequest:
+    """Approve as the system would after enough approvers, then start (no hooks involved)."""
+    DeletionRequest.objects.filter(pk=req.pk).update(status=DeletionRequest.Status.APPROVED)
+    return transitions.start_request(req, actor=None, source=Source.SYSTEM)
+
+
+def deletes_per_run(sim: Simulator) -> dict[str, int]:
+    """How many DELETEs Extend carried out per run (answered or not)."""
+    counts: dict[str, int] = {}
+    for entry in sim.ledger(method="DELETE"):
+        if entry.applied and entry.run_id:
+            counts[entry.run_id] = counts.get(entry.run_id, 0) + 1
+    return counts
+
+
+# --- Live processes ---
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def private_redis() -> Iterator[str | None]:
+    """A Redis server of our own on a spare port (tests flush it); None on the embedded default."""
+    if not django_settings.REDIS_URL:
+        yield None
+        return
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    wait_until(lambda: _pings(client), timeout=10)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _pings(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        return (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    return f"sqlite:///{db['NAME']}"
+
+
+class LiveEngine:
+    """Real `celery worker` and `celery beat` processes sharing the test database."""
+
+    def __init__(self, env: dict[str, str], tmp: Path) -> None:
+        self.env = env
+        self.tmp = tmp
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.beat: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
+        log = (self.tmp / log_name).open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+        n = len(self.workers)
+        proc = self._spawn(
+            [
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"w{n}@%h",
+            ],
+            f"worker{n}.log",
+        )
+        self.workers.append(proc)
+        return proc
+
+    def start_beat(self) -> None:
+        self.beat = self._spawn(
+            ["beat", "--loglevel", "INFO", "--schedule", str(self.tmp / "beat-schedule")],
+            "beat.log",
+        )
+
+    def kill_worker(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the worker and its children, mid-whatever."""
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.tmp.glob("*.log"))
+
+    def stop(self) -> None:
+        for proc in [*self.workers, *([self.beat] if self.beat else [])]:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in [*self.workers, *([self.beat] if self.beat else [])]:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def live_engine(fast_settings, private_redis, tmp_path, transactional_db) -> Iterator[LiveEngine]:
+    """Point this process and new worker/beat processes at the same database and broker."""
+    from portal.celery import app
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update({k: str(v) for k, v in FAST.items()})
+    env["DATABASE_URL"] = _database_url()
+    env["PORTAL_VAR_DIR"] = str(django_settings.VAR_DIR)
+    if private_redis:
+        env["REDIS_URL"] = private_redis
+        fast_settings.REDIS_URL = private_redis
+        fast_settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": private_redis,
+            }
+        }
+        import redis
+
+        redis.Redis.from_url(private_redis).flushall()
+        app.conf.broker_url = private_redis
+        app.conf.broker_transport_options = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    else:
+        env.pop("REDIS_URL", None)
+        app.conf.broker_url = "filesystem://"
+        app.conf.broker_transport_options = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    app.pool.force_close_all()
+    app._pool = None
+    engine = LiveEngine(env, tmp_path)
+    try:
+        yield engine
+    finally:
+        engine.stop()
+        app.conf.broker_url = "memory://localhost/"
+        app.conf.broker_transport_options = {}
+        app.pool.force_close_all()
+        app._pool = None
