@@ -37,14 +37,19 @@ from deletions.views.console_auth import ADMINISTER, console_required, render_co
 
 def invitation_url(user: User) -> str:
     """An absolute, signed link that lets *user* choose a password; it expires, and stops
-    working once the password is set (Django's password-reset token)."""
+    working once the password is set."""
+    try:
+        # The accounts pages' own token (a salt of its own, so it is no password-reset link).
+        from deletions.views.accounts import invitation_url as accounts_invitation_url
+
+        return emails.absolute_url(accounts_invitation_url(user))
+    except (ImportError, NoReverseMatch):
+        pass
     uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     try:
         path = reverse("accept_invitation", args=(uidb64, token))
     except NoReverseMatch:
-        # The accounts pages are not installed: the user can still be given a password by an
-        # admin; the link leads to the sign-in page.
         path = reverse("login")
     return emails.absolute_url(path)
 
@@ -117,7 +122,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @console_required(ADMINISTER)
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest) -> HttpResponse:
-    form = CustomerForm(request.POST or None)
+    form = CustomerForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             customer = form.save()
@@ -140,7 +145,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     before = {f: str(getattr(customer, f)) for f in CustomerForm.Meta.fields}
-    form = CustomerForm(request.POST or None, instance=customer)
+    form = CustomerForm(request.POST if request.method == "POST" else None, instance=customer)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             customer = form.save()
@@ -170,7 +175,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The customer, its users, and (POST) inviting a new user."""
     customer = get_object_or_404(Customer, pk=pk)
-    form = CustomerInviteForm(request.POST or None)
+    form = CustomerInviteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         role = form.cleaned_data["role"]
         user = _invite(
@@ -210,7 +215,7 @@ def _staff_role(user: User) -> str:
 @require_http_methods(["GET", "POST"])
 def staff_list(request: HttpRequest) -> HttpResponse:
     """Staff users and their roles, and (POST) inviting a new staff user."""
-    form = StaffInviteForm(request.POST or None)
+    form = StaffInviteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         role = form.cleaned_data["role"]
         user = _invite(request, form, role=role, role_label=role)

@@ -15,11 +15,11 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import console_queries, emails, transitions
+from deletions import console_queries, transitions
 from deletions.errors import DomainError
 from deletions.forms_console import ApproveForm, BulkForm, QueueFilterForm, ReasonForm, RejectForm
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
@@ -155,9 +155,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
                     else "Approval recorded; another approver is needed."
                 )
             else:
-                notify_rejected(
-                    transitions.reject_request(req, actor=user, source=Source.WEB, reason=reason)
-                )
+                # The requester's e-mail is sent by deletions.notifications' transition hook.
+                transitions.reject_request(req, actor=user, source=Source.WEB, reason=reason)
                 outcome = "Rejected; the requester was told your reason."
             results.append((req, True, outcome))
         except DomainError as exc:
@@ -333,7 +332,8 @@ def _run(name: str, req: DeletionRequest, user: User, data: dict[str, Any]) -> s
             return f"Request #{req.pk} is approved; deletion starts shortly."
         return f"Your approval of request #{req.pk} is recorded; another approver is needed."
     if name == "reject":
-        notify_rejected(transitions.reject_request(req, reason=data["reason"], **kwargs))
+        # The requester's e-mail is sent by deletions.notifications' transition hook.
+        transitions.reject_request(req, reason=data["reason"], **kwargs)
         return f"Request #{req.pk} is rejected; the requester was told your reason."
     if name == "cancel":
         transitions.cancel_request(req, **kwargs)
@@ -364,7 +364,9 @@ def _action_view(name: str) -> Any:
         req = get_request(pk)
         user = _user(request)
         form_class = FORMS.get(name)
-        form = form_class(request.POST or None) if form_class else None
+        form = (
+            form_class(request.POST if request.method == "POST" else None) if form_class else None
+        )
         if request.method == "POST" and (form is None or form.is_valid()):
             data = form.cleaned_data if form is not None else {}
             try:
@@ -407,19 +409,3 @@ request_cancel = _action_view("cancel")
 request_pause = _action_view("pause")
 request_resume = _action_view("resume")
 request_retry = _action_view("retry")
-
-
-def notify_rejected(req: DeletionRequest) -> int:
-    """E-mail the requester that their request was rejected, and why."""
-    requester = req.requested_by
-    if requester is None or not requester.email:
-        return 0
-    try:
-        path = reverse("request_detail", args=[req.pk])
-    except NoReverseMatch:
-        path = reverse("home")
-    return emails.send(
-        "rejected",
-        [requester.email],
-        {"req": req, "reason": req.decision_comment, "url": emails.absolute_url(path)},
-    )

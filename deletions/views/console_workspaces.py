@@ -130,8 +130,8 @@ def _changes(form: WorkspaceForm, before: dict[str, Any]) -> dict[str, Any]:
 @console_required(ADMINISTER)
 @require_http_methods(["GET", "POST"])
 def workspace_create(request: HttpRequest) -> HttpResponse:
-    form = WorkspaceForm(request.POST or None)
-    secrets = SecretsForm(request.POST or None)
+    form = WorkspaceForm(request.POST if request.method == "POST" else None)
+    secrets = SecretsForm(request.POST if request.method == "POST" else None)
     # The secrets may also be entered later; when given, they must look like secrets.
     given = bool(request.POST.get("api_key") or request.POST.get("webhook_secret"))
     secrets_ok = not given or secrets.is_valid()
@@ -168,7 +168,7 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
 def workspace_edit(request: HttpRequest, pk: int) -> HttpResponse:
     ws = get_workspace(pk)
     before = {name: getattr(ws, name) for name in ["base_url", *WorkspaceForm.Meta.fields]}
-    form = WorkspaceForm(request.POST or None, instance=ws)
+    form = WorkspaceForm(request.POST if request.method == "POST" else None, instance=ws)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             ws = form.save()
@@ -305,7 +305,7 @@ def workspace_test(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def workspace_pause(request: HttpRequest, pk: int) -> HttpResponse:
     ws = get_workspace(pk)
-    form = ReasonForm(request.POST or None)
+    form = ReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             changed = workspace_health.pause_workspace(
