@@ -1,7 +1,7 @@
 """URL routes for the staff console. Every view is wrapped in ``console_required``; the test in
 tests/console/test_permissions.py enumerates these patterns so none can be forgotten."""
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from deletions.views import (
     console_audit,
@@ -53,4 +53,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Audit
     path("audit/", console_audit.audit_log, name="audit_log"),
     path("audit/export.csv", console_audit.audit_export, name="audit_export"),
+    path("inventory/", include("deletions.urls.inventory")),
 ]
