@@ -9,3 +9,8 @@ class DeletionsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the transition hooks (engine wake-ups) in every process, web included.
         from deletions.tasks import engine  # noqa: F401
+
+        # E-mails to customers about their requests (approved, rejected, completed).
+        from deletions import notifications
+
+        notifications.register()
