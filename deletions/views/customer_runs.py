@@ -87,7 +87,7 @@ def runs(request: CustomerRequest) -> HttpResponse:
 
 def _with(params: dict[str, str], **extra: str | None) -> str:
     query = {**params, **{k: v for k, v in extra.items() if v}}
-    return "?" + urlencode(query) if query else "?"
+    return "?" + urlencode(query) if query else ""
 
 
 def _selection_from_post(request: CustomerRequest) -> tuple[Selection, RunFilterForm]:
