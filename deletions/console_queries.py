@@ -211,6 +211,7 @@ class Bar:
     height: int
     day: date
     count: int
+    label: bool = False
 
 
 CHART_WIDTH = 600

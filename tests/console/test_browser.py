@@ -223,9 +223,10 @@ def test_an_admin_rotates_a_key_that_is_never_shown(page, staff_admin, workspace
 
 def test_connection_test_and_resuming_a_workspace_stopped_by_a_401(page, approver, staff_admin, db):
     with Simulator(api_key="sk_sim_browser_key_42", runs=5) as sim:
-        ws = WorkspaceFactory(
+        made = WorkspaceFactory(
             name="Simulated EU", base_url=sim.url, api_key="sk_sim_browser_key_42"
         )
+        ws = Workspace.objects.get(pk=made.pk)
         sign_in(page, approver)
         page.goto(f"/console/workspaces/{ws.pk}/")
         page.click("button:has-text('Test connection')")
