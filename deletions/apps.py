@@ -7,10 +7,9 @@ class DeletionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the transition hooks (engine wake-ups) in every process, web included.
-        from deletions.tasks import engine  # noqa: F401
-
-        # E-mails to customers about their requests (approved, rejected, completed).
+        # Transition hooks, registered in every process (web, worker, beat): the engine's
+        # wake-ups, and the e-mails to customers (approved, rejected, completed).
         from deletions import notifications
+        from deletions.tasks import engine  # noqa: F401
 
         notifications.register()

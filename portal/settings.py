@@ -15,6 +15,7 @@ from typing import Any
 
 import django_stubs_ext
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets admin and form classes be subscripted for type checking (ModelAdmin[Workspace]).
@@ -219,7 +220,7 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],

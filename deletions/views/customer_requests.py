@@ -151,6 +151,7 @@ def _detail_context(request: CustomerRequest, req: DeletionRequest) -> dict[str,
         "progress": progress_of(req),
         "live": req.status in LIVE_STATUSES,
         "finished": req.status in FINISHED_STATUSES,
+        "can_cancel": transitions.can("cancel", req),
     }
 
 
@@ -164,7 +165,6 @@ def request_detail(request: CustomerRequest, pk: int) -> HttpResponse:
         {
             "approvals": approvals,
             "approvals_given": sum(1 for a in approvals if a.decision == Approval.Decision.APPROVE),
-            "can_cancel": transitions.can("cancel", req),
             "nav": "requests",
         }
     )
