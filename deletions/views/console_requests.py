@@ -198,15 +198,15 @@ def progress(req: DeletionRequest) -> ProgressView:
     if module is not None and hasattr(module, "progress_for"):
         p = module.progress_for(req)
         return ProgressView(
-            total=p.total,
-            deleted=p.deleted,
-            already_gone=p.already_gone,
-            failed=p.failed,
-            pending=p.pending,
-            in_flight=p.in_flight,
-            percent=int(p.percent),
-            eta_text=p.eta_text or "",
-            rate_per_second=p.rate_per_second,
+            total=int(getattr(p, "total", req.item_count)),
+            deleted=int(getattr(p, "deleted", req.deleted_count)),
+            already_gone=int(getattr(p, "already_gone", req.already_gone_count)),
+            failed=int(getattr(p, "failed", req.failed_count)),
+            pending=getattr(p, "pending", None),
+            in_flight=getattr(p, "in_flight", None),
+            percent=int(getattr(p, "percent", req.progress_percent)),
+            eta_text=str(getattr(p, "eta_text", "") or ""),
+            rate_per_second=getattr(p, "rate_per_second", None),
         )
     return ProgressView(
         total=req.item_count,

@@ -139,3 +139,15 @@ def test_the_audit_export_refuses_bad_filters(client, viewer, db):
     response = client.get(reverse("console:audit_export"), {"date_from": "yesterday"})
     assert response.status_code == 400
     assert not AuditEvent.objects.filter(action="audit.exported").exists()
+
+
+def test_the_dashboard_shows_the_engines_own_health_snapshot(client, viewer, monkeypatch):
+    import sys
+    import types
+
+    fake = types.ModuleType("deletions.engine_health")
+    fake.snapshot = lambda: {"worker_heartbeat_age": 2.0, "queue_depth": 7}
+    monkeypatch.setitem(sys.modules, "deletions.engine_health", fake)
+    client.force_login(viewer)
+    rows = dict(client.get(reverse("console:dashboard")).context["engine_rows"])
+    assert rows == {"Worker heartbeat": "2 s ago", "Messages queued": "7"}

@@ -424,3 +424,33 @@ def test_bulk_reports_a_request_that_changed_meanwhile(
     )
     assert b"0 of 1 request approved" in response.content
     assert b"it cannot be approved now" in response.content
+
+
+def test_the_detail_uses_the_engines_progress_report_when_there_is_one(
+    client, viewer, pending_request, monkeypatch
+):
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    @dataclass
+    class Progress:
+        total: int = 3
+        deleted: int = 1
+        already_gone: int = 1
+        failed: int = 0
+        pending: int = 1
+        in_flight: int = 0
+        percent: float = 66.7
+        rate_per_second: float = 9.5
+        eta_seconds: float = 1.0
+        eta_text: str = "about 1 second"
+
+    fake = types.ModuleType("deletions.progress")
+    fake.progress_for = lambda req: Progress()
+    monkeypatch.setitem(sys.modules, "deletions.progress", fake)
+    client.force_login(viewer)
+    response = client.get(reverse("console:request_detail", args=[pending_request.pk]))
+    assert response.context["progress"].percent == 66
+    assert b"about 1 second" in response.content
+    assert b"9.5/s" in response.content
