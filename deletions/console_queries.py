@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet
@@ -189,7 +189,9 @@ def deletions_per_day(days: int = 30, *, now: datetime | None = None) -> list[tu
     first = today - timedelta(days=days - 1)
     rows = (
         DeletionItem.objects.filter(
-            confirmed_at__date__gte=first,
+            confirmed_at__gte=datetime.combine(
+                first, time.min, tzinfo=timezone.get_current_timezone()
+            ),
             status__in=(DeletionItem.Status.DELETED, DeletionItem.Status.ALREADY_GONE),
         )
         .order_by()
