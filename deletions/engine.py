@@ -535,6 +535,14 @@ def _runner_lock_key(workspace_id: int) -> str:
     return f"engine:runner:{workspace_id}"
 
 
+def _lock_ttl(cfg: EngineSettings) -> int:
+    """Long enough to outlast one call; short, so a killed runner's lock soon lapses.
+
+    The runner's threads renew it after every item.
+    """
+    return int(2 * cfg.read_timeout + 5)
+
+
 def run_workspace(workspace_id: int, cfg: EngineSettings | None = None) -> RunSummary:
     """Delete due items of *workspace_id* for up to ``cfg.runner_seconds``, several at a time.
 
@@ -544,8 +552,7 @@ def run_workspace(workspace_id: int, cfg: EngineSettings | None = None) -> RunSu
     cfg = cfg or EngineSettings.current()
     summary = RunSummary()
     lock_key, token = _runner_lock_key(workspace_id), f"{time.time()}:{threading.get_ident()}"
-    lock_ttl = int(cfg.runner_seconds + cfg.read_timeout + 30)
-    if not cache.add(lock_key, token, timeout=lock_ttl):
+    if not cache.add(lock_key, token, timeout=_lock_ttl(cfg)):
         summary.stopped_because = "another runner is active"
         return summary
     try:
@@ -566,6 +573,7 @@ def _run_threads(workspace: Workspace, cfg: EngineSettings, summary: RunSummary)
     stop = threading.Event()
     lock = threading.Lock()
     write_key = workspace.rate_limit_key + ":write"
+    lock_key = _runner_lock_key(workspace.pk)
     client = ExtendClient(
         credentials_for(workspace),
         read_timeout=cfg.read_timeout,
@@ -576,6 +584,7 @@ def _run_threads(workspace: Workspace, cfg: EngineSettings, summary: RunSummary)
         try:
             while not stop.is_set() and time.monotonic() < deadline:
                 cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
+                cache.touch(lock_key, _lock_ttl(cfg))
                 if not ratelimit.acquire(write_key, workspace.rate_limit, deadline=deadline):
                     return
                 item = claim_item(workspace.pk, cfg)

@@ -255,16 +255,30 @@ class LiveEngine:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
+def point_celery_at(url: str, transport_options: dict) -> None:
+    """Make this process's Celery app publish to *url* from now on."""
+    from kombu import pools
+
+    from portal.celery import app
+
+    app.conf.broker_url = url
+    app.conf.broker_transport_options = transport_options
+    # Kombu keeps connection and producer pools per broker URL, globally: drop them all.
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def live_engine(fast_settings, private_redis, tmp_path, transactional_db) -> Iterator[LiveEngine]:
     """Point this process and new worker/beat processes at the same database and broker."""
-    from portal.celery import app
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update({k: str(v) for k, v in FAST.items()})
     env["DATABASE_URL"] = _database_url()
     env["PORTAL_VAR_DIR"] = str(django_settings.VAR_DIR)
     if private_redis:
+        import redis
+
         env["REDIS_URL"] = private_redis
         fast_settings.REDIS_URL = private_redis
         fast_settings.CACHES = {
@@ -273,23 +287,14 @@ def live_engine(fast_settings, private_redis, tmp_path, transactional_db) -> Ite
                 "LOCATION": private_redis,
             }
         }
-        import redis
-
         redis.Redis.from_url(private_redis).flushall()
-        app.conf.broker_url = private_redis
-        app.conf.broker_transport_options = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        point_celery_at(private_redis, {"visibility_timeout": 900})
     else:
         env.pop("REDIS_URL", None)
-        app.conf.broker_url = "filesystem://"
-        app.conf.broker_transport_options = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    app.pool.force_close_all()
-    app._pool = None
+        point_celery_at("filesystem://", django_settings.CELERY_BROKER_TRANSPORT_OPTIONS)
     engine = LiveEngine(env, tmp_path)
     try:
         yield engine
     finally:
         engine.stop()
-        app.conf.broker_url = "memory://localhost/"
-        app.conf.broker_transport_options = {}
-        app.pool.force_close_all()
-        app._pool = None
+        point_celery_at("memory://localhost/", {})

@@ -1,0 +1,188 @@
+"""The engine with real Celery worker and beat processes, a real broker and the simulator:
+crashes, lost messages and duplicate deliveries only ever delay completion."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from deletions import transitions
+from deletions.models import AuditEvent, DeletionItem, DeletionRequest, Source
+from deletions.tasks.engine import run_workspace_task
+from tests.engine.conftest import deletes_per_run, wait_until
+
+IS = DeletionItem.Status
+RS = DeletionRequest.Status
+
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def _status(req: DeletionRequest) -> str:
+    req.refresh_from_db()
+    return req.status
+
+
+def _assert_every_run_gone_once(req: DeletionRequest, sim) -> None:
+    statuses = set(req.items.values_list("status", flat=True))
+    assert statuses <= {IS.DELETED, IS.ALREADY_GONE}, statuses
+    for item in req.items.select_related("parse_run"):
+        assert sim.is_deleted(item.parse_run.run_id)
+    answered_2xx: dict[str, int] = {}
+    for entry in sim.ledger(method="DELETE"):
+        if entry.status is not None and 200 <= entry.status < 300:
+            answered_2xx[entry.run_id] = answered_2xx.get(entry.run_id, 0) + 1
+    assert max(answered_2xx.values(), default=0) <= 1
+    assert max(deletes_per_run(sim).values()) == 1
+
+
+def test_an_approved_request_is_carried_out_by_the_worker(
+    live_engine, sim, make_request, approver, settings
+):
+    live_engine.start_worker()
+    req = make_request(20, approve=False)
+
+    # The real path: an approval commits, its hook enqueues the start, the worker runs it.
+    transitions.approve_request(req, actor=approver, source=Source.WEB)
+
+    wait_until(lambda: _status(req) == RS.COMPLETED, timeout=60)
+    _assert_every_run_gone_once(req, sim)
+    actions = list(
+        AuditEvent.objects.filter(request=req).order_by("id").values_list("action", flat=True)
+    )
+    assert actions == [
+        "request.submitted",
+        "request.approval_given",
+        "request.approved",
+        "request.running",
+        "request.completed",
+    ]
+    running = AuditEvent.objects.get(request=req, action="request.running")
+    assert running.source == Source.SYSTEM
+
+
+def test_a_worker_killed_mid_request_only_delays_completion(live_engine, sim, make_request):
+    sim.set_faults({"latency": {"mean_ms": 60}})
+    first = live_engine.start_worker()
+    live_engine.start_beat()
+    req = make_request(150)
+    run_workspace_task.delay(req.items.first().workspace_id)
+
+    wait_until(lambda: req.items.filter(status=IS.DELETED).count() >= 20, timeout=60)
+    live_engine.kill_worker(first)
+    assert _status(req) == RS.RUNNING
+    live_engine.start_worker()
+
+    wait_until(lambda: _status(req) == RS.COMPLETED, timeout=120)
+    _assert_every_run_gone_once(req, sim)
+
+
+@pytest.mark.redis
+def test_flushing_redis_mid_request_and_with_retries_scheduled_only_delays_completion(
+    live_engine, private_redis, sim, make_request
+):
+    import redis
+
+    sim.set_faults({"error_rates": {"503": 0.3}, "scope": {"methods": ["DELETE"]}})
+    live_engine.start_worker()
+    live_engine.start_beat()
+    req = make_request(80)
+    run_workspace_task.delay(req.items.first().workspace_id)
+    wait_until(lambda: req.items.filter(status=IS.DELETED).count() >= 10, timeout=60)
+    wait_until(lambda: req.items.filter(status=IS.PENDING, attempts__gt=0).exists(), timeout=30)
+
+    redis.Redis.from_url(private_redis).flushall()
+    sim.clear_faults()
+
+    wait_until(lambda: _status(req) == RS.COMPLETED, timeout=120)
+    _assert_every_run_gone_once(req, sim)
+
+
+def test_work_committed_without_a_wake_up_is_picked_up_by_the_reconciler(
+    live_engine, sim, make_request
+):
+    """The web process died after commit and before enqueueing: only the reconciler knows."""
+    live_engine.start_worker()
+    live_engine.start_beat()
+    req = make_request(10, approve=False)
+    # Approved in the database with no message sent (no hooks ran).
+    DeletionRequest.objects.filter(pk=req.pk).update(status=RS.APPROVED)
+
+    wait_until(lambda: _status(req) == RS.COMPLETED, timeout=60)
+    _assert_every_run_gone_once(req, sim)
+
+
+def test_duplicate_wake_ups_to_several_workers_give_one_delete_per_run(
+    live_engine, sim, make_request
+):
+    live_engine.start_worker()
+    live_engine.start_worker()
+    req = make_request(40)
+    workspace_id = req.items.first().workspace_id
+    for _ in range(10):
+        run_workspace_task.delay(workspace_id)
+
+    wait_until(lambda: _status(req) == RS.COMPLETED, timeout=60)
+    assert len(sim.ledger(method="DELETE")) == 40
+    _assert_every_run_gone_once(req, sim)
+
+
+def test_a_revoked_key_stops_work_and_a_new_key_resumes_the_same_request(
+    live_engine, sim, make_request, sim_workspace, staff_admin
+):
+    from deletions import workspace_health
+    from deletions.models import Workspace
+
+    live_engine.start_worker()
+    live_engine.start_beat()
+    sim.set_faults({"latency": {"mean_ms": 30}})
+    req = make_request(60)
+    run_workspace_task.delay(sim_workspace.pk)
+    wait_until(lambda: req.items.filter(status=IS.DELETED).count() >= 5, timeout=60)
+    sim.set_faults({"revoked": True})
+
+    wait_until(
+        lambda: (
+            Workspace.objects.get(pk=sim_workspace.pk).health
+            == Workspace.Health.CREDENTIALS_INVALID
+        ),
+        timeout=30,
+    )
+    time.sleep(1.5)
+    assert not req.items.filter(status=IS.FAILED).exists()
+    assert _status(req) == RS.RUNNING
+    sent_while_stopped = len(sim.ledger(method="DELETE"))
+    time.sleep(2.5)  # a few reconciler periods: nothing is sent for a stopped workspace
+    assert len(sim.ledger(method="DELETE")) == sent_while_stopped
+
+    # Staff enter the replacement key and resume.
+    sim.clear_faults()
+    ws = Workspace.objects.get(pk=sim_workspace.pk)
+    ws.set_api_key(ws.reveal_api_key())
+    ws.save()
+    workspace_health.resume_workspace(ws, actor=staff_admin, source=Source.WEB)
+
+    wait_until(lambda: _status(req) == RS.COMPLETED, timeout=90)
+    _assert_every_run_gone_once(req, sim)
+
+
+def test_nothing_is_sent_for_requests_that_are_not_approved(
+    live_engine, sim, make_request, approver
+):
+    live_engine.start_worker()
+    live_engine.start_beat()
+    pending = make_request(3, approve=False)
+    rejected = make_request(3, approve=False)
+    transitions.reject_request(rejected, actor=approver, source=Source.WEB, reason="keep")
+    cancelled = make_request(3, approve=False)
+    transitions.cancel_request(cancelled, actor=None, source=Source.WEB)
+    for req in (pending, rejected, cancelled):
+        run_workspace_task.delay(req.items.first().workspace_id)
+
+    time.sleep(4)  # several reconciler periods and runner wake-ups
+    assert sim.ledger(method="DELETE") == []
+    for req in (pending, rejected, cancelled):
+        assert set(req.items.values_list("status", flat=True)) == {IS.PENDING}
