@@ -20,8 +20,10 @@ and a later sync never takes away an assignment staff made.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,10 +47,14 @@ from deletions.models import Customer, ParseRun, Workspace, WorkspaceSync
 
 logger = logging.getLogger(__name__)
 
-# A worker holds a sync this long after its last page; an expired lease can be taken over.
-LEASE = timedelta(seconds=90)
+# A worker holds a sync this long after its last stored page (long enough for a page's retries
+# and 429 waits); an expired lease can be taken over.
+LEASE = timedelta(seconds=240)
 # One task call works this long, then hands over to a fresh task (tasks must stay short).
 TIME_BUDGET_SECONDS = 180.0
+# A full sync fetches at most this many pages ahead of what it has stored, and stores up to
+# this many in one transaction: memory stays bounded, the database keeps up with the limit.
+MAX_BATCH = 10
 # Transient errors on one page are retried this many times before the sync fails (resumable).
 MAX_PAGE_RETRIES = 4
 # A full sync refuses to mark more than this share of a workspace's present runs as vanished
@@ -136,54 +142,59 @@ def sync_workspace(
     *restart*. Returns what happened; when ``finished`` is False and the status is still
     running, call again to continue (the task does). Raises ``SyncBusy`` if another worker holds
     the sync.
+
+    A full sync fetches pages in a second thread, up to ``MAX_BATCH`` pages ahead, and stores
+    whatever has arrived in one transaction, so its speed is set by the rate limit rather than
+    by the database, in bounded memory. Only the stored token counts: pages fetched but not
+    stored are fetched again on resume.
     """
     sync = _claim(workspace, mode, restart=restart)
     started = clock()
-    interval = 1.0 / max(workspace.get_rate_limit, 1)
-    last_request = float("-inf")
     pages = runs = 0
+    context = _PageContext(workspace)
+
+    def out_of_time() -> bool:
+        return time_budget is not None and clock() - started >= time_budget
+
     try:
         with client_for(workspace) as client:
-            while True:
-                retries = 0
+            fetcher = _Fetcher(client, page_size, workspace.get_rate_limit, sleep, clock)
+            ahead = sync.mode == WorkspaceSync.Mode.FULL
+            batches = _batches(fetcher, sync.page_token or None, out_of_time, ahead=ahead)
+            try:
                 while True:
-                    if time_budget is not None and clock() - started >= time_budget:
-                        _release(sync)
-                        return SyncOutcome(sync.status, pages, runs, finished=False)
-                    # Pace: pages at least 1/get_rate_limit s apart, whatever the latency.
-                    wait = last_request + interval - clock()
-                    if wait > 0:
-                        sleep(wait)
-                    last_request = clock()
                     try:
-                        page = _fetch_page(client, sync.page_token or None, page_size)
-                        break
-                    except RateLimited as error:
-                        sleep(error.retry_after)
-                        _renew(sync)
+                        batch = next(batches)
                     except InvalidRequest:
                         if not sync.page_token:
                             raise
                         # Extend may no longer accept an old page token: start over.
                         logger.warning("page token of %s refused; restarting its sync", workspace)
                         _restart_from_top(sync)
-                    except Transient:
-                        retries += 1
-                        if retries > MAX_PAGE_RETRIES:
-                            raise
-                        sleep(min(2.0**retries, 30.0))
-                        _renew(sync)
-                known_before = _store_page(workspace, sync, page)
-                pages += 1
-                runs += len(page.runs)
-                if progress is not None:
-                    progress(sync)
-                incremental_done = (
-                    sync.mode == WorkspaceSync.Mode.INCREMENTAL and known_before == len(page.runs)
-                )
-                if not page.next_page_token or incremental_done:
-                    vanished = _complete(workspace, sync)
-                    return SyncOutcome(sync.status, pages, runs, finished=True, vanished=vanished)
+                        batches = _batches(fetcher, None, out_of_time, ahead=ahead)
+                        continue
+                    except StopIteration:
+                        # Out of time: hand over with the token of the last stored page.
+                        _release(sync)
+                        return SyncOutcome(sync.status, pages, runs, finished=False)
+                    known_before = _store_pages(context, sync, batch)
+                    pages += len(batch)
+                    runs += sum(len(page.runs) for page in batch)
+                    if progress is not None:
+                        progress(sync)
+                    last = batch[-1]
+                    incremental_done = (
+                        sync.mode == WorkspaceSync.Mode.INCREMENTAL
+                        and known_before == len(last.runs)
+                    )
+                    if not last.next_page_token or incremental_done:
+                        vanished = _complete(workspace, sync)
+                        return SyncOutcome(
+                            sync.status, pages, runs, finished=True, vanished=vanished
+                        )
+            finally:
+                # Stop the prefetch thread whatever happened (it holds no database state).
+                batches.close()
     except ExtendError as error:
         _fail(sync, str(error))
         return SyncOutcome(sync.status, pages, runs, finished=True, error=str(error))
@@ -197,14 +208,118 @@ def sync_workspace(
         raise
 
 
+_END = object()
+
+
+def _batches(
+    fetcher: _Fetcher, token: str | None, out_of_time: Callable[[], bool], *, ahead: bool
+) -> Generator[list[ParseRunPage], None, None]:
+    """Pages from *token* on, in lists; ends early (without a last page) when out of time.
+
+    With *ahead*, a thread fetches up to ``MAX_BATCH`` pages ahead and each list holds every
+    page that has arrived; without, one page is fetched per list, only when asked for (an
+    incremental sync must not fetch a page it will not use).
+    """
+    if not ahead:
+        while True:
+            page = fetcher.fetch(token, out_of_time)
+            if page is None:
+                return
+            yield [page]
+            if not page.next_page_token:
+                return
+            token = page.next_page_token
+    arrived: queue.Queue[object] = queue.Queue(maxsize=MAX_BATCH)
+    stop = threading.Event()
+
+    def give(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                arrived.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce(token: str | None) -> None:
+        try:
+            while not stop.is_set():
+                page = fetcher.fetch(token, lambda: stop.is_set() or out_of_time())
+                if page is None or not give(page) or not page.next_page_token:
+                    break
+                token = page.next_page_token
+        except BaseException as error:  # handed to the consumer, which raises it
+            give(error)
+            return
+        give(_END)
+
+    producer = threading.Thread(target=produce, args=(token,), name="sync-prefetch", daemon=True)
+    producer.start()
+    try:
+        while True:
+            items = [arrived.get()]
+            while len(items) < MAX_BATCH:
+                try:
+                    items.append(arrived.get_nowait())
+                except queue.Empty:
+                    break
+            pages = [item for item in items if isinstance(item, ParseRunPage)]
+            if pages:
+                yield pages
+            for item in items:
+                if isinstance(item, BaseException):
+                    raise item
+                if item is _END:
+                    return
+    finally:
+        stop.set()
+        producer.join(timeout=60)
+
+
+class _Fetcher:
+    """Fetches one page at a time within the GET rate limit; no database access (it runs in
+    the prefetch thread)."""
+
+    def __init__(
+        self,
+        client: ExtendClient,
+        page_size: int,
+        rate: int,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.client = client
+        self.page_size = page_size
+        self.interval = 1.0 / max(rate, 1)
+        self.sleep = sleep
+        self.clock = clock
+        self.last_request = float("-inf")
+
+    def fetch(self, token: str | None, out_of_time: Callable[[], bool]) -> ParseRunPage | None:
+        """The page at *token*, retrying 429s and transient errors; None when out of time."""
+        retries = 0
+        while True:
+            if out_of_time():
+                return None
+            # Pace: requests at least 1/get_rate_limit s apart, whatever the latency.
+            wait = self.last_request + self.interval - self.clock()
+            if wait > 0:
+                self.sleep(wait)
+            self.last_request = self.clock()
+            try:
+                return _fetch_page(self.client, token, self.page_size)
+            except RateLimited as error:
+                self.sleep(error.retry_after)
+            except Transient:
+                retries += 1
+                if retries > MAX_PAGE_RETRIES:
+                    raise
+                self.sleep(min(2.0**retries, 30.0))
+
+
 def _fetch_page(client: ExtendClient, token: str | None, page_size: int) -> ParseRunPage:
     page: ParseRunPage = next(iter(client.list_parse_runs(page_size=page_size, page_token=token)))
     return page
-
-
-def _renew(sync: WorkspaceSync) -> None:
-    sync.lease_expires_at = timezone.now() + LEASE
-    sync.save(update_fields=["lease_expires_at", "updated_at"])
 
 
 def _release(sync: WorkspaceSync) -> None:
@@ -240,18 +355,43 @@ def _fail(sync: WorkspaceSync, error: str) -> None:
     logger.warning("sync of workspace %s failed: %s", sync.workspace_id, error)
 
 
-def _store_page(workspace: Workspace, sync: WorkspaceSync, page: ParseRunPage) -> int:
-    """Upsert one page and save the next token in the same transaction.
+class _PageContext:
+    """What a sync keeps between pages so each page costs a couple of statements."""
 
-    Returns how many of the page's runs were known before (for incremental syncs).
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.customers: dict[str, int | None] = {}
+        # Vanished runs come back to life only if there are any: skip the UPDATE otherwise.
+        self.has_vanished = ParseRun.objects.filter(
+            workspace=workspace, state=ParseRun.State.VANISHED
+        ).exists()
+
+
+def _store_pages(context: _PageContext, sync: WorkspaceSync, batch: list[ParseRunPage]) -> int:
+    """Upsert some pages and save the token after the last in the same transaction.
+
+    Returns how many of the runs were known before (incremental syncs only; else 0).
     """
     now = timezone.now()
-    rows = [row for row in (run_row(workspace, run) for run in page.runs) if row]
+    workspace = context.workspace
+    rows = [
+        row
+        for page in batch
+        for row in (run_row(workspace, run, complete=True) for run in page.runs)
+        if row
+    ]
     with transaction.atomic():
-        known_before = upsert_runs(workspace, rows, now=now)
-        sync.page_token = page.next_page_token or ""
-        sync.pages_done += 1
-        sync.runs_seen += len(page.runs)
+        known_before = upsert_runs(
+            workspace,
+            rows,
+            now=now,
+            customers=context.customers,
+            count_known=sync.mode == WorkspaceSync.Mode.INCREMENTAL,
+            revive=context.has_vanished,
+        )
+        sync.page_token = batch[-1].next_page_token or ""
+        sync.pages_done += len(batch)
+        sync.runs_seen += sum(len(page.runs) for page in batch)
         sync.lease_expires_at = now + LEASE
         sync.save(
             update_fields=[
@@ -298,8 +438,14 @@ def customer_ref_of(workspace: Workspace, metadata: object) -> str | None:
     return text or None
 
 
-def run_row(workspace: Workspace, run: Mapping[str, Any]) -> RunRow | None:
-    """A ParseRunSummary (or webhook ``parse_run_status``) as a row; None if it has no usable id."""
+def run_row(
+    workspace: Workspace, run: Mapping[str, Any], *, complete: bool = False
+) -> RunRow | None:
+    """A ParseRunSummary (or webhook ``parse_run_status``) as a row; None if it has no usable id.
+
+    *complete*: the object is a full summary (from the list endpoint), so a missing file or
+    metadata means there is none, not that it was left out.
+    """
     run_id = run.get("id")
     if not isinstance(run_id, str) or not 1 <= len(run_id) <= MAX_RUN_ID:
         return None
@@ -312,7 +458,7 @@ def run_row(workspace: Workspace, run: Mapping[str, Any]) -> RunRow | None:
         created_at = parse_datetime(created) if isinstance(created, str) else None
     except ValueError:
         created_at = None
-    return RunRow(
+    row = RunRow(
         run_id=run_id,
         customer_ref=customer_ref_of(workspace, metadata),
         file_name=file_name[:MAX_FILE_NAME] if isinstance(file_name, str) else None,
@@ -320,28 +466,44 @@ def run_row(workspace: Workspace, run: Mapping[str, Any]) -> RunRow | None:
         extend_created_at=created_at,
         metadata=dict(metadata) if isinstance(metadata, Mapping) else None,
     )
+    if complete:
+        row.file_name = row.file_name or ""
+        row.extend_status = row.extend_status or ""
+        row.metadata = row.metadata or {}
+    return row
 
 
-def upsert_runs(workspace: Workspace, rows: Iterable[RunRow], *, now: datetime) -> int:
-    """Insert or refresh *rows* in bulk; return how many were already known.
+def upsert_runs(
+    workspace: Workspace,
+    rows: Iterable[RunRow],
+    *,
+    now: datetime,
+    customers: dict[str, int | None] | None = None,
+    count_known: bool = True,
+    revive: bool = True,
+) -> int:
+    """Insert or refresh *rows* in bulk; return how many were already known (if *count_known*).
 
     Runs whose reference names a customer are (re)assigned to it; the others are inserted
     unassigned and keep whatever customer they have. Fields a row does not carry (a webhook has
-    no file name) are left as they are. Vanished runs seen again are present.
+    no file name) are left as they are. Vanished runs seen again are present (if *revive*).
+    *customers* caches reference lookups across calls.
     """
     unique_rows = list({row.run_id: row for row in rows}.values())
     if not unique_rows:
         return 0
     ids = [row.run_id for row in unique_rows]
-    known = set(
-        ParseRun.objects.filter(workspace=workspace, run_id__in=ids).values_list(
-            "run_id", flat=True
+    known = 0
+    if count_known:
+        known = ParseRun.objects.filter(workspace=workspace, run_id__in=ids).count()
+    if customers is None:
+        customers = {}
+    missing = {row.customer_ref for row in unique_rows if row.customer_ref} - customers.keys()
+    if missing:
+        customers.update(dict.fromkeys(missing))
+        customers.update(
+            Customer.objects.filter(external_ref__in=missing).values_list("external_ref", "pk")
         )
-    )
-    refs = {row.customer_ref for row in unique_rows if row.customer_ref}
-    customers = dict(
-        Customer.objects.filter(external_ref__in=refs).values_list("external_ref", "pk")
-    )
     # One bulk upsert per shape of row (which fields it may overwrite); a sync page has one or two.
     groups: dict[tuple[str, ...], list[ParseRun]] = {}
     for row in unique_rows:
@@ -367,10 +529,11 @@ def upsert_runs(workspace: Workspace, rows: Iterable[RunRow], *, now: datetime) 
             unique_fields=["workspace", "run_id"],
             update_fields=list(fields),
         )
-    ParseRun.objects.filter(
-        workspace=workspace, run_id__in=ids, state=ParseRun.State.VANISHED
-    ).update(state=ParseRun.State.PRESENT)
-    return len(known)
+    if revive:
+        ParseRun.objects.filter(
+            workspace=workspace, run_id__in=ids, state=ParseRun.State.VANISHED
+        ).update(state=ParseRun.State.PRESENT)
+    return known
 
 
 def _complete(workspace: Workspace, sync: WorkspaceSync) -> int:

@@ -90,14 +90,27 @@ def test_a_staff_assignment_survives_the_next_sync(sim, sim_workspace, acme):
     assert ParseRun.objects.get(run_id="pr_no_meta").customer == acme
 
 
-def test_an_interrupted_sync_resumes_from_its_saved_page_token(sim, sim_workspace):
-    def break_after_page_two(state):
-        if state.pages_done == 2:
-            sim.set_faults({"error_rates": {"500": 1.0}, "scope": {"methods": ["GET"]}})
+def fault_from_call(monkeypatch, number, fault):
+    """Install a simulator fault just before the *number*-th page request."""
+    real, calls = sync._fetch_page, [0]
 
-    first = sync.sync_workspace(
-        sim_workspace, page_size=10, sleep=no_sleep, progress=break_after_page_two
+    def fetch(client, token, page_size):
+        calls[0] += 1
+        if calls[0] == number:
+            fault()
+        return real(client, token, page_size)
+
+    monkeypatch.setattr(sync, "_fetch_page", fetch)
+
+
+def test_an_interrupted_sync_resumes_from_its_saved_page_token(sim, sim_workspace, monkeypatch):
+    fault_from_call(
+        monkeypatch,
+        3,
+        lambda: sim.set_faults({"error_rates": {"500": 1.0}, "scope": {"methods": ["GET"]}}),
     )
+
+    first = sync.sync_workspace(sim_workspace, page_size=10, sleep=no_sleep)
 
     state = sync.state_for(sim_workspace)
     assert first.error and "500" in first.error
@@ -108,6 +121,7 @@ def test_an_interrupted_sync_resumes_from_its_saved_page_token(sim, sim_workspac
     assert len(list_calls(sim, 500)) == sync.MAX_PAGE_RETRIES + 1
 
     sim.clear_faults()
+    monkeypatch.undo()
     second = sync.sync_workspace(sim_workspace, page_size=10, sleep=no_sleep)
 
     assert second.finished and not second.error
@@ -119,7 +133,7 @@ def test_an_interrupted_sync_resumes_from_its_saved_page_token(sim, sim_workspac
 
 def test_a_killed_sync_keeps_its_token_and_the_next_run_resumes(sim, sim_workspace):
     def die_after_page_three(state):
-        if state.pages_done == 3:
+        if state.pages_done >= 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -128,17 +142,19 @@ def test_a_killed_sync_keeps_its_token_and_the_next_run_resumes(sim, sim_workspa
         )
     state = sync.state_for(sim_workspace)
     assert state.status == WorkspaceSync.Status.RUNNING
-    assert state.lease_expires_at is None and state.pages_done == 3
+    stored = state.pages_done
+    assert state.lease_expires_at is None and 3 <= stored < 6
+    assert ParseRun.objects.count() == stored * 10
 
     outcome = sync.sync_workspace(sim_workspace, page_size=10, sleep=no_sleep)
 
-    assert outcome.pages == 3
+    assert outcome.pages == 6 - stored
     assert sync.state_for(sim_workspace).runs_seen == 60
 
 
 def test_a_resumed_full_sync_does_not_mark_runs_of_earlier_pages_vanished(sim, sim_workspace):
     def die_after_page_one(state):
-        if state.pages_done == 1:
+        if state.pages_done >= 1:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -275,20 +291,18 @@ def test_pages_are_paced_to_the_workspace_get_rate_limit(sim, sim_workspace):
     assert slept == [pytest.approx(0.25)] * 5
 
 
-def test_a_429_waits_its_retry_after_and_retries_the_same_page(sim, sim_workspace):
+def test_a_429_waits_its_retry_after_and_retries_the_same_page(sim, sim_workspace, monkeypatch):
     slept: list[float] = []
 
     def sleep(seconds):
         slept.append(seconds)
         sim.clear_faults()
 
-    def storm_on_page_two(state):
-        if state.pages_done == 1:
-            sim.set_faults({"storm_seconds": 60, "storm_retry_after": 3})
-
-    outcome = sync.sync_workspace(
-        sim_workspace, page_size=20, sleep=sleep, progress=storm_on_page_two
+    fault_from_call(
+        monkeypatch, 2, lambda: sim.set_faults({"storm_seconds": 60, "storm_retry_after": 3})
     )
+
+    outcome = sync.sync_workspace(sim_workspace, page_size=20, sleep=sleep)
 
     assert outcome.finished and not outcome.error
     assert 3.0 in slept
