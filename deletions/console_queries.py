@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
@@ -12,6 +11,7 @@ from django.db.models.functions import TruncDate
 from django.http import QueryDict
 from django.utils import timezone
 
+from deletions import engine_health as deletions_engine_health
 from deletions.models import (
     AuditEvent,
     DeletionAttempt,
@@ -267,21 +267,6 @@ def throughput(*, now: datetime | None = None) -> list[Throughput]:
     ]
 
 
-def engine_health(*, now: datetime | None = None) -> dict[str, Any]:
-    """The engine's own snapshot when it provides one, else what the database can tell."""
-    try:
-        module = importlib.import_module("deletions.engine_health")
-    except ImportError:
-        module = None
-    if module is not None and hasattr(module, "snapshot"):
-        snapshot: dict[str, Any] = dict(module.snapshot())
-        snapshot.setdefault("source", "engine")
-        return snapshot
-    now = now or timezone.now()
-    pending = DeletionItem.objects.filter(status=DeletionItem.Status.PENDING)
-    return {
-        "source": "database",
-        "waiting_to_retry": pending.filter(next_attempt_at__gt=now).count(),
-        "in_flight": DeletionItem.objects.filter(status=DeletionItem.Status.IN_FLIGHT).count(),
-        "running_requests": DeletionRequest.objects.filter(status=RS.RUNNING).count(),
-    }
+def engine_health() -> dict[str, Any]:
+    """The engine's snapshot (see deletions.engine_health)."""
+    return deletions_engine_health.snapshot()

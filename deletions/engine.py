@@ -30,6 +30,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from deletions import ratelimit, transitions
+from deletions.engine_health import LAST_RECONCILE_KEY
 from deletions.errors import TransitionError
 from deletions.extend_client import (
     Deleted,
@@ -730,5 +731,5 @@ def reconcile(wake: Callable[[int], None]) -> ReconcileSummary:
             summary.stuck_items,
             settings.STUCK_AFTER_SECONDS,
         )
-    cache.set("engine:last_reconcile", time.time(), timeout=None)
+    cache.set(LAST_RECONCILE_KEY, time.time(), timeout=None)
     return summary

@@ -9,7 +9,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from deletions import engine, transitions
+from deletions import engine, engine_health, transitions
 from deletions.errors import TransitionError
 from deletions.models import DeletionItem, DeletionRequest, Source
 
@@ -53,6 +53,7 @@ def start_request_task(request_id: int) -> None:
 @shared_task(name="deletions.reconcile", ignore_result=True)
 def reconcile_task() -> None:
     """Periodic safety net: re-enqueue unfinished work, release dead leases, finish requests."""
+    engine_health.note_worker_alive()
     summary = engine.reconcile(wake=wake_workspace)
     log.info("reconciler: %s", summary)
 

@@ -6,7 +6,6 @@ call the transition and report what happened or the domain's refusal.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from deletions import console_queries, transitions
 from deletions.errors import DomainError
 from deletions.forms_console import ApproveForm, BulkForm, QueueFilterForm, ReasonForm, RejectForm
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
+from deletions.progress import Progress, progress_for
 from deletions.views.console_auth import (
     APPROVE,
     OPERATE,
@@ -176,47 +176,9 @@ def bulk(request: HttpRequest) -> HttpResponse:
 # --- Detail --------------------------------------------------------------------------------
 
 
-@dataclass
-class ProgressView:
-    total: int
-    deleted: int
-    already_gone: int
-    failed: int
-    pending: int | None
-    in_flight: int | None
-    percent: int
-    eta_text: str = ""
-    rate_per_second: float | None = None
-
-
-def progress(req: DeletionRequest) -> ProgressView:
-    """The engine's progress report when it exists, else the request's own counters."""
-    try:
-        module = importlib.import_module("deletions.progress")
-    except ImportError:
-        module = None
-    if module is not None and hasattr(module, "progress_for"):
-        p = module.progress_for(req)
-        return ProgressView(
-            total=int(getattr(p, "total", req.item_count)),
-            deleted=int(getattr(p, "deleted", req.deleted_count)),
-            already_gone=int(getattr(p, "already_gone", req.already_gone_count)),
-            failed=int(getattr(p, "failed", req.failed_count)),
-            pending=getattr(p, "pending", None),
-            in_flight=getattr(p, "in_flight", None),
-            percent=int(getattr(p, "percent", req.progress_percent)),
-            eta_text=str(getattr(p, "eta_text", "") or ""),
-            rate_per_second=getattr(p, "rate_per_second", None),
-        )
-    return ProgressView(
-        total=req.item_count,
-        deleted=req.deleted_count,
-        already_gone=req.already_gone_count,
-        failed=req.failed_count,
-        pending=None,
-        in_flight=None,
-        percent=req.progress_percent,
-    )
+def progress(req: DeletionRequest) -> Progress:
+    """Where the request stands (see deletions.progress)."""
+    return progress_for(req)
 
 
 def _approval_state(req: DeletionRequest, user: User) -> dict[str, Any]:

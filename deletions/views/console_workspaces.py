@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from django.conf import settings
@@ -16,8 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import audit, extend_client, workspace_health
+from deletions import audit, extend_client, sync, workspace_health
 from deletions.errors import DomainError
+from deletions.extend_connection import client_for
 from deletions.forms_console import ReasonForm, SecretsForm, WorkspaceForm
 from deletions.models import DeletionItem, Source, Workspace
 from deletions.views.console_auth import (
@@ -61,17 +60,6 @@ def webhook_url(workspace: Workspace) -> str:
     return f"{settings.SITE_URL}/webhooks/extend/{workspace.webhook_token}/"
 
 
-def _sync_module() -> ModuleType | None:
-    """The inventory sync, when it is installed (it is developed separately)."""
-    try:
-        module = importlib.import_module("deletions.sync")
-    except ImportError:
-        return None
-    if not hasattr(module, "sync_status") or not hasattr(module, "start_sync"):
-        return None
-    return module
-
-
 @console_required()
 def workspace_list(request: HttpRequest) -> HttpResponse:
     workspaces = list(Workspace.objects.all())
@@ -92,8 +80,7 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, ws: Workspace) -> dict[str, Any]:
-    sync = _sync_module()
-    sync_status = sync.sync_status(ws) if sync is not None else None
+    sync_status = sync.sync_status(ws)
     return {
         "ws": ws,
         "webhook_url": webhook_url(ws),
@@ -259,8 +246,7 @@ def check_connection(ws: Workspace) -> ConnectionResult:
     if not ws.has_api_key:
         return ConnectionResult(ok=False, summary="No API key is stored for this workspace.")
     try:
-        connection = importlib.import_module("deletions.extend_connection")
-        client = connection.client_for(ws, connect_timeout=3.05, read_timeout=10.0)
+        client = client_for(ws, connect_timeout=3.05, read_timeout=10.0)
     except ValueError as exc:
         return ConnectionResult(ok=False, summary=f"The workspace is misconfigured: {exc}")
     try:
@@ -368,19 +354,13 @@ def workspace_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def workspace_sync(request: HttpRequest, pk: int) -> HttpResponse:
     ws = get_workspace(pk)
-    sync = _sync_module()
-    if sync is None:
-        messages.error(request, "The inventory sync is not installed on this portal.")
-    else:
-        try:
-            started = sync.start_sync(ws)
-            if started is False:
-                messages.error(request, f"A sync of {ws.name} is already running.")
-            else:
-                audit.record(
-                    "workspace.sync_requested", obj=ws, actor=request.user, source=Source.WEB
-                )
-                messages.success(request, f"A sync of {ws.name}'s parse runs is starting.")
-        except DomainError as exc:
-            messages.error(request, str(exc))
+    try:
+        started = sync.start_sync(ws)
+        if started is False:
+            messages.error(request, f"A sync of {ws.name} is already running.")
+        else:
+            audit.record("workspace.sync_requested", obj=ws, actor=request.user, source=Source.WEB)
+            messages.success(request, f"A sync of {ws.name}'s parse runs is starting.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
     return redirect("console:workspace_detail", pk=ws.pk)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deletions import receipts, transitions
 from deletions.errors import DomainError
-from deletions.models import Approval, DeletionItem, DeletionRequest, ParseRun, Source
+from deletions.models import Approval, DeletionItem, DeletionRequest, Source
+from deletions.progress import FINISHED_STATUSES, Progress, progress_for
 from deletions.views.customer import (
     CustomerRequest,
     customer_required,
@@ -28,7 +26,6 @@ IS = DeletionItem.Status
 PAGE_SIZE = 50
 # While a request is in one of these, its progress bar polls for news.
 LIVE_STATUSES = frozenset({RS.APPROVED, RS.RUNNING, RS.PAUSED})
-FINISHED_STATUSES = frozenset({RS.COMPLETED, RS.COMPLETED_WITH_FAILURES})
 
 
 @require_GET
@@ -57,92 +54,9 @@ def request_list(request: CustomerRequest) -> HttpResponse:
     return render(request, "customer/requests.html", ctx)
 
 
-# --- Progress. The lead's deletions.progress.progress_for is used once it exists; until then
-# the same fields are computed from the request's counters here. ---
-
-
-@dataclass
-class Progress:
-    total: int
-    deleted: int
-    already_gone: int
-    failed: int
-    pending: int
-    in_flight: int
-    held: int
-    percent: int
-    rate_per_second: float
-    eta_seconds: float | None
-    eta_text: str
-
-
-def _duration_text(seconds: float) -> str:
-    if seconds < 90:
-        return "less than 2 minutes"
-    minutes = round(seconds / 60)
-    if minutes < 90:
-        return f"about {minutes} minutes"
-    hours = seconds / 3600
-    return f"about {hours:.1f} hours" if hours < 36 else f"about {hours / 24:.1f} days"
-
-
-def _local_progress(req: DeletionRequest) -> Progress:
-    """Progress from the counters, the in-flight count and the workspace's rate limit."""
-    done = req.done_count
-    remaining = req.remaining_count
-    in_flight = DeletionItem.objects.filter(request=req, status=IS.IN_FLIGHT).count()
-    paused = req.status == RS.PAUSED
-    held = remaining if paused else 0
-    pending = max(remaining - in_flight - held, 0)
-    run = (
-        ParseRun.objects.filter(items__request=req)
-        .select_related("workspace")
-        .only("workspace__rate_limit")
-        .first()
-    )
-    limit = float(run.workspace.rate_limit) if run else 0.0
-    rate = limit
-    if req.started_at and done:
-        elapsed = (timezone.now() - req.started_at).total_seconds()
-        if elapsed > 0:
-            rate = min(done / elapsed, limit) if limit else done / elapsed
-    eta: float | None = None
-    if not remaining:
-        text = "Finished" if req.status in FINISHED_STATUSES else "All items are done"
-        eta = 0.0
-    elif paused:
-        text = "Paused: no estimate until the deletions resume."
-    elif rate <= 0:
-        text = "No estimate yet."
-    else:
-        eta = remaining / rate
-        text = f"{_duration_text(eta)} left"
-        if req.status == RS.APPROVED:
-            text = (
-                f"Starting soon; then {_duration_text(eta)} at up to {limit:g} deletions a second"
-            )
-    return Progress(
-        total=req.item_count,
-        deleted=req.deleted_count,
-        already_gone=req.already_gone_count,
-        failed=req.failed_count,
-        pending=pending,
-        in_flight=in_flight,
-        held=held,
-        percent=req.progress_percent,
-        rate_per_second=rate,
-        eta_seconds=eta,
-        eta_text=text,
-    )
-
-
-def progress_of(req: DeletionRequest) -> Any:
-    """``deletions.progress.progress_for(req)`` when the engine provides it, else our own."""
-    try:
-        module = importlib.import_module("deletions.progress")
-    except ImportError:
-        return _local_progress(req)
-    return module.progress_for(req)
+def progress_of(req: DeletionRequest) -> Progress:
+    """Where the request stands (see deletions.progress)."""
+    return progress_for(req)
 
 
 def _detail_context(request: CustomerRequest, req: DeletionRequest) -> dict[str, Any]:
