@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from deletions.models import Customer, Workspace
 from extend_simulator import Simulator
 from tests.factories import CustomerFactory, WorkspaceFactory
 
@@ -35,7 +34,7 @@ def sim() -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def sim_workspace(db, sim: Simulator) -> Workspace:
+def sim_workspace(db, sim: Simulator):
     """A workspace reaching the simulator, syncing as fast as the tests want."""
     workspace = WorkspaceFactory(name="Simulated", base_url=sim.url, api_key=API_KEY)
     workspace.get_rate_limit = 1000
@@ -45,14 +44,19 @@ def sim_workspace(db, sim: Simulator) -> Workspace:
 
 
 @pytest.fixture
-def acme(db) -> Customer:
+def acme(db):
     """Known to the portal: runs tagged acme-corp are hers. (initech is not known.)"""
     return CustomerFactory(name="Acme", external_ref="acme-corp", slug="acme")
 
 
 @pytest.fixture
-def globex(db) -> Customer:
+def globex(db):
     return CustomerFactory(name="Globex", external_ref="globex", slug="globex")
+
+
+def new_workspace(**kwargs):
+    """A workspace made by the factory (untyped, so type checkers see a Workspace-like value)."""
+    return WorkspaceFactory(**kwargs)
 
 
 def no_sleep(seconds: float) -> None:

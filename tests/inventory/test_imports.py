@@ -8,7 +8,8 @@ from django.urls import reverse
 from deletions import imports
 from deletions.models import AuditEvent, DeletionRequest, ParseRun, Source
 from deletions.submission import Selection, submit_request
-from tests.factories import WorkspaceFactory, make_runs
+from tests.factories import make_runs
+from tests.inventory.conftest import new_workspace
 
 
 @pytest.fixture(autouse=True)
@@ -126,7 +127,7 @@ def test_row_problems_are_listed_with_their_line_numbers(workspace, customer):
 
 
 def test_ids_known_in_another_workspace_are_refused(workspace, customer):
-    other = WorkspaceFactory(name="Elsewhere")
+    other = new_workspace(name="Elsewhere")
     make_runs(other, None, 1, prefix="pr_elsewhere_")
     run_id = ParseRun.objects.get().run_id
 
@@ -274,7 +275,7 @@ def test_confirm_validates_again_and_imports_nothing_if_things_changed(
         "run_id,customer_ref", f"pr_1,{customer.external_ref}", f"pr_2,{customer.external_ref}"
     )
     token = upload(client, workspace, data).context["token"]
-    make_runs(WorkspaceFactory(), None, 1, prefix="pr_2_elsewhere")
+    make_runs(new_workspace(), None, 1, prefix="pr_2_elsewhere")
     ParseRun.objects.filter(run_id__startswith="pr_2_elsewhere").update(run_id="pr_2")
 
     response = client.post(CONFIRM_URL, {"token": token})

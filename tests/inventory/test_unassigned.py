@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from deletions.models import AuditEvent, ParseRun
-from tests.factories import WorkspaceFactory, make_runs
+from tests.factories import make_runs
+from tests.inventory.conftest import new_workspace
 
 LIST_URL = "/console/inventory/unassigned/"
 ASSIGN_URL = "/console/inventory/unassigned/assign/"
@@ -46,7 +47,7 @@ def test_staff_see_unassigned_runs_newest_first_with_keyset_pages(
 def test_it_filters_by_workspace_and_metadata_value(
     client, staff_admin, unassigned_runs, workspace
 ):
-    other = WorkspaceFactory()
+    other = new_workspace()
     make_runs(other, None, 5, prefix="pr_other_")
     client.force_login(staff_admin)
 

@@ -13,6 +13,7 @@ from deletions.models import ParseRun, WebhookEvent
 from deletions.tasks import inventory
 from extend_simulator.webhooks import sign, signed_headers
 from tests.factories import make_runs
+from tests.inventory.conftest import new_workspace
 
 SECRET = "wss_test_secret_wxyz"  # what WorkspaceFactory sets
 
@@ -213,9 +214,7 @@ def test_a_repeated_event_id_is_accepted_once(client, workspace, enqueued):
 
 
 def test_the_same_event_id_in_two_workspaces_is_two_events(client, workspace, enqueued):
-    from tests.factories import WorkspaceFactory
-
-    other = WorkspaceFactory()
+    other = new_workspace()
     post(client, workspace, envelope())
     post(client, other, envelope())
 
