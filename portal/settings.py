@@ -312,5 +312,6 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         # Never log request headers: they carry bearer keys.
         "urllib3": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
     },
 }

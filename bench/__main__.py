@@ -1,0 +1,17 @@
+"""Run every benchmark: ``make bench`` (``python -m bench``). The throughput figure prints last."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import sync, throughput
+
+
+def main() -> None:
+    sync.main(["--runs", "100000", "--rate", "50"])
+    sys.stdout.flush()
+    throughput.main([])
+
+
+if __name__ == "__main__":
+    main()
