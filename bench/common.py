@@ -37,7 +37,10 @@ def use_dedicated_database(name: str) -> str:
 
 def machine() -> str:
     """A one-line description of where the figures were measured."""
-    return f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
+    cores = os.cpu_count()
+    return (
+        f"{platform.node()} {platform.machine()}, {cores} cores, Python {platform.python_version()}"
+    )
 
 
 def write_result(stem: str, lines: list[str]) -> Path:

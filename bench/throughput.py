@@ -100,9 +100,8 @@ def main(argv: list[str] | None = None) -> str:
         )
         sim.reset_ledger()
 
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, Path(tmp, "worker.log").open("wb") as log:
             env = {**os.environ, "RUNNER_SECONDS": "25"}
-            log = Path(tmp, "worker.log").open("wb")
             worker = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "prefork",
                  "--concurrency", "2", "--loglevel", "WARNING", "--without-gossip",
