@@ -7,13 +7,16 @@ and how to sign in, and stops everything it started on Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -41,6 +44,34 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise SystemExit(
         f"Nothing is listening on port {port} after {timeout:.0f} s; see the log above."
     )
+
+
+def post_json(url: str, body: dict[str, object]) -> Any:
+    """POST *body* to the local simulator's control endpoint; return its JSON answer."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def fill_inventory() -> None:
+    """The demo inventory comes from Extend (the simulator), as in production: a full sync of
+    the workspace, then a few new uploads announced by signed webhooks."""
+    subprocess.run(manage("sync_parse_runs", "--workspace", "Demo workspace"), check=True, cwd=ROOT)
+    token = subprocess.run(
+        manage("shell", "-c", "from deletions.models import Workspace as W; "
+               "print(W.objects.get(name='Demo workspace').webhook_token)"),
+        check=True, cwd=ROOT, capture_output=True, text=True,
+    ).stdout.split()[-1]  # fmt: skip
+    webhook_url = f"http://127.0.0.1:{WEB_PORT}/webhooks/extend/{token}/"
+    new_runs = [{"customer": "cust_acme", "file_name": f"new-upload-{n}.pdf"} for n in range(1, 4)]
+    added = post_json(f"{SIM_URL}/_sim/runs", {"runs": new_runs})
+    for run in added["runs"]:
+        post_json(
+            f"{SIM_URL}/_sim/webhooks/send",
+            {"url": webhook_url, "event_type": "parse_run.processed", "run_id": run["id"]},
+        )
 
 
 def main() -> None:
@@ -88,6 +119,7 @@ def main() -> None:
         [*celery, "beat", "--loglevel", "INFO", "--schedule", str(ROOT / "var" / "beat-schedule")]
     )
     wait_for_port(WEB_PORT)
+    fill_inventory()
 
     print(
         f"""
