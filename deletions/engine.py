@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from deletions import ratelimit, transitions
+from deletions import holds, ratelimit, transitions
 from deletions.engine_health import LAST_RECONCILE_KEY
 from deletions.errors import TransitionError
 from deletions.extend_client import (
@@ -189,6 +190,10 @@ def execute_item(
     item: DeletionItem, workspace: Workspace, client: ExtendClient, cfg: EngineSettings
 ) -> str:
     """Send the DELETE for a claimed item and record its outcome. Returns the outcome name."""
+    # A hold placed since the claim wins: checked here, right before the irreversible call.
+    if holds.is_held(item.parse_run):
+        transitions.hold_item(item)
+        return "held"
     run_id = item.parse_run.run_id
     started, t0 = timezone.now(), time.monotonic()
     try:
@@ -658,6 +663,7 @@ def next_due_in(workspace_id: int) -> float | None:
 
 @dataclass
 class ReconcileSummary:
+    holds_ended: int = 0
     started: int = 0
     leases_released: int = 0
     finished: int = 0
@@ -666,9 +672,12 @@ class ReconcileSummary:
 
 
 def start_approved_requests() -> int:
-    """Approved requests begin running."""
+    """Approved requests whose cooling-off window has ended begin running."""
     started = 0
-    for req in DeletionRequest.objects.filter(status=RS.APPROVED).order_by("approved_at"):
+    due = DeletionRequest.objects.filter(status=RS.APPROVED).filter(
+        Q(execute_after__isnull=True) | Q(execute_after__lte=timezone.now())
+    )
+    for req in due.order_by("approved_at"):
         try:
             transitions.start_request(req, actor=None, source=Source.SYSTEM)
             started += 1
@@ -712,6 +721,7 @@ def reconcile(wake: Callable[[int], None]) -> ReconcileSummary:
     Runs every ``RECONCILE_INTERVAL_SECONDS`` on beat. Safe to run any number of times at once.
     """
     summary = ReconcileSummary()
+    summary.holds_ended = holds.expire_holds()
     summary.started = start_approved_requests()
     summary.leases_released = release_expired_leases()
     summary.finished = finish_done_requests()

@@ -8,6 +8,7 @@ characters are kept in clear, for display.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -162,6 +163,11 @@ class Customer(models.Model):
         max_length=80, unique=True, help_text="Used in the customer's public erasure-request URL."
     )
     is_active = models.BooleanField(default=True)
+    cooling_off_hours = models.PositiveIntegerField(
+        default=0,
+        help_text="Hours an approved request waits before anything is sent to Extend; it can "
+        "still be cancelled during that time.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -307,12 +313,20 @@ class DeletionRequest(models.Model):
     deleted_count = models.PositiveIntegerField(default=0)
     already_gone_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
+    held_count = models.PositiveIntegerField(default=0)
+    # End of the customer's cooling-off window: nothing is sent to Extend before this.
+    execute_after = models.DateTimeField(null=True, blank=True)
 
     # GDPR: day one, the statutory due date, and the pseudonymised data-subject reference.
     received_on = models.DateField(null=True, blank=True)
     due_on = models.DateField(null=True, blank=True, db_index=True)
     subject_ref_hash = models.CharField(max_length=64, blank=True)
     subject_ref_hint = models.CharField(max_length=16, blank=True)
+    # GDPR Art. 12(3) extension (deletions.gdpr.extend_deadline) and the retention purge.
+    extended_due_on = models.DateField(null=True, blank=True)
+    extension_reason = models.TextField(blank=True)
+    extended_at = models.DateTimeField(null=True, blank=True)
+    records_purged_at = models.DateTimeField(null=True, blank=True)
 
     submitted_at = models.DateTimeField(default=timezone.now)
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -363,13 +377,19 @@ class DeletionRequest(models.Model):
         return self.status in self.OPEN_STATUSES
 
     @property
+    def effective_due_on(self) -> date | None:
+        """The GDPR due date in force: the extended one if the deadline was extended."""
+        return self.extended_due_on or self.due_on
+
+    @property
     def done_count(self) -> int:
         """Items in a terminal state."""
         return self.deleted_count + self.already_gone_count + self.failed_count
 
     @property
     def remaining_count(self) -> int:
-        return max(self.item_count - self.done_count, 0)
+        """Items still to be worked on; items on legal hold wait outside this count."""
+        return max(self.item_count - self.done_count - self.held_count, 0)
 
     @property
     def progress_percent(self) -> int:
@@ -387,6 +407,7 @@ class DeletionItem(models.Model):
         DELETED = "deleted", "Deleted"
         ALREADY_GONE = "already_gone", "Already gone"
         FAILED = "failed", "Failed"
+        HELD = "held", "On legal hold"
 
     TERMINAL_STATUSES = frozenset({Status.DELETED, Status.ALREADY_GONE, Status.FAILED})
 
@@ -476,6 +497,53 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.approver} {self.decision} #{self.request_id}"
+
+
+class LegalHold(models.Model):
+    """Runs that must not be deleted (GDPR Art. 17(3) exceptions, litigation, retention duty).
+
+    A hold covers a whole customer, a whole workspace, or listed runs. While it is active, the
+    engine never deletes a run it covers: those items wait as ``held`` until it is lifted or ends.
+    """
+
+    class Scope(models.TextChoices):
+        CUSTOMER = "customer", "A customer"
+        WORKSPACE = "workspace", "A workspace"
+        RUNS = "runs", "Listed parse runs"
+
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="legal_holds"
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.PROTECT, null=True, blank=True, related_name="legal_holds"
+    )
+    runs = models.ManyToManyField(ParseRun, blank=True, related_name="legal_holds")
+    reason = models.TextField(help_text="Shown to staff; customers see a neutral notice.")
+    reference = models.CharField(max_length=200, help_text="Case or matter reference.")
+    ends_on = models.DateField(null=True, blank=True, help_text="Lifts itself after this day.")
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_at = models.DateTimeField(default=timezone.now)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lift_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        indexes = [models.Index(fields=["lifted_at", "ends_on"], name="hold_active")]
+
+    def __str__(self) -> str:
+        return f"Hold {self.reference} on {self.get_scope_display().lower()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None and (
+            self.ends_on is None or self.ends_on >= timezone.localdate()
+        )
 
 
 class RateLimitSlot(models.Model):
@@ -628,3 +696,85 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+def new_nonce() -> str:
+    """A random value bound into an intake's verification link."""
+    return uuid.uuid4().hex
+
+
+class ErasureIntake(models.Model):
+    """A data subject's erasure request from the public form, before it becomes a request.
+
+    It may match no parse runs, so it is not a DeletionRequest until staff freeze a scope
+    (deletions.intake.freeze_intake). The e-mail address and the subject's reference are kept as
+    keyed hashes plus masked hints; their clear values are kept only encrypted, only while they
+    are needed (the address for the notices, the reference until the scope is frozen), and are
+    erased when the intake is converted, dismissed or expires.
+    """
+
+    class Status(models.TextChoices):
+        AWAITING_VERIFICATION = "awaiting_verification", "Awaiting e-mail verification"
+        VERIFIED = "verified", "Verified"
+        CONVERTED = "converted", "Turned into a request"
+        DISMISSED = "dismissed", "Dismissed"
+        EXPIRED = "expired", "Expired (never verified)"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="intakes")
+    email_hash = models.CharField(max_length=64, db_index=True)
+    email_hint = models.CharField(max_length=80, blank=True)
+    email_encrypted = models.TextField(blank=True)
+    subject_ref_hash = models.CharField(max_length=64)
+    subject_ref_hint = models.CharField(max_length=16, blank=True)
+    subject_ref_encrypted = models.TextField(blank=True)
+    nonce = models.CharField(max_length=32, default=new_nonce, editable=False)
+    status = models.CharField(
+        max_length=25, choices=Status.choices, default=Status.AWAITING_VERIFICATION, db_index=True
+    )
+    received_on = models.DateField(default=timezone.localdate)
+    created_at = models.DateTimeField(default=timezone.now)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    staff_note = models.TextField(blank=True)
+    request = models.OneToOneField(
+        DeletionRequest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="intake",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Erasure intake #{self.pk}"
+
+
+class Certificate(models.Model):
+    """An issued certificate of erasure: the canonical JSON and its HMAC, kept after purges."""
+
+    request = models.OneToOneField(
+        DeletionRequest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="certificate",
+    )
+    request_number = models.PositiveBigIntegerField(db_index=True)
+    issued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    document = models.TextField(help_text="The canonical JSON of the certificate.")
+    hmac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"Certificate for request #{self.request_number}"
+
+
+# The API's models live with the API; importing them here makes them the deletions app's.
+from deletions.api.models import ApiToken as ApiToken  # noqa: E402
+from deletions.api.models import IdempotencyKey as IdempotencyKey  # noqa: E402
+from deletions.api.models import NotificationDelivery as NotificationDelivery  # noqa: E402
+from deletions.api.models import NotificationEndpoint as NotificationEndpoint  # noqa: E402

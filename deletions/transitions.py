@@ -9,7 +9,7 @@ and the tasks all call these; nothing else assigns ``status``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
@@ -46,13 +46,16 @@ REQUEST_TRANSITIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "resume": (frozenset({RS.PAUSED}), frozenset({RS.RUNNING})),
     "finish": (frozenset({RS.RUNNING}), frozenset({RS.COMPLETED, RS.COMPLETED_WITH_FAILURES})),
     "retry": (frozenset({RS.COMPLETED_WITH_FAILURES}), frozenset({RS.RUNNING})),
+    # A legal hold was lifted after the rest of the request had finished: its items resume.
+    "reopen": (frozenset({RS.COMPLETED, RS.COMPLETED_WITH_FAILURES}), frozenset({RS.RUNNING})),
 }
 
 # The item lifecycle. In flight may go back to pending: a retry scheduled for later.
 ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
-    IS.PENDING: frozenset({IS.IN_FLIGHT}),
-    IS.IN_FLIGHT: frozenset({IS.PENDING, IS.DELETED, IS.ALREADY_GONE, IS.FAILED}),
+    IS.PENDING: frozenset({IS.IN_FLIGHT, IS.HELD}),
+    IS.IN_FLIGHT: frozenset({IS.PENDING, IS.DELETED, IS.ALREADY_GONE, IS.FAILED, IS.HELD}),
     IS.FAILED: frozenset({IS.PENDING}),
+    IS.HELD: frozenset({IS.PENDING}),
 }
 
 APPROVE_PERMISSION = "deletions.approve_request"
@@ -93,6 +96,7 @@ _PAST = {
     "resume": "resumed",
     "finish": "finished",
     "retry": "retried",
+    "reopen": "reopened",
 }
 
 
@@ -137,11 +141,15 @@ def _require_perm(actor: Actor, perm: str, what: str) -> User:
     return actor
 
 
-def _release_runs(req: DeletionRequest, *, keep_failed: bool = False) -> None:
-    """Let the request's runs be requested again (its own failed runs stay if *keep_failed*)."""
+def _release_runs(req: DeletionRequest, *, keep_unfinished: bool = False) -> None:
+    """Let the request's runs be requested again.
+
+    With *keep_unfinished*, its failed runs (staff may retry them) and held runs (they resume
+    when the hold is lifted) stay reserved by it.
+    """
     runs = ParseRun.objects.filter(open_request=req)
-    if keep_failed:
-        runs = runs.exclude(items__request=req, items__status=IS.FAILED)
+    if keep_unfinished:
+        runs = runs.exclude(items__request=req, items__status__in=[IS.FAILED, IS.HELD])
     runs.update(open_request=None)
 
 
@@ -188,6 +196,7 @@ def approve_request(
             request=req, approver=approver, decision=Approval.Decision.APPROVE, comment=comment
         )
         given = req.approvals.filter(decision=Approval.Decision.APPROVE).count()
+        cooling_off = timedelta(hours=req.customer.cooling_off_hours)
         audit.record(
             "request.approval_given",
             obj=req,
@@ -197,7 +206,16 @@ def approve_request(
         )
         if given >= req.required_approvals:
             req.approved_at = timezone.now()
-            _move(req, "approve", RS.APPROVED, actor=actor, source=source, fields=("approved_at",))
+            req.execute_after = req.approved_at + cooling_off
+            _move(
+                req,
+                "approve",
+                RS.APPROVED,
+                actor=actor,
+                source=source,
+                fields=("approved_at", "execute_after"),
+                detail={"execute_after": req.execute_after.isoformat()} if cooling_off else None,
+            )
         return req
 
 
@@ -247,14 +265,26 @@ def cancel_request(
 def start_request(
     request: DeletionRequest, *, actor: Actor, source: Source | str
 ) -> DeletionRequest:
-    """Execution begins: the request's items become due, so the engine may claim them."""
+    """Execution begins: the request's items become due, so the engine may claim them.
+
+    Refused during the customer's cooling-off window: nothing may be sent before it ends.
+    Items that a legal hold covers are held instead.
+    """
+    from deletions.holds import apply_holds
+
     with transaction.atomic():
         req = _lock(request)
         _check(req, "start")
+        if req.execute_after and req.execute_after > timezone.now():
+            raise TransitionError(
+                f"Request #{req.pk} is in its cooling-off window until "
+                f"{timezone.localtime(req.execute_after):%Y-%m-%d %H:%M}."
+            )
         req.started_at = req.started_at or timezone.now()
         DeletionItem.objects.filter(
             request=req, status=IS.PENDING, next_attempt_at__isnull=True
         ).update(next_attempt_at=req.started_at)
+        apply_holds()
         return _move(req, "start", RS.RUNNING, actor=actor, source=source, fields=("started_at",))
 
 
@@ -303,9 +333,10 @@ def finish_request(
                 "deleted": req.deleted_count,
                 "already_gone": req.already_gone_count,
                 "failed": req.failed_count,
+                "held": req.held_count,
             },
         )
-        _release_runs(req, keep_failed=True)
+        _release_runs(req, keep_unfinished=True)
         return req
 
 
@@ -331,6 +362,32 @@ def retry_failed_items(
             fields=("failed_count", "finished_at"),
             detail={"retried_items": retried},
         )
+
+
+def reopen_request(
+    request: DeletionRequest, *, actor: Actor, source: Source | str
+) -> DeletionRequest:
+    """A finished request runs again because items it had on legal hold were released."""
+    with transaction.atomic():
+        req = _lock(request)
+        if not req.remaining_count:
+            raise TransitionError(f"Request #{req.pk} has nothing left to do.")
+        req.finished_at = None
+        return _move(req, "reopen", RS.RUNNING, actor=actor, source=source, fields=("finished_at",))
+
+
+def hold_item(item: DeletionItem) -> bool:
+    """A claimed item turned out to be under a legal hold: it waits, nothing is sent."""
+    with transaction.atomic():
+        moved = DeletionItem.objects.filter(pk=item.pk, status=IS.IN_FLIGHT).update(
+            status=IS.HELD, lease_expires_at=None, next_attempt_at=None
+        )
+        if moved:
+            DeletionRequest.objects.filter(pk=item.request_id).update(
+                held_count=F("held_count") + 1
+            )
+            DeletionItem.objects.filter(pk=item.pk).update(attempts=F("attempts") - 1)
+        return bool(moved)
 
 
 # --- Items. The engine moves many items at once, so these are conditional updates on the item

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from deletions.models import Customer, Membership, ParseRun, Workspace
 
@@ -59,7 +60,29 @@ def customer_user(customer: Customer, *, role: str = Membership.Role.MEMBER, **k
     return user
 
 
+# The staff roles exactly as migration 0002 creates them.
+GROUP_PERMISSIONS: dict[str, list[str]] = importlib.import_module(
+    "deletions.migrations.0002_roles_and_append_only_audit"
+).GROUP_PERMISSIONS
+
+
+def ensure_staff_groups() -> None:
+    """Create the staff groups if a transactional test's flush removed them.
+
+    Flushing the database between transactional tests re-creates content types and permissions
+    (post_migrate) but not the groups that migration 0002 made.
+    """
+    if Group.objects.filter(name__in=GROUP_PERMISSIONS).count() == len(GROUP_PERMISSIONS):
+        return
+    for name, codenames in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label="deletions", codename__in=codenames)
+        )
+
+
 def staff_user(group: str, **kwargs) -> User:
+    ensure_staff_groups()
     user = UserFactory(is_staff=True, **kwargs)
     user.groups.add(Group.objects.get(name=group))
     return user

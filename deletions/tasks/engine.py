@@ -8,6 +8,7 @@ import logging
 
 from celery import shared_task
 from django.db import transaction
+from django.utils import timezone
 
 from deletions import engine, engine_health, transitions
 from deletions.errors import TransitionError
@@ -61,7 +62,9 @@ def reconcile_task() -> None:
 def on_request_transition(request: DeletionRequest, before: str, after: str) -> None:
     """Wake the engine when a request is approved or (re)starts running. Runs after commit."""
     if after == DeletionRequest.Status.APPROVED:
-        start_request_task.delay(request.pk)
+        # During a cooling-off window the reconciler starts it when the window ends.
+        if request.execute_after is None or request.execute_after <= timezone.now():
+            start_request_task.delay(request.pk)
     elif after == DeletionRequest.Status.RUNNING:
         workspace_ids = (
             DeletionItem.objects.filter(request_id=request.pk)

@@ -3,7 +3,6 @@ resuming a stopped workspace, with a screenshot of each main page in tests/scree
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from django.utils import timezone
 from deletions import notifications, transitions, workspace_health
 from deletions.models import DeletionItem, DeletionRequest, Source, Workspace
 from extend_simulator import Simulator
-from tests.factories import WorkspaceFactory
+from tests.factories import WorkspaceFactory, ensure_staff_groups
 from tests.helpers import submitted_request
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
@@ -27,15 +26,12 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 PASSWORD = "correct horse battery staple"
 RS = DeletionRequest.Status
-GROUP_PERMISSIONS = importlib.import_module(
-    "deletions.migrations.0002_roles_and_append_only_audit"
-).GROUP_PERMISSIONS
 
 
 @pytest.fixture(scope="module")
@@ -72,23 +68,7 @@ def _customer_notifications():
 
 @pytest.fixture(autouse=True)
 def _staff_groups(transactional_db):
-    """The role groups, as migration 0002 makes them. When the session's live server starts
-    before the test database is set up, serialized rollback can come back without them."""
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-    from django.contrib.contenttypes.management import create_contenttypes
-
-    if Group.objects.filter(name__in=GROUP_PERMISSIONS).count() == len(GROUP_PERMISSIONS):
-        return
-    for config in apps.get_app_configs():
-        create_contenttypes(config, verbosity=0)
-        create_permissions(config, verbosity=0)
-    for name, codenames in GROUP_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="deletions", codename__in=codenames)
-        )
+    ensure_staff_groups()
 
 
 def sign_in(page, user) -> None:

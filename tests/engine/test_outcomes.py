@@ -26,7 +26,7 @@ IS = DeletionItem.Status
 RS = DeletionRequest.Status
 
 # Runner threads use their own database connections, so test data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_until_settled(workspace, cfg, *, rounds: int = 20):

@@ -9,7 +9,7 @@ import pytest
 from deletions.models import ParseRun, WebhookEvent
 from deletions.tasks import inventory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
