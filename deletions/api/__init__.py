@@ -1,0 +1,1 @@
+"""The JSON API (v1): token authentication, endpoints, OpenAPI schema, outbound notifications."""

@@ -1,0 +1,76 @@
+"""Idempotency keys: a client that retries a POST with the same key gets the first answer.
+
+Only successful answers are kept (a refused request changed nothing, so trying it again is
+safe). The key row is written in the same transaction as the work, so a crash leaves neither;
+two concurrent calls with one key meet at the unique constraint and the loser replays the winner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from deletions.api.errors import ApiError
+from deletions.api.models import ApiToken, IdempotencyKey
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+def request_hash(request: Request) -> str:
+    """What makes two calls 'the same': method, path and the JSON body (key order ignored)."""
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    raw = f"{request.method} {request.path}\n{body}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _replay(stored: IdempotencyKey, digest: str) -> Response:
+    if stored.request_hash != digest:
+        raise ApiError(
+            f"The {HEADER} {stored.key!r} was already used with a different request; "
+            "use a new key for a new request.",
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            code="idempotency_key_reused",
+        )
+    return Response(
+        stored.response_body,
+        status=stored.response_status,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def idempotent(request: Request, work: Callable[[], Response]) -> Response:
+    """Run *work* once per (token, Idempotency-Key); replay its answer for the same request."""
+    key = request.headers.get(HEADER, "").strip()
+    token = request.auth
+    if not key or not isinstance(token, ApiToken):
+        return work()
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ApiError(f"The {HEADER} must be at most {MAX_KEY_LENGTH} printable characters.")
+    digest = request_hash(request)
+    stored = IdempotencyKey.objects.filter(token=token, key=key).first()
+    if stored is not None:
+        return _replay(stored, digest)
+    try:
+        with transaction.atomic():
+            response = work()
+            if status.is_success(response.status_code):
+                IdempotencyKey.objects.create(
+                    token=token,
+                    key=key,
+                    request_hash=digest,
+                    response_status=response.status_code,
+                    response_body=json.loads(json.dumps(response.data, default=str)),
+                )
+    except IntegrityError:
+        stored = IdempotencyKey.objects.filter(token=token, key=key).first()
+        if stored is None:
+            raise
+        return _replay(stored, digest)
+    return response

@@ -1,0 +1,268 @@
+"""What the API accepts and returns. Output is built from the same domain objects as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from deletions import transitions
+from deletions.api.errors import PayloadTooLarge
+from deletions.models import Approval, DeletionItem, DeletionRequest, ParseRun
+from deletions.progress import progress_for
+from deletions.submission import MAX_ID_LENGTH, MAX_REASON_LENGTH
+
+RS = DeletionRequest.Status
+RUN_STATES = ("present", "pending", "deleted")
+MAX_PAGE_SIZE = 200
+
+
+class ErrorDetailSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField(child=serializers.JSONField())
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    error = ErrorDetailSerializer()
+
+
+class PageQuerySerializer(serializers.Serializer[Any]):
+    cursor = serializers.CharField(
+        required=False, max_length=200, help_text="next_cursor from the previous page."
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+
+
+class RunQuerySerializer(PageQuerySerializer):
+    status = serializers.CharField(required=False, max_length=20, help_text="Extend's status.")
+    file_name_contains = serializers.CharField(required=False, max_length=200)
+    created_from = serializers.DateField(required=False)
+    created_to = serializers.DateField(required=False)
+    state = serializers.ChoiceField(
+        choices=RUN_STATES,
+        required=False,
+        help_text="present: free to delete; pending: in an open request; deleted: gone.",
+    )
+
+
+class RunSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField(source="run_id")
+    file_name = serializers.CharField()
+    extend_status = serializers.CharField()
+    created_at = serializers.DateTimeField(source="extend_created_at", allow_null=True)
+    state = serializers.SerializerMethodField()
+    open_request = serializers.IntegerField(source="open_request_id", allow_null=True)
+    deleted_at = serializers.DateTimeField(allow_null=True)
+
+    def get_state(self, run: ParseRun) -> str:
+        if run.state != ParseRun.State.PRESENT:
+            return "deleted"
+        return "pending" if run.open_request_id else "present"
+
+
+class RunPageSerializer(serializers.Serializer[Any]):
+    results = RunSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class RunFilterSerializer(serializers.Serializer[Any]):
+    status = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    file_name_contains = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    created_from = serializers.DateField(required=False, allow_null=True)
+    created_to = serializers.DateField(required=False, allow_null=True)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH},
+        "maxItems": settings.MAX_RUNS_PER_REQUEST,
+        "description": "Parse-run ids (scope explicit).",
+    }
+)
+class RunIdsField(serializers.Field):  # type: ignore[type-arg]
+    """A list of run ids, counted before anything else (more than the limit is a 413)."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if not isinstance(data, list):
+            raise serializers.ValidationError("Expected a list of parse-run ids.")
+        if len(data) > settings.MAX_RUNS_PER_REQUEST:
+            raise PayloadTooLarge(
+                f"{len(data):,} run ids were given; one request can hold at most "
+                f"{settings.MAX_RUNS_PER_REQUEST:,}. Split it into several requests.",
+                details={"given": len(data), "limit": settings.MAX_RUNS_PER_REQUEST},
+            )
+        if not all(isinstance(run_id, str) for run_id in data):
+            raise serializers.ValidationError("Every parse-run id must be a string.")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class RequestCreateSerializer(serializers.Serializer[Any]):
+    scope = serializers.ChoiceField(
+        choices=DeletionRequest.Scope.choices, default=DeletionRequest.Scope.EXPLICIT
+    )
+    run_ids = RunIdsField(required=False)
+    filter = RunFilterSerializer(required=False)
+    kind = serializers.ChoiceField(
+        choices=DeletionRequest.Kind.choices, default=DeletionRequest.Kind.STANDARD
+    )
+    reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
+    subject_ref = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        help_text="The data subject's reference (GDPR); stored pseudonymised.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        scope = attrs["scope"]
+        if scope == DeletionRequest.Scope.EXPLICIT and not attrs.get("run_ids"):
+            raise serializers.ValidationError({"run_ids": "Give the ids to delete."})
+        if scope != DeletionRequest.Scope.EXPLICIT and attrs.get("run_ids"):
+            raise serializers.ValidationError({"run_ids": "Only an explicit scope takes ids."})
+        if scope == DeletionRequest.Scope.FILTER and not any((attrs.get("filter") or {}).values()):
+            raise serializers.ValidationError({"filter": "A filter scope needs a filter."})
+        return attrs
+
+
+class ApprovalSerializer(serializers.Serializer[Any]):
+    approver = serializers.CharField(source="approver.username")
+    decision = serializers.ChoiceField(choices=Approval.Decision.choices)
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class CountsSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    in_flight = serializers.IntegerField()
+    held = serializers.IntegerField()
+    deleted = serializers.IntegerField()
+    already_gone = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class EstimateSerializer(serializers.Serializer[Any]):
+    percent = serializers.IntegerField()
+    rate_per_second = serializers.FloatField()
+    seconds_left = serializers.FloatField(allow_null=True)
+    text = serializers.CharField()
+
+
+class RequestSummarySerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=RS.choices)
+    kind = serializers.ChoiceField(choices=DeletionRequest.Kind.choices)
+    scope = serializers.ChoiceField(choices=DeletionRequest.Scope.choices)
+    customer = serializers.CharField(source="customer.name")
+    requested_by = serializers.SerializerMethodField()
+    filed_via = serializers.CharField(source="source", help_text="web, api, public, …")
+    reason = serializers.CharField()
+    item_count = serializers.IntegerField()
+    required_approvals = serializers.IntegerField()
+    submitted_at = serializers.DateTimeField()
+    due_on = serializers.DateField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_requested_by(self, req: DeletionRequest) -> str | None:
+        return req.requested_by.username if req.requested_by else None
+
+
+class RequestSerializer(RequestSummarySerializer):
+    scope_filter = serializers.DictField(child=serializers.CharField())
+    decision_comment = serializers.CharField()
+    subject_ref_hint = serializers.CharField()
+    received_on = serializers.DateField(allow_null=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    approvals = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    estimate = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+
+    @extend_schema_field(ApprovalSerializer(many=True))
+    def get_approvals(self, req: DeletionRequest) -> Any:
+        return ApprovalSerializer(req.approvals.select_related("approver"), many=True).data
+
+    @extend_schema_field(CountsSerializer)
+    def get_counts(self, req: DeletionRequest) -> dict[str, int]:
+        p = self._progress(req)
+        return {
+            "total": p.total,
+            "pending": p.pending,
+            "in_flight": p.in_flight,
+            "held": p.held,
+            "deleted": p.deleted,
+            "already_gone": p.already_gone,
+            "failed": p.failed,
+        }
+
+    @extend_schema_field(EstimateSerializer)
+    def get_estimate(self, req: DeletionRequest) -> dict[str, Any]:
+        p = self._progress(req)
+        return {
+            "percent": p.percent,
+            "rate_per_second": p.rate_per_second,
+            "seconds_left": p.eta_seconds,
+            "text": p.eta_text,
+        }
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, req: DeletionRequest) -> list[str]:
+        names = ("approve", "reject", "cancel", "pause", "resume", "retry")
+        return [name for name in names if transitions.can(name, req)]
+
+    def _progress(self, req: DeletionRequest) -> Any:
+        cache = self.context.setdefault("progress", {})
+        if req.pk not in cache:
+            cache[req.pk] = progress_for(req)
+        return cache[req.pk]
+
+
+class RequestPageSerializer(serializers.Serializer[Any]):
+    results = RequestSummarySerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class RequestQuerySerializer(PageQuerySerializer):
+    status = serializers.ChoiceField(choices=RS.choices, required=False)
+    kind = serializers.ChoiceField(choices=DeletionRequest.Kind.choices, required=False)
+
+
+class ItemQuerySerializer(PageQuerySerializer):
+    status = serializers.ChoiceField(choices=DeletionItem.Status.choices, required=False)
+
+
+class ItemSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    run_id = serializers.CharField(source="parse_run.run_id")
+    file_name = serializers.CharField(source="parse_run.file_name")
+    status = serializers.ChoiceField(choices=DeletionItem.Status.choices)
+    attempts = serializers.IntegerField()
+    last_http_status = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True)
+
+
+class ItemPageSerializer(serializers.Serializer[Any]):
+    results = ItemSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class CommentSerializer(serializers.Serializer[Any]):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=5000)
+
+
+class PauseSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)

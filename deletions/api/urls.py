@@ -1,0 +1,23 @@
+"""/api/v1/: the JSON API, its OpenAPI schema and a docs page rendered from the schema."""
+
+from django.urls import path
+
+from deletions.api import docs, views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema", docs.SchemaView.as_view(), name="schema"),
+    path("docs", docs.docs, name="docs"),
+    path("runs", views.RunList.as_view(), name="runs"),
+    path("requests", views.RequestList.as_view(), name="requests"),
+    path("requests/<int:pk>", views.RequestDetail.as_view(), name="request"),
+    path("requests/<int:pk>/items", views.ItemList.as_view(), name="items"),
+    path("requests/<int:pk>/cancel", views.Cancel.as_view(), name="cancel"),
+    path("requests/<int:pk>/approve", views.Approve.as_view(), name="approve"),
+    path("requests/<int:pk>/reject", views.Reject.as_view(), name="reject"),
+    path("requests/<int:pk>/retry", views.Retry.as_view(), name="retry"),
+    path("requests/<int:pk>/pause", views.Pause.as_view(), name="pause"),
+    path("requests/<int:pk>/resume", views.Resume.as_view(), name="resume"),
+    path("queue", views.Queue.as_view(), name="queue"),
+]

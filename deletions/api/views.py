@@ -1,0 +1,388 @@
+"""The API's endpoints. Every change goes through the same domain functions as the pages
+(``submission.submit_request`` and ``deletions.transitions``), with ``source=Source.API``; every
+object is loaded through the same ownership helper, so another customer's request is a 404."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from deletions import console_queries, notifications, transitions
+from deletions.api import serializers as s
+from deletions.api.auth import IsCustomerOrStaff, IsCustomerUser, IsStaff, api_membership
+from deletions.api.errors import ApiError, PayloadTooLarge
+from deletions.api.idempotency import HEADER, idempotent
+from deletions.errors import RuleViolation
+from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
+from deletions.submission import RunFilter, Selection, submit_request
+from deletions.views.customer import CustomerRequest, get_request_for_user, keyset_page
+
+DEFAULT_PAGE_SIZE = 50
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    descriptions = {
+        400: "The request is not valid.",
+        401: "No valid token was given.",
+        403: "The token may not do this.",
+        404: "No such object, or not yours.",
+        409: "The object's state does not allow this.",
+        413: "The request is too large.",
+        415: "The body is not JSON.",
+        422: "The request cannot be carried out as asked.",
+        429: "Too many requests; see Retry-After.",
+    }
+    return {
+        code: OpenApiResponse(s.ErrorSerializer, description=descriptions[code]) for code in codes
+    }
+
+
+READ_ERRORS = (400, 401, 403, 429)
+OBJECT_ERRORS = (400, 401, 403, 404, 429)
+ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 415, 429)
+
+
+class ApiView(APIView):
+    """Our base: refuses oversized bodies before reading them."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            raise PayloadTooLarge(
+                f"The body is {length:,} bytes; at most {settings.API_MAX_BODY_BYTES:,} "
+                "are accepted.",
+                details={"limit_bytes": settings.API_MAX_BODY_BYTES},
+            )
+        super().initial(request, *args, **kwargs)
+
+
+def _query(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
+    ser = serializer_class(data=request.query_params)
+    ser.is_valid(raise_exception=True)
+    return ser.validated_data
+
+
+def _page(
+    request: Request,
+    rows: QuerySet[Any],
+    params: dict[str, Any],
+    serializer_class: type[serializers.Serializer[Any]],
+    *,
+    field: str,
+    descending: bool,
+) -> Response:
+    """One keyset page: opaque cursor of (field, id), one query, no COUNT."""
+    try:
+        page = keyset_page(
+            rows,
+            field=field,
+            descending=descending,
+            after=params.get("cursor", ""),
+            size=params.get("limit") or DEFAULT_PAGE_SIZE,
+        )
+    except Http404 as exc:
+        raise ApiError(
+            "The cursor is not valid; use next_cursor from a previous page.", code="bad_cursor"
+        ) from exc
+    return Response(
+        {
+            "results": serializer_class(page.rows, many=True).data,
+            "next_cursor": page.next_cursor,
+        }
+    )
+
+
+def load_request(request: Request, pk: int) -> DeletionRequest:
+    """The ownership helper: the customer pages' one for customer tokens, any request for staff."""
+    membership = api_membership(request)
+    if membership is not None:
+        shim = SimpleNamespace(user=request.user, membership=membership)
+        return get_request_for_user(cast(CustomerRequest, shim), pk)
+    if IsStaff().has_permission(request, cast(APIView, None)):
+        return get_object_or_404(
+            DeletionRequest.objects.select_related("customer", "requested_by"), pk=pk
+        )
+    raise Http404
+
+
+def _detail(req: DeletionRequest, *, http_status: int = status.HTTP_200_OK) -> Response:
+    req.refresh_from_db()
+    return Response(s.RequestSerializer(req).data, status=http_status)
+
+
+# --- Parse runs ---
+
+
+class RunList(ApiView):
+    permission_classes = [IsCustomerUser]
+
+    @extend_schema(
+        operation_id="list_runs",
+        summary="List your parse runs, newest first",
+        parameters=[s.RunQuerySerializer],
+        responses={200: s.RunPageSerializer, **_errors(*READ_ERRORS)},
+    )
+    def get(self, request: Request) -> Response:
+        params = _query(request, s.RunQuerySerializer)
+        membership = api_membership(request)
+        assert membership is not None
+        runs = ParseRun.objects.filter(customer_id=membership.customer_id)
+        runs = RunFilter(
+            status=params.get("status", ""),
+            file_name_contains=params.get("file_name_contains", ""),
+            created_from=params.get("created_from"),
+            created_to=params.get("created_to"),
+        ).apply(runs)
+        state = params.get("state", "")
+        if state == "present":
+            runs = runs.filter(state=ParseRun.State.PRESENT, open_request__isnull=True)
+        elif state == "pending":
+            runs = runs.filter(state=ParseRun.State.PRESENT, open_request__isnull=False)
+        elif state == "deleted":
+            runs = runs.exclude(state=ParseRun.State.PRESENT)
+        return _page(
+            request, runs, params, s.RunSerializer, field="extend_created_at", descending=True
+        )
+
+
+# --- Requests ---
+
+
+class RequestList(ApiView):
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsCustomerUser()] if self.request.method == "POST" else [IsCustomerOrStaff()]
+
+    @extend_schema(
+        operation_id="list_requests",
+        summary="List deletion requests, newest first",
+        description="Customer members see their own requests, customer admins all of their "
+        "customer's, staff everyone's.",
+        parameters=[s.RequestQuerySerializer],
+        responses={200: s.RequestPageSerializer, **_errors(*READ_ERRORS)},
+    )
+    def get(self, request: Request) -> Response:
+        params = _query(request, s.RequestQuerySerializer)
+        membership = api_membership(request)
+        rows = DeletionRequest.objects.select_related("customer", "requested_by")
+        if membership is not None:
+            rows = rows.filter(customer_id=membership.customer_id)
+            if not membership.is_customer_admin:
+                rows = rows.filter(requested_by=cast(User, request.user))
+        if params.get("status"):
+            rows = rows.filter(status=params["status"])
+        if params.get("kind"):
+            rows = rows.filter(kind=params["kind"])
+        return _page(
+            request,
+            rows,
+            params,
+            s.RequestSummarySerializer,
+            field="submitted_at",
+            descending=True,
+        )
+
+    @extend_schema(
+        operation_id="create_request",
+        summary="File a deletion request",
+        description="Explicit run ids, all your runs, or a filter (frozen into a list now). "
+        f"Send an {HEADER} header to make retries safe: the same key and body give the "
+        "same answer; the same key with another body is refused (422).",
+        request=s.RequestCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Any unique string.",
+            )
+        ],
+        responses={201: s.RequestSerializer, **_errors(*ACTION_ERRORS, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        membership = api_membership(request)
+        assert membership is not None
+
+        def work() -> Response:
+            ser = s.RequestCreateSerializer(data=request.data)
+            ser.is_valid(raise_exception=True)
+            data = ser.validated_data
+            filt = data.get("filter") or {}
+            selection = Selection(
+                scope=data["scope"],
+                run_ids=data.get("run_ids") or [],
+                run_filter=RunFilter(
+                    status=filt.get("status") or "",
+                    file_name_contains=filt.get("file_name_contains") or "",
+                    created_from=filt.get("created_from"),
+                    created_to=filt.get("created_to"),
+                ),
+            )
+            with transaction.atomic():
+                req = submit_request(
+                    customer=membership.customer,
+                    selection=selection,
+                    reason=data["reason"],
+                    requested_by=request.user,
+                    source=Source.API,
+                    kind=data["kind"],
+                    subject_ref=(data.get("subject_ref") or "").strip(),
+                )
+                transaction.on_commit(lambda: notifications.request_submitted(req))
+            response = _detail(req, http_status=status.HTTP_201_CREATED)
+            response["Location"] = reverse("api:request", args=[req.pk])
+            return response
+
+        return idempotent(request, work)
+
+
+class RequestDetail(ApiView):
+    permission_classes = [IsCustomerOrStaff]
+
+    @extend_schema(
+        operation_id="get_request",
+        summary="A request: status, counts per item state, approvals, estimate",
+        responses={200: s.RequestSerializer, **_errors(*OBJECT_ERRORS)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return _detail(load_request(request, pk))
+
+
+class ItemList(ApiView):
+    permission_classes = [IsCustomerOrStaff]
+
+    @extend_schema(
+        operation_id="list_request_items",
+        summary="A request's items (one per parse run), in order",
+        parameters=[s.ItemQuerySerializer],
+        responses={200: s.ItemPageSerializer, **_errors(*OBJECT_ERRORS)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        req = load_request(request, pk)
+        params = _query(request, s.ItemQuerySerializer)
+        items = DeletionItem.objects.filter(request=req).select_related("parse_run")
+        if params.get("status"):
+            items = items.filter(status=params["status"])
+        return _page(request, items, params, s.ItemSerializer, field="id", descending=False)
+
+
+class Action(ApiView):
+    """POST /requests/{id}/<action>: one transition, with its body."""
+
+    permission_classes: list[type[BasePermission]] = [IsStaff]
+    body: type[serializers.Serializer[Any]] | None = None
+
+    def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
+        raise NotImplementedError
+
+    def post(self, request: Request, pk: int) -> Response:
+        req = load_request(request, pk)
+        data: dict[str, Any] = {}
+        if self.body is not None:
+            ser = self.body(data=request.data)
+            ser.is_valid(raise_exception=True)
+            data = dict(ser.validated_data)
+        self.act(request, req, data)
+        return _detail(req)
+
+
+def _action_schema(
+    name: str, summary: str, body: type[serializers.Serializer[Any]] | None
+) -> Callable[[type[Action]], type[Action]]:
+    return extend_schema(
+        methods=["POST"],
+        operation_id=f"{name}_request",
+        summary=summary,
+        request=body,
+        responses={200: s.RequestSerializer, **_errors(*ACTION_ERRORS)},
+    )
+
+
+@_action_schema("cancel", "Cancel a request that has not started (its requester or staff)", None)
+class Cancel(Action):
+    permission_classes = [IsCustomerOrStaff]
+
+    def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
+        if api_membership(request) is None and not request.user.has_perm(
+            transitions.APPROVE_PERMISSION
+        ):
+            raise RuleViolation("You are not allowed to cancel deletion requests.")
+        return transitions.cancel_request(req, actor=request.user, source=Source.API)
+
+
+@_action_schema("approve", "Approve (staff approvers; never your own request)", s.CommentSerializer)
+class Approve(Action):
+    body = s.CommentSerializer
+
+    def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
+        return transitions.approve_request(
+            req, actor=request.user, source=Source.API, comment=data.get("comment", "")
+        )
+
+
+@_action_schema("reject", "Reject with a reason the requester will see", s.ReasonSerializer)
+class Reject(Action):
+    body = s.ReasonSerializer
+
+    def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
+        return transitions.reject_request(
+            req, actor=request.user, source=Source.API, reason=data["reason"]
+        )
+
+
+@_action_schema("retry", "Send a finished request's failed items round again", None)
+class Retry(Action):
+    def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
+        return transitions.retry_failed_items(req, actor=request.user, source=Source.API)
+
+
+@_action_schema("pause", "Pause a running request", s.PauseSerializer)
+class Pause(Action):
+    body = s.PauseSerializer
+
+    def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
+        return transitions.pause_request(
+            req, actor=request.user, source=Source.API, reason=data.get("reason", "")
+        )
+
+
+@_action_schema("resume", "Resume a paused request", None)
+class Resume(Action):
+    def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
+        return transitions.resume_request(req, actor=request.user, source=Source.API)
+
+
+class Queue(ApiView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        operation_id="list_queue",
+        summary="The approval queue (staff): GDPR due date first, then oldest",
+        parameters=[s.RequestQuerySerializer],
+        responses={200: s.RequestPageSerializer, **_errors(*READ_ERRORS)},
+    )
+    def get(self, request: Request) -> Response:
+        params = _query(request, s.RequestQuerySerializer)
+        filters = {"status": params.get("status", ""), "kind": params.get("kind", "")}
+        rows = console_queries.queue(filters).order_by()
+        return _page(
+            request, rows, params, s.RequestSummarySerializer, field="due_on", descending=False
+        )

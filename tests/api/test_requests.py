@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import pytest
+
+from deletions.models import AuditEvent, DeletionRequest, ParseRun, Source
+from tests.factories import customer_user, make_runs
+from tests.helpers import force_status, submitted_request
+
+pytestmark = pytest.mark.django_db
+
+RS = DeletionRequest.Status
+
+
+def test_a_member_files_a_request_by_explicit_ids(member_api, member, workspace, customer):
+    ids = make_runs(workspace, customer, 3)
+    response = member_api.post(
+        "/api/v1/requests",
+        {"run_ids": ids[:2], "reason": "contract ended", "kind": "standard"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    req = DeletionRequest.objects.get(pk=body["id"])
+    assert response["Location"] == f"/api/v1/requests/{req.pk}"
+    assert req.source == Source.API
+    assert req.requested_by == member
+    assert req.item_count == 2
+    assert body["status"] == RS.PENDING_APPROVAL
+    assert body["counts"]["total"] == 2
+    assert body["counts"]["pending"] == 2
+    assert "cancel" in body["allowed_actions"]
+    assert AuditEvent.objects.filter(action="request.submitted", source=Source.API).exists()
+
+
+def test_it_files_all_runs_and_filters(member_api, workspace, customer):
+    ids = make_runs(workspace, customer, 3)
+    ParseRun.objects.filter(run_id=ids[0]).update(file_name="contract.pdf")
+    by_filter = member_api.post(
+        "/api/v1/requests",
+        {"scope": "filter", "filter": {"file_name_contains": "contract"}, "reason": "r"},
+        format="json",
+    )
+    assert by_filter.status_code == 201, by_filter.json()
+    assert by_filter.json()["item_count"] == 1
+    assert by_filter.json()["scope_filter"] == {"file_name_contains": "contract"}
+    everything = member_api.post("/api/v1/requests", {"scope": "all", "reason": "r"}, format="json")
+    assert everything.status_code == 201
+    assert everything.json()["item_count"] == 2
+    assert everything.json()["required_approvals"] == 2
+
+
+def test_a_gdpr_request_keeps_only_a_hint_of_the_subject(member_api, workspace, customer):
+    ids = make_runs(workspace, customer, 1)
+    body = member_api.post(
+        "/api/v1/requests",
+        {"run_ids": ids, "reason": "Art. 17", "kind": "gdpr", "subject_ref": "jane@example.com"},
+        format="json",
+    ).json()
+    assert body["kind"] == "gdpr"
+    assert body["due_on"]
+    assert "jane@example.com" not in str(body)
+
+
+def test_it_refuses_ids_that_are_not_the_customers(member_api, workspace, other_customer):
+    ids = make_runs(workspace, other_customer, 2, prefix="theirs_")
+    response = member_api.post("/api/v1/requests", {"run_ids": ids, "reason": "r"}, format="json")
+    assert response.status_code == 422
+    assert response.json()["error"]["message"].startswith("Not among your parse runs")
+    assert not DeletionRequest.objects.exists()
+
+
+def test_it_refuses_a_run_already_in_an_open_request(member_api, member, workspace, customer):
+    req = submitted_request(workspace, customer, member, runs=1)
+    run_id = req.items.get().parse_run.run_id
+    response = member_api.post(
+        "/api/v1/requests", {"run_ids": [run_id], "reason": "again"}, format="json"
+    )
+    assert response.status_code == 422
+    assert f"open request #{req.pk}" in response.json()["error"]["message"]
+
+
+def test_it_explains_missing_fields(member_api):
+    response = member_api.post("/api/v1/requests", {"scope": "explicit"}, format="json")
+    assert response.status_code == 400
+    fields = response.json()["error"]["details"]["fields"]
+    assert fields == {"reason": ["This field is required."]}
+    no_ids = member_api.post("/api/v1/requests", {"reason": "r"}, format="json")
+    assert no_ids.json()["error"]["details"]["fields"] == {"run_ids": ["Give the ids to delete."]}
+
+
+def test_it_refuses_a_non_json_body(member_api):
+    response = member_api.post("/api/v1/requests", "reason=x", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("who", ["viewer_api", "approver_api", "staff_admin_api"])
+def test_staff_tokens_cannot_file_requests(who, request):
+    response = request.getfixturevalue(who).post(
+        "/api/v1/requests", {"scope": "all", "reason": "r"}, format="json"
+    )
+    assert response.status_code == 403
+
+
+def test_members_list_their_own_requests_and_admins_all(
+    member_api, admin_api, outsider_api, member, customer_admin, workspace, customer
+):
+    own = submitted_request(workspace, customer, member, runs=1, prefix="a_")
+    colleague = submitted_request(workspace, customer, customer_admin, runs=1, prefix="b_")
+    listed = lambda client: [r["id"] for r in client.get("/api/v1/requests").json()["results"]]  # noqa: E731
+    assert listed(member_api) == [own.pk]
+    assert listed(admin_api) == [colleague.pk, own.pk]
+    assert listed(outsider_api) == []
+
+
+@pytest.mark.parametrize("who", ["viewer_api", "approver_api", "staff_admin_api"])
+def test_staff_list_every_request_and_filter_by_status(who, request, member, workspace, customer):
+    req = submitted_request(workspace, customer, member, runs=1)
+    client = request.getfixturevalue(who)
+    assert [r["id"] for r in client.get("/api/v1/requests").json()["results"]] == [req.pk]
+    assert client.get("/api/v1/requests", {"status": "completed"}).json()["results"] == []
+
+
+def test_request_lists_page_by_cursor(admin_api, customer_admin, workspace, customer):
+    made = [
+        submitted_request(workspace, customer, customer_admin, runs=1, prefix=f"p{i}_")
+        for i in range(3)
+    ]
+    first = admin_api.get("/api/v1/requests", {"limit": 2}).json()
+    second = admin_api.get("/api/v1/requests", {"limit": 2, "cursor": first["next_cursor"]}).json()
+    seen = [r["id"] for r in first["results"] + second["results"]]
+    assert seen == [r.pk for r in reversed(made)]
+    assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize("who", ["member_api", "admin_api", "viewer_api", "staff_admin_api"])
+def test_the_request_detail_shows_counts_approvals_and_estimate(
+    who, request, member, approver, workspace, customer
+):
+    req = submitted_request(workspace, customer, member, runs=2)
+    req.required_approvals = 2
+    req.save(update_fields=["required_approvals"])
+    from deletions import transitions
+
+    transitions.approve_request(req, actor=approver, source=Source.WEB, comment="fine")
+    body = request.getfixturevalue(who).get(f"/api/v1/requests/{req.pk}").json()
+    assert body["id"] == req.pk
+    assert body["counts"] == {
+        "total": 2,
+        "pending": 2,
+        "in_flight": 0,
+        "held": 0,
+        "deleted": 0,
+        "already_gone": 0,
+        "failed": 0,
+    }
+    assert [(a["approver"], a["decision"], a["comment"]) for a in body["approvals"]] == [
+        ("anna", "approve", "fine")
+    ]
+    assert set(body["estimate"]) == {"percent", "rate_per_second", "seconds_left", "text"}
+
+
+def test_another_customers_user_gets_404_on_every_object_url(
+    outsider_api, member, workspace, customer
+):
+    req = submitted_request(workspace, customer, member, runs=1)
+    for url in (f"/api/v1/requests/{req.pk}", f"/api/v1/requests/{req.pk}/items"):
+        response = outsider_api.get(url)
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+    assert outsider_api.post(f"/api/v1/requests/{req.pk}/cancel").status_code == 404
+    req.refresh_from_db()
+    assert req.status == RS.PENDING_APPROVAL
+
+
+def test_a_member_cannot_see_a_colleagues_request(member_api, customer, workspace):
+    colleague = customer_user(customer, username="bob")
+    req = submitted_request(workspace, customer, colleague, runs=1)
+    assert member_api.get(f"/api/v1/requests/{req.pk}").status_code == 404
+
+
+def test_items_are_listed_in_pages(admin_api, member, workspace, customer):
+    req = submitted_request(workspace, customer, member, runs=3)
+    first = admin_api.get(f"/api/v1/requests/{req.pk}/items", {"limit": 2}).json()
+    second = admin_api.get(
+        f"/api/v1/requests/{req.pk}/items", {"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
+    run_ids = [i["run_id"] for i in first["results"] + second["results"]]
+    assert sorted(run_ids) == sorted(req.items.values_list("parse_run__run_id", flat=True))
+    assert {i["status"] for i in first["results"]} == {"pending"}
+    failed = admin_api.get(f"/api/v1/requests/{req.pk}/items", {"status": "failed"}).json()
+    assert failed["results"] == []
+
+
+def test_the_requester_cancels_and_the_runs_are_free_again(member_api, member, workspace, customer):
+    req = submitted_request(workspace, customer, member, runs=2)
+    response = member_api.post(f"/api/v1/requests/{req.pk}/cancel")
+    assert response.status_code == 200
+    assert response.json()["status"] == RS.CANCELLED
+    assert not ParseRun.objects.filter(open_request=req).exists()
+    assert AuditEvent.objects.filter(action="request.cancelled", source=Source.API).exists()
+
+
+def test_cancelling_a_running_request_is_a_conflict(member_api, member, workspace, customer):
+    req = force_status(submitted_request(workspace, customer, member, runs=1), RS.RUNNING)
+    response = member_api.post(f"/api/v1/requests/{req.pk}/cancel")
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "invalid_transition",
+        "message": f"Request #{req.pk} is running; it cannot be cancelled now.",
+        "details": {},
+    }
+
+
+def test_a_viewer_cannot_cancel_but_an_approver_can(
+    viewer_api, approver_api, member, workspace, customer
+):
+    req = submitted_request(workspace, customer, member, runs=1)
+    assert viewer_api.post(f"/api/v1/requests/{req.pk}/cancel").status_code == 403
+    assert approver_api.post(f"/api/v1/requests/{req.pk}/cancel").status_code == 200
