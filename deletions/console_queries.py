@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
-from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -88,7 +88,9 @@ def queue(filters: dict[str, Any], *, today: date | None = None) -> QuerySet[Del
             )
         )
     if filters.get("overdue"):
-        qs = qs.filter(due_on__lt=today, status__in=DeletionRequest.OPEN_STATUSES)
+        qs = qs.annotate(effective_due=Coalesce("extended_due_on", "due_on")).filter(
+            effective_due__lt=today, status__in=DeletionRequest.OPEN_STATUSES
+        )
     q = (filters.get("q") or "").strip()
     if q:
         number = q.lstrip("#")
@@ -96,13 +98,16 @@ def queue(filters: dict[str, Any], *, today: date | None = None) -> QuerySet[Del
             qs = qs.filter(Q(pk=int(number)) | Q(requested_by__username__iexact=q))
         else:
             qs = qs.filter(requested_by__username__icontains=q)
-    return qs.order_by(F("due_on").asc(nulls_last=True), "submitted_at", "id")
+    return qs.order_by(
+        Coalesce("extended_due_on", "due_on").asc(nulls_last=True), "submitted_at", "id"
+    )
 
 
 def days_left(req: DeletionRequest, today: date | None = None) -> int | None:
-    if req.due_on is None:
+    due = req.effective_due_on
+    if due is None:
         return None
-    return (req.due_on - (today or timezone.localdate())).days
+    return (due - (today or timezone.localdate())).days
 
 
 @dataclass

@@ -3,7 +3,23 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+import contextlib
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from deletions import audit, crypto, emails
+from deletions.alerts import staff_alert_recipients
+from deletions.errors import RuleViolation
+from deletions.models import AuditEvent, DeletionRequest, Source
+
+if TYPE_CHECKING:
+    from deletions.audit import Actor
 
 
 def add_months(day: date, months: int) -> date:
@@ -16,3 +32,165 @@ def add_months(day: date, months: int) -> date:
 def due_date(received_on: date) -> date:
     """The statutory due date of a request received on *received_on* (day one)."""
     return add_months(received_on, 1)
+
+
+# --- Extension (Art. 12(3)) ------------------------------------------------------------------
+
+MAX_TOTAL_MONTHS = 3
+DIGEST_WARNING_DAYS = 7
+
+
+def days_left(req: DeletionRequest, today: date | None = None) -> int | None:
+    """Days until the due date in force (negative when overdue), or None without a deadline."""
+    due = req.effective_due_on
+    if due is None:
+        return None
+    return (due - (today or timezone.localdate())).days
+
+
+def extension_months(req: DeletionRequest) -> int:
+    """How many months the deadline has been extended by so far."""
+    if not req.extended_due_on or not req.received_on:
+        return 0
+    for months in range(1, MAX_TOTAL_MONTHS):
+        if add_months(req.received_on, 1 + months) == req.extended_due_on:
+            return months
+    return MAX_TOTAL_MONTHS - 1
+
+
+def extend_deadline(
+    request: DeletionRequest,
+    *,
+    months: int,
+    reason: str,
+    actor: Actor,
+    source: Source | str,
+    today: date | None = None,
+) -> DeletionRequest:
+    """Extend a GDPR request's deadline by *months* further months, with a recorded reason.
+
+    Refused for other kinds, finished requests, after the statutory due date (the subject must be
+    told within the first month) and beyond three months from receipt in total. The notice to the
+    data subject (and the customer user who filed it) is sent after commit.
+    """
+    reason = reason.strip()
+    today = today or timezone.localdate()
+    if not reason:
+        raise RuleViolation("Give the reason for the extension: it is sent to the data subject.")
+    if months < 1:
+        raise RuleViolation("Extend by at least one month.")
+    with transaction.atomic():
+        req = DeletionRequest.objects.select_for_update().get(pk=request.pk)
+        if req.kind != DeletionRequest.Kind.GDPR or not req.due_on or not req.received_on:
+            raise RuleViolation("Only GDPR erasure requests have a deadline to extend.")
+        if not req.is_open:
+            raise RuleViolation(f"Request #{req.pk} is finished; its deadline cannot change.")
+        if today > req.due_on:
+            raise RuleViolation(
+                f"The deadline can only be extended within the first month (until "
+                f"{req.due_on:%-d %B %Y}); it has passed."
+            )
+        total = extension_months(req) + months
+        if 1 + total > MAX_TOTAL_MONTHS:
+            raise RuleViolation(
+                "An extension may add at most two further months (three months from receipt "
+                f"in total); request #{req.pk} can be extended by "
+                f"{max(MAX_TOTAL_MONTHS - 1 - extension_months(req), 0)} more."
+            )
+        before = req.effective_due_on
+        req.extended_due_on = add_months(req.received_on, 1 + total)
+        req.extension_reason = reason
+        req.extended_at = timezone.now()
+        req.save(update_fields=["extended_due_on", "extension_reason", "extended_at", "updated_at"])
+        audit.record(
+            "request.deadline_extended",
+            obj=req,
+            actor=actor,
+            source=source,
+            before={"due_on": before.isoformat() if before else None},
+            after={"due_on": req.extended_due_on.isoformat()},
+            detail={"months": months, "total_months": total, "reason": reason},
+        )
+        transaction.on_commit(lambda: send_extension_notice(req))
+    return req
+
+
+def notice_recipients(req: DeletionRequest) -> list[str]:
+    """Who is told about the request's deadline: the data subject (if they gave an address on
+    the public form) and the customer user who filed it."""
+    from deletions.models import ErasureIntake
+
+    addresses: list[str] = []
+    intake = ErasureIntake.objects.filter(request=req).exclude(email_encrypted="").first()
+    if intake is not None:
+        with contextlib.suppress(crypto.DecryptionError):
+            addresses.append(crypto.decrypt(intake.email_encrypted))
+    if req.requested_by is not None and not req.requested_by.has_perm("deletions.view_console"):
+        addresses.append(req.requested_by.email)
+    return [a for a in addresses if a]
+
+
+def send_extension_notice(req: DeletionRequest) -> int:
+    return emails.send(
+        "gdpr_extension",
+        notice_recipients(req),
+        {"req": req, "customer": req.customer},
+    )
+
+
+# --- Deadline digest -------------------------------------------------------------------------
+
+
+def open_gdpr_requests() -> QuerySet[DeletionRequest]:
+    return DeletionRequest.objects.filter(
+        kind=DeletionRequest.Kind.GDPR,
+        status__in=DeletionRequest.OPEN_STATUSES,
+        due_on__isnull=False,
+    ).annotate(effective_due=Coalesce("extended_due_on", "due_on"))
+
+
+def send_deadline_digest(today: date | None = None) -> int:
+    """E-mail staff the open GDPR requests due within 7 days or overdue, once a day.
+
+    The audit trail records each digest; a second call on the same day sends nothing. Returns
+    the number of messages sent.
+    """
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        if AuditEvent.objects.filter(
+            action="gdpr.digest_sent", object_type="digest", object_id=today.isoformat()
+        ).exists():
+            return 0
+        rows = list(
+            open_gdpr_requests()
+            .filter(**{"effective_due__lte": today + timedelta(days=DIGEST_WARNING_DAYS)})
+            .select_related("customer")
+            .order_by("effective_due", "id")
+        )
+        if not rows:
+            return 0
+        for req in rows:
+            req.days_left = days_left(req, today)  # type: ignore[attr-defined]
+        overdue = [r for r in rows if (days_left(r, today) or 0) < 0]
+        due_soon = [r for r in rows if (days_left(r, today) or 0) >= 0]
+        AuditEvent.objects.create(
+            actor_label="system",
+            source=Source.SYSTEM,
+            action="gdpr.digest_sent",
+            object_type="digest",
+            object_id=today.isoformat(),
+            detail={
+                "overdue": [r.pk for r in overdue],
+                "due_soon": [r.pk for r in due_soon],
+            },
+        )
+    return emails.send(
+        "gdpr_digest",
+        staff_alert_recipients(),
+        {
+            "overdue": overdue,
+            "due_soon": due_soon,
+            "today": today,
+            "queue_url": emails.absolute_url(reverse("console:queue")),
+        },
+    )

@@ -301,6 +301,30 @@ CELERY_BEAT_SCHEDULE["sync-parse-runs"] = {
     "schedule": SYNC_INTERVAL_SECONDS,
 }
 
+# --- GDPR erasure (deletions/gdpr.py, intake.py, certificates.py, retention.py). ---
+# The parse-run metadata key whose value is a data subject's reference.
+GDPR_SUBJECT_METADATA_KEY: str = env.str("GDPR_SUBJECT_METADATA_KEY", default="subject_ref")
+# Public form: how long a verification link works, and when unverified intakes expire.
+GDPR_VERIFICATION_MAX_AGE_SECONDS: int = env.int(
+    "GDPR_VERIFICATION_MAX_AGE_SECONDS", default=48 * 3600
+)
+GDPR_UNVERIFIED_EXPIRY_DAYS: int = env.int("GDPR_UNVERIFIED_EXPIRY_DAYS", default=7)
+# Public form throttle: submissions per hour from one IP address and for one e-mail address.
+GDPR_INTAKE_LIMIT_PER_IP: int = env.int("GDPR_INTAKE_LIMIT_PER_IP", default=10)
+GDPR_INTAKE_LIMIT_PER_EMAIL: int = env.int("GDPR_INTAKE_LIMIT_PER_EMAIL", default=3)
+# Certificates of erasure: file names are personal data more often than not, so off by default.
+CERTIFICATE_INCLUDE_FILE_NAMES: bool = env.bool("CERTIFICATE_INCLUDE_FILE_NAMES", default=False)
+CERTIFICATE_PDF_MAX_RUNS: int = env.int("CERTIFICATE_PDF_MAX_RUNS", default=200)
+# Retention of the portal's own records, in days (deletions/retention.py).
+RETENTION_CERTIFICATE_DAYS: int = env.int("RETENTION_CERTIFICATE_DAYS", default=3 * 365)
+RETENTION_REQUEST_DAYS: int = env.int("RETENTION_REQUEST_DAYS", default=365)
+RETENTION_AUDIT_DAYS: int = env.int("RETENTION_AUDIT_DAYS", default=3 * 365)
+CELERY_BEAT_SCHEDULE["gdpr-daily"] = {"task": "deletions.gdpr_daily", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["purge-expired-records"] = {
+    "task": "deletions.purge_expired_records",
+    "schedule": 24 * 3600.0,
+}
+
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,

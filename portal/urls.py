@@ -21,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("deletions.urls.accounts")),
     path("console/", include("deletions.urls.console")),
     path("webhooks/", include("deletions.urls.webhooks")),
+    path("erasure/", include("deletions.urls.public")),
+    path("certificates/", include("deletions.urls.certificates")),
     path("admin/", admin.site.urls),
     path("", include("deletions.urls.customer")),
 ]

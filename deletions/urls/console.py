@@ -4,8 +4,10 @@ tests/console/test_permissions.py enumerates these patterns so none can be forgo
 from django.urls import URLPattern, URLResolver, include, path
 
 from deletions.views import (
+    certificates,
     console_audit,
     console_dashboard,
+    console_gdpr,
     console_people,
     console_requests,
     console_workspaces,
@@ -25,6 +27,22 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("requests/<int:pk>/pause/", console_requests.request_pause, name="request_pause"),
     path("requests/<int:pk>/resume/", console_requests.request_resume, name="request_resume"),
     path("requests/<int:pk>/retry/", console_requests.request_retry, name="request_retry"),
+    path("requests/<int:pk>/extend/", console_gdpr.request_extend, name="request_extend"),
+    path(
+        "requests/<int:pk>/certificate.json",
+        certificates.console_json,
+        name="request_certificate_json",
+    ),
+    path(
+        "requests/<int:pk>/certificate.pdf",
+        certificates.console_pdf,
+        name="request_certificate_pdf",
+    ),
+    # GDPR intakes from the public form, and requests filed on a data subject's behalf
+    path("gdpr/intakes/", console_gdpr.intake_list, name="intake_list"),
+    path("gdpr/intakes/<int:pk>/", console_gdpr.intake_detail, name="intake_detail"),
+    path("gdpr/intakes/<int:pk>/dismiss/", console_gdpr.intake_dismiss, name="intake_dismiss"),
+    path("gdpr/new/", console_gdpr.file_request, name="gdpr_new"),
     # Workspaces
     path("workspaces/", console_workspaces.workspace_list, name="workspace_list"),
     path("workspaces/new/", console_workspaces.workspace_create, name="workspace_create"),

@@ -3,7 +3,7 @@ helper (deletions.views.customer.get_request_for_user, team._team_user): 404 for
 
 from django.urls import URLPattern, URLResolver, path
 
-from deletions.views import customer_requests, customer_runs, team
+from deletions.views import certificates, customer_requests, customer_runs, team
 
 app_name = "customer"
 
@@ -17,6 +17,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("requests/<int:pk>/cancel/", customer_requests.request_cancel, name="cancel"),
     path("requests/<int:pk>/receipt/", customer_requests.receipt_html, name="receipt"),
     path("requests/<int:pk>/receipt.csv", customer_requests.receipt_csv, name="receipt_csv"),
+    path("requests/<int:pk>/certificate.json", certificates.customer_json, name="certificate_json"),
+    path("requests/<int:pk>/certificate.pdf", certificates.customer_pdf, name="certificate_pdf"),
     path("team/", team.team, name="team"),
     path("team/<int:user_id>/deactivate/", team.deactivate, name="deactivate"),
     path("team/<int:user_id>/reactivate/", team.reactivate, name="reactivate"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -20,16 +21,20 @@ DUE_SOON_DAYS = 7
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     counts = console_queries.status_counts()
-    open_gdpr = DeletionRequest.objects.filter(
-        kind=DeletionRequest.Kind.GDPR,
-        status__in=DeletionRequest.OPEN_STATUSES,
-        due_on__isnull=False,
-    ).select_related("customer")
-    overdue = list(open_gdpr.filter(due_on__lt=today).order_by("due_on", "id")[:10])
+    open_gdpr = (
+        DeletionRequest.objects.filter(
+            kind=DeletionRequest.Kind.GDPR,
+            status__in=DeletionRequest.OPEN_STATUSES,
+            due_on__isnull=False,
+        )
+        .select_related("customer")
+        .annotate(due=Coalesce("extended_due_on", "due_on"))
+    )
+    overdue = list(open_gdpr.filter(due__lt=today).order_by("due", "id")[:10])
     due_soon = list(
-        open_gdpr.filter(
-            due_on__gte=today, due_on__lte=today + timedelta(days=DUE_SOON_DAYS)
-        ).order_by("due_on", "id")[:10]
+        open_gdpr.filter(due__gte=today, due__lte=today + timedelta(days=DUE_SOON_DAYS)).order_by(
+            "due", "id"
+        )[:10]
     )
     for req in (*overdue, *due_soon):
         req.days_left = console_queries.days_left(req, today)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deletions import receipts, transitions
+from deletions import gdpr, receipts, transitions
 from deletions.errors import DomainError
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.progress import FINISHED_STATUSES, Progress, progress_for
@@ -78,6 +78,7 @@ def request_detail(request: CustomerRequest, pk: int) -> HttpResponse:
     ctx.update(
         {
             "approvals": approvals,
+            "days_left": gdpr.days_left(req),
             "approvals_given": sum(1 for a in approvals if a.decision == Approval.Decision.APPROVE),
             "nav": "requests",
         }

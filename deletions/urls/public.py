@@ -1,0 +1,13 @@
+"""Public pages (no sign-in): the erasure form per customer and its verification link."""
+
+from django.urls import URLPattern, path
+
+from deletions.views import public
+
+app_name = "public"
+
+urlpatterns: list[URLPattern] = [
+    path("verify/<str:token>/", public.verify, name="verify"),
+    path("<slug:slug>/", public.erasure_form, name="form"),
+    path("<slug:slug>/sent/", public.erasure_sent, name="sent"),
+]

@@ -1,0 +1,273 @@
+"""Console: GDPR erasure intakes from the public form, filing a request on a data subject's
+behalf, turning either into a frozen deletion scope (with a preview), and extending a deadline.
+
+Freezing makes the staff member the requester, so the usual approval follows and they cannot
+approve it themselves (four eyes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from deletions import gdpr, intake
+from deletions.errors import DomainError
+from deletions.models import Customer, DeletionRequest, ErasureIntake, Source
+from deletions.submission import clean_run_ids
+from deletions.views.console_auth import APPROVE, VIEW, console_required, render_console
+from deletions.views.console_requests import get_request
+
+
+class ScopeForm(forms.Form):
+    run_ids = forms.CharField(
+        label="Parse-run ids",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Leave empty to take every run whose metadata carries the subject's reference; "
+        "or list run ids, one per line or separated by commas.",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        initial="GDPR Art. 17 erasure request from the data subject.",
+    )
+
+    def clean_run_ids(self) -> list[str]:
+        raw = str(self.cleaned_data.get("run_ids") or "").replace(",", "\n").split()
+        try:
+            return clean_run_ids(raw)
+        except DomainError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class OnBehalfForm(ScopeForm):
+    customer = forms.ModelChoiceField(queryset=Customer.objects.filter(is_active=True))
+    reference = forms.CharField(
+        label="Data subject's reference",
+        max_length=200,
+        help_text="Stored only as a keyed hash and a masked hint.",
+    )
+    received_on = forms.DateField(
+        label="Date received",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Day one of the one-month deadline.",
+    )
+
+    field_order = ["customer", "reference", "received_on", "run_ids", "reason"]
+
+    def clean_received_on(self) -> Any:
+        value = self.cleaned_data["received_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError("The date received cannot be in the future.")
+        return value
+
+
+class ExtendForm(forms.Form):
+    months = forms.TypedChoiceField(
+        label="Extend by",
+        choices=[(1, "One month"), (2, "Two months")],
+        coerce=int,
+    )
+    reason = forms.CharField(
+        label="Reason (sent to the data subject)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why the request is complex or numerous enough to need more time.",
+    )
+
+
+class DismissForm(forms.Form):
+    note = forms.CharField(label="Why it is dismissed", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+INTAKE_FILTERS = {
+    "verified": ("Verified, to handle", [ErasureIntake.Status.VERIFIED]),
+    "awaiting": ("Awaiting verification", [ErasureIntake.Status.AWAITING_VERIFICATION]),
+    "closed": (
+        "Closed",
+        [
+            ErasureIntake.Status.CONVERTED,
+            ErasureIntake.Status.DISMISSED,
+            ErasureIntake.Status.EXPIRED,
+        ],
+    ),
+}
+
+
+@console_required(VIEW)
+def intake_list(request: HttpRequest) -> HttpResponse:
+    show = request.GET.get("show", "verified")
+    if show not in INTAKE_FILTERS:
+        show = "verified"
+    intakes = (
+        ErasureIntake.objects.filter(status__in=INTAKE_FILTERS[show][1])
+        .select_related("customer", "request")
+        .order_by("received_on", "id")[:200]
+    )
+    rows = []
+    today = timezone.localdate()
+    for item in intakes:
+        due = gdpr.due_date(item.received_on)
+        rows.append({"intake": item, "due_on": due, "days_left": (due - today).days})
+    return render_console(
+        request,
+        "console/gdpr/intake_list.html",
+        {"rows": rows, "show": show, "filters": INTAKE_FILTERS},
+        section="intakes",
+    )
+
+
+def _preview_context(customer: Customer, reference: str, run_ids: list[str]) -> dict[str, Any]:
+    selection = intake.selection_for(reference, run_ids)
+    return {"preview": intake.preview(customer, selection), "explicit": bool(run_ids)}
+
+
+@console_required(VIEW)
+@require_http_methods(["GET", "POST"])
+def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(ErasureIntake.objects.select_related("customer", "request"), pk=pk)
+    form = ScopeForm(request.POST or None)
+    ctx: dict[str, Any] = {
+        "intake": item,
+        "form": form,
+        "dismiss_form": DismissForm(),
+        "due_on": gdpr.due_date(item.received_on),
+        "metadata_key": _metadata_key(),
+    }
+    if request.method == "POST":
+        if not request.user.has_perm(APPROVE):
+            messages.error(request, "Only an approver can turn an intake into a request.")
+            return redirect("console:intake_detail", pk=item.pk)
+        if form.is_valid():
+            run_ids = form.cleaned_data["run_ids"]
+            try:
+                if request.POST.get("action") == "freeze":
+                    req = intake.freeze_intake(
+                        item,
+                        run_ids=run_ids,
+                        reason=form.cleaned_data["reason"],
+                        actor=request.user,
+                    )
+                    messages.success(
+                        request,
+                        f"Request #{req.pk} created with {req.item_count:,} parse runs; it now "
+                        "needs approval by someone else.",
+                    )
+                    return redirect("console:request_detail", pk=req.pk)
+                ctx.update(_preview_context(item.customer, intake.intake_reference(item), run_ids))
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+    return render_console(request, "console/gdpr/intake_detail.html", ctx, section="intakes")
+
+
+@console_required(APPROVE)
+@require_http_methods(["POST"])
+def intake_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(ErasureIntake, pk=pk)
+    form = DismissForm(request.POST)
+    if item.status not in (
+        ErasureIntake.Status.VERIFIED,
+        ErasureIntake.Status.AWAITING_VERIFICATION,
+    ):
+        messages.error(request, f"Intake #{item.pk} is already closed.")
+    elif form.is_valid():
+        intake.close_intake(
+            item,
+            ErasureIntake.Status.DISMISSED,
+            actor=request.user,
+            source=Source.WEB,
+            note=form.cleaned_data["note"],
+        )
+        messages.success(request, f"Intake #{item.pk} dismissed.")
+    else:
+        messages.error(request, "Say why the intake is dismissed.")
+    return redirect("console:intake_detail", pk=item.pk)
+
+
+@console_required(APPROVE)
+@require_http_methods(["GET", "POST"])
+def file_request(request: HttpRequest) -> HttpResponse:
+    form = OnBehalfForm(request.POST or None, initial={"received_on": timezone.localdate()})
+    ctx: dict[str, Any] = {"form": form, "metadata_key": _metadata_key()}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if request.POST.get("action") == "freeze":
+                req = intake.file_on_behalf(
+                    data["customer"],
+                    reference=data["reference"],
+                    received_on=data["received_on"],
+                    run_ids=data["run_ids"],
+                    reason=data["reason"],
+                    actor=request.user,
+                )
+                messages.success(
+                    request,
+                    f"GDPR request #{req.pk} created with {req.item_count:,} parse runs; it now "
+                    "needs approval by someone else.",
+                )
+                return redirect("console:request_detail", pk=req.pk)
+            ctx.update(_preview_context(data["customer"], data["reference"], data["run_ids"]))
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+    return render_console(request, "console/gdpr/file_request.html", ctx, section="intakes")
+
+
+@console_required(APPROVE)
+@require_http_methods(["GET", "POST"])
+def request_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request(pk)
+    form = ExtendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            gdpr.extend_deadline(
+                req,
+                months=form.cleaned_data["months"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+                source=Source.WEB,
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            req.refresh_from_db()
+            messages.success(
+                request,
+                f"Deadline extended to {req.extended_due_on:%-d %B %Y}; the data subject is told "
+                "why by e-mail.",
+            )
+            return redirect("console:request_detail", pk=req.pk)
+    options = []
+    if req.received_on:
+        done = gdpr.extension_months(req)
+        for months in (1, 2):
+            if done + months <= gdpr.MAX_TOTAL_MONTHS - 1:
+                options.append((months, gdpr.add_months(req.received_on, 1 + done + months)))
+    return render_console(
+        request,
+        "console/gdpr/extend.html",
+        {
+            "req": req,
+            "form": form,
+            "options": options,
+            "can_extend": bool(
+                req.kind == DeletionRequest.Kind.GDPR
+                and req.is_open
+                and req.due_on
+                and timezone.localdate() <= req.due_on
+                and options
+            ),
+        },
+        section="queue",
+    )
+
+
+def _metadata_key() -> str:
+    from django.conf import settings
+
+    return str(settings.GDPR_SUBJECT_METADATA_KEY)

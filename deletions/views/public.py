@@ -1,0 +1,135 @@
+"""The public erasure form (no sign-in): a data subject asks one customer to erase their data.
+
+Every valid submission gets the same answer, whatever the reference: the page reveals nothing
+about whether any data exists. Submissions are throttled per IP address and per e-mail address
+(cache counters over an hour). The e-mailed link shows a confirmation page on GET; only POST
+verifies, once.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from deletions import intake
+from deletions.models import Customer
+
+THROTTLE_WINDOW_SECONDS = 3600
+MAX_REFERENCE_LENGTH = 200
+
+TOKEN_PROBLEMS = {
+    "expired": (
+        "This link has expired",
+        "Verification links work for a limited time. Submit the form again to get a new one.",
+    ),
+    "used": (
+        "This link has already been used",
+        "Your e-mail address was already confirmed with this link; nothing more is needed. "
+        "If you did not confirm it, submit the form again.",
+    ),
+    "invalid": (
+        "This link is not valid",
+        "The link may be incomplete: copy the whole address from the e-mail, or submit the "
+        "form again.",
+    ),
+}
+
+
+class ErasureForm(forms.Form):
+    email = forms.EmailField(
+        label="Your e-mail address",
+        max_length=254,
+        help_text="We send a link to confirm that this address is yours.",
+    )
+    reference = forms.CharField(
+        label="Your reference",
+        max_length=MAX_REFERENCE_LENGTH,
+        help_text="The identifier this organisation knows you by, e.g. a customer or patient "
+        "number.",
+    )
+
+    def clean_reference(self) -> str:
+        value = str(self.cleaned_data["reference"]).strip()
+        if not value.isprintable():
+            raise forms.ValidationError("Use printable characters only.")
+        return value
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+def _over_limit(key: str, limit: int) -> bool:
+    """Count one hit on *key* in the current window; True if the limit is exceeded."""
+    cache.add(key, 0, THROTTLE_WINDOW_SECONDS)
+    try:
+        hits = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, THROTTLE_WINDOW_SECONDS)
+        hits = 1
+    return hits > limit
+
+
+def _throttled(request: HttpRequest, customer: Customer) -> HttpResponse:
+    response = render(
+        request,
+        "public/throttled.html",
+        {"customer": customer, "minutes": THROTTLE_WINDOW_SECONDS // 60},
+        status=429,
+    )
+    response["Retry-After"] = str(THROTTLE_WINDOW_SECONDS)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def erasure_form(request: HttpRequest, slug: str) -> HttpResponse:
+    customer = get_object_or_404(Customer, slug=slug, is_active=True)
+    form = ErasureForm(request.POST or None)
+    if request.method == "POST":
+        if _over_limit(f"gdpr-intake:ip:{_client_ip(request)}", settings.GDPR_INTAKE_LIMIT_PER_IP):
+            return _throttled(request, customer)
+        if form.is_valid():
+            address = form.cleaned_data["email"]
+            if _over_limit(
+                f"gdpr-intake:email:{intake.email_hash(address)}",
+                settings.GDPR_INTAKE_LIMIT_PER_EMAIL,
+            ):
+                return _throttled(request, customer)
+            intake.create_intake(customer, email=address, reference=form.cleaned_data["reference"])
+            return redirect("public:sent", slug=customer.slug)
+    return render(request, "public/erasure_form.html", {"customer": customer, "form": form})
+
+
+def erasure_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    customer = get_object_or_404(Customer, slug=slug, is_active=True)
+    return render(
+        request,
+        "public/erasure_sent.html",
+        {"customer": customer, "hours": settings.GDPR_VERIFICATION_MAX_AGE_SECONDS // 3600},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        found = intake.intake_for_token(token)
+        if request.method == "POST":
+            found = intake.verify_intake(token)
+            return render(request, "public/verified.html", {"customer": found.customer})
+    except intake.TokenInvalid as problem:
+        title, explanation = TOKEN_PROBLEMS[problem.reason]
+        return render(
+            request,
+            "public/link_problem.html",
+            {"title": title, "explanation": explanation},
+            status=410 if problem.reason in ("expired", "used") else 400,
+        )
+    return render(
+        request,
+        "public/verify_confirm.html",
+        {"customer": found.customer, "intake": found},
+    )
