@@ -184,8 +184,27 @@ class SecretsForm(forms.Form):
 class CustomerForm(forms.ModelForm[Customer]):
     class Meta:
         model = Customer
-        fields = ["name", "external_ref", "slug", "is_active"]
-        labels = {"external_ref": "External reference", "is_active": "Active"}
+        fields = ["name", "external_ref", "slug", "is_active", "cooling_off_hours"]
+        labels = {
+            "external_ref": "External reference",
+            "is_active": "Active",
+            "cooling_off_hours": "Cooling-off window (hours)",
+        }
+
+    cooling_off_hours = forms.IntegerField(
+        min_value=0,
+        max_value=168,
+        initial=0,
+        required=False,
+        label="Cooling-off window (hours)",
+        help_text="After approval, the customer's requests wait this many hours (0 to 168, a "
+        "week) before anything is sent to Extend, and can still be cancelled meanwhile. "
+        "0 starts them at once.",
+    )
+
+    def clean_cooling_off_hours(self) -> int:
+        hours = self.cleaned_data.get("cooling_off_hours")
+        return 0 if hours is None else int(hours)
 
 
 class InviteForm(forms.Form):

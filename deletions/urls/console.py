@@ -8,6 +8,7 @@ from deletions.views import (
     console_audit,
     console_dashboard,
     console_gdpr,
+    console_holds,
     console_people,
     console_requests,
     console_workspaces,
@@ -43,6 +44,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("gdpr/intakes/<int:pk>/", console_gdpr.intake_detail, name="intake_detail"),
     path("gdpr/intakes/<int:pk>/dismiss/", console_gdpr.intake_dismiss, name="intake_dismiss"),
     path("gdpr/new/", console_gdpr.file_request, name="gdpr_new"),
+    # Legal holds
+    path("holds/", console_holds.hold_list, name="hold_list"),
+    path("holds/new/", console_holds.hold_new, name="hold_new"),
+    path("holds/<int:pk>/", console_holds.hold_detail, name="hold_detail"),
+    path("holds/<int:pk>/lift/", console_holds.hold_lift, name="hold_lift"),
     # Workspaces
     path("workspaces/", console_workspaces.workspace_list, name="workspace_list"),
     path("workspaces/new/", console_workspaces.workspace_create, name="workspace_create"),

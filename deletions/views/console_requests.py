@@ -23,6 +23,7 @@ from deletions.errors import DomainError
 from deletions.forms_console import ApproveForm, BulkForm, QueueFilterForm, ReasonForm, RejectForm
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.progress import Progress, progress_for
+from deletions.views import console_holds
 from deletions.views.console_auth import (
     APPROVE,
     OPERATE,
@@ -224,13 +225,21 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         item_status = ""
     entries, truncated = console_queries.timeline(req)
+    items_page = console_queries.paginate(items, request.GET, per_page=50)
+    # The holds behind this page's held items, in two queries (see console_holds).
+    covering = console_holds.holds_for_runs(
+        item.parse_run for item in items_page.objects if item.status == IS.HELD
+    )
+    for item in items_page.objects:
+        item.holds = covering.get(item.parse_run_id, [])  # type: ignore[attr-defined]
     return render_console(
         request,
         "console/request_detail.html",
         {
             "req": req,
             "progress": progress(req),
-            "items_page": console_queries.paginate(items, request.GET, per_page=50),
+            "cooling_off": console_holds.cooling_off(req),
+            "items_page": items_page,
             "item_status": item_status,
             "item_statuses": IS.choices,
             "timeline": entries,

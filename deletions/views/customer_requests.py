@@ -9,10 +9,11 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deletions import gdpr, receipts, transitions
+from deletions import gdpr, holds, receipts, transitions
 from deletions.errors import DomainError
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.progress import FINISHED_STATUSES, Progress, progress_for
+from deletions.views.console_holds import cooling_off
 from deletions.views.customer import (
     CustomerRequest,
     customer_required,
@@ -66,6 +67,8 @@ def _detail_context(request: CustomerRequest, req: DeletionRequest) -> dict[str,
         "live": req.status in LIVE_STATUSES,
         "finished": req.status in FINISHED_STATUSES,
         "can_cancel": transitions.can("cancel", req),
+        "cooling_off": cooling_off(req),
+        "customer_notice": holds.CUSTOMER_NOTICE,
     }
 
 
@@ -140,7 +143,11 @@ def request_items(request: CustomerRequest, pk: int) -> HttpResponse:
         "page": page,
         "rows": rows,
         "status": status if status in IS.values else "",
-        "statuses": IS.choices,
+        # Held items are shown neutrally: never the hold's reason or reference.
+        "statuses": [
+            (v, holds.CUSTOMER_NOTICE if v == IS.HELD else label) for v, label in IS.choices
+        ],
+        "customer_notice": holds.CUSTOMER_NOTICE,
         "nav": "requests",
     }
     return render(request, "customer/request_items.html", ctx)

@@ -44,6 +44,10 @@ REQUIRED = {
     "intake_detail": VIEW,
     "intake_dismiss": APPROVE,
     "gdpr_new": APPROVE,
+    "hold_list": VIEW,
+    "hold_new": ADMINISTER,
+    "hold_detail": VIEW,
+    "hold_lift": ADMINISTER,
 }
 
 # Certificates exist once a request has finished: the pending request has none yet.
@@ -91,10 +95,17 @@ def _url(name, objects):
 
 
 @pytest.fixture
-def objects(pending_request, workspace, customer, viewer):
-    from deletions.models import ErasureIntake
+def objects(pending_request, workspace, customer, viewer, staff_admin):
+    from deletions.models import ErasureIntake, LegalHold
 
     return {
+        "hold": LegalHold.objects.create(
+            scope=LegalHold.Scope.CUSTOMER,
+            customer=customer,
+            reason="r",
+            reference="REF",
+            placed_by=staff_admin,
+        ),
         "intake": ErasureIntake.objects.create(
             customer=customer, email_hash="0" * 64, subject_ref_hash="1" * 64
         ),
