@@ -234,7 +234,13 @@ def render_pdf(cert: Certificate) -> bytes:
         pdf.set_font("Helvetica", "B", 10)
         pdf.cell(55, 6, _latin(label))
         pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(0, 6, _latin("-" if value in (None, "") else str(value)))
+        pdf.multi_cell(
+            0,
+            6,
+            _latin("-" if value in (None, "") else str(value)),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
 
     req, dates, totals = doc["request"], doc["dates"], doc["totals"]
     line("Issuer", doc["issuer"])

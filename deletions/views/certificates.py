@@ -90,7 +90,7 @@ class VerifyForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def verify_page(request: HttpRequest) -> HttpResponse:
     """Anyone holding a certificate may check it; the answer is only valid or not."""
-    form = VerifyForm(request.POST or None, request.FILES or None)
+    form = VerifyForm(request.POST, request.FILES) if request.method == "POST" else VerifyForm()
     result = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("file")

@@ -131,7 +131,7 @@ def _preview_context(customer: Customer, reference: str, run_ids: list[str]) -> 
 @require_http_methods(["GET", "POST"])
 def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ErasureIntake.objects.select_related("customer", "request"), pk=pk)
-    form = ScopeForm(request.POST or None)
+    form = ScopeForm(request.POST if request.method == "POST" else None)
     ctx: dict[str, Any] = {
         "intake": item,
         "form": form,
@@ -192,7 +192,10 @@ def intake_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 @console_required(APPROVE)
 @require_http_methods(["GET", "POST"])
 def file_request(request: HttpRequest) -> HttpResponse:
-    form = OnBehalfForm(request.POST or None, initial={"received_on": timezone.localdate()})
+    form = OnBehalfForm(
+        request.POST if request.method == "POST" else None,
+        initial={"received_on": timezone.localdate()},
+    )
     ctx: dict[str, Any] = {"form": form, "metadata_key": _metadata_key()}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -222,7 +225,7 @@ def file_request(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def request_extend(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request(pk)
-    form = ExtendForm(request.POST or None)
+    form = ExtendForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             gdpr.extend_deadline(

@@ -88,7 +88,7 @@ def _throttled(request: HttpRequest, customer: Customer) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def erasure_form(request: HttpRequest, slug: str) -> HttpResponse:
     customer = get_object_or_404(Customer, slug=slug, is_active=True)
-    form = ErasureForm(request.POST or None)
+    form = ErasureForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if _over_limit(f"gdpr-intake:ip:{_client_ip(request)}", settings.GDPR_INTAKE_LIMIT_PER_IP):
             return _throttled(request, customer)

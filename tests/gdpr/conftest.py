@@ -56,7 +56,9 @@ def finish(req: DeletionRequest, *, failed: int = 0) -> DeletionRequest:
     )
     return force_status(
         req,
-        DeletionRequest.Status.COMPLETED_WITH_FAILURES if failed else DeletionRequest.Status.COMPLETED,
+        DeletionRequest.Status.COMPLETED_WITH_FAILURES
+        if failed
+        else DeletionRequest.Status.COMPLETED,
         approved_at=now - timedelta(hours=1),
         started_at=now - timedelta(minutes=30),
         finished_at=now,

@@ -52,9 +52,7 @@ def test_a_gdpr_request_gets_received_and_due_dates(gdpr_request):
 def test_staff_can_extend_before_the_due_date_and_the_subject_is_told(
     gdpr_request, approver, member, django_capture_on_commit_callbacks
 ):
-    with time_machine.travel("2028-02-10 09:00Z"), django_capture_on_commit_callbacks(
-        execute=True
-    ):
+    with time_machine.travel("2028-02-10 09:00Z"), django_capture_on_commit_callbacks(execute=True):
         req = gdpr.extend_deadline(
             gdpr_request, months=2, reason="Thousands of runs", actor=approver, source=Source.WEB
         )
@@ -141,17 +139,29 @@ def test_the_digest_lists_overdue_and_due_soon_requests_once_a_day(
     settings.STAFF_ALERT_EMAILS = ["dpo@operator.example"]
     with time_machine.travel("2028-01-01 10:00Z", tick=False):
         old = submitted_request(
-            workspace, customer, member, prefix="old_", kind=DeletionRequest.Kind.GDPR,
+            workspace,
+            customer,
+            member,
+            prefix="old_",
+            kind=DeletionRequest.Kind.GDPR,
             subject_ref="s-1",
         )
     with time_machine.travel("2028-01-28 10:00Z", tick=False):
         soon = submitted_request(
-            workspace, customer, member, prefix="soon_", kind=DeletionRequest.Kind.GDPR,
+            workspace,
+            customer,
+            member,
+            prefix="soon_",
+            kind=DeletionRequest.Kind.GDPR,
             subject_ref="s-2",
         )
     with time_machine.travel("2028-02-20 10:00Z", tick=False):
         later = submitted_request(
-            workspace, customer, member, prefix="later_", kind=DeletionRequest.Kind.GDPR,
+            workspace,
+            customer,
+            member,
+            prefix="later_",
+            kind=DeletionRequest.Kind.GDPR,
             subject_ref="s-3",
         )
     with time_machine.travel("2028-02-21 07:00Z", tick=False):
@@ -199,15 +209,17 @@ def test_the_daily_task_sends_the_digest_once(workspace, customer, member, setti
     assert len(mail.outbox) == 1
 
 
-def test_the_queue_badge_counts_days_to_the_extended_date(
-    gdpr_request, approver, client_of
-):
+def test_the_queue_badge_counts_days_to_the_extended_date(gdpr_request, approver, client_of):
     with time_machine.travel("2028-02-20 10:00Z", tick=False):
-        gdpr.extend_deadline(gdpr_request, months=1, reason="big", actor=approver, source=Source.WEB)
+        gdpr.extend_deadline(
+            gdpr_request, months=1, reason="big", actor=approver, source=Source.WEB
+        )
         page = client_of(approver).get(reverse("console:queue")).content.decode()
-        detail = client_of(approver).get(
-            reverse("console:request_detail", args=[gdpr_request.pk])
-        ).content.decode()
+        detail = (
+            client_of(approver)
+            .get(reverse("console:request_detail", args=[gdpr_request.pk]))
+            .content.decode()
+        )
     assert "40 d left" in page  # 31 March, not 29 February (9 days)
     assert "9 d left" not in page
     assert "31 Mar 2028" in detail and "big" in detail

@@ -1,0 +1,173 @@
+"""The public erasure flow in headless Chromium: the form, the e-mailed link, confirming with
+POST, a reused and an expired link refused; then staff turn the intake into a request and the
+certificate verify page checks a certificate. Screenshots go to tests/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core import mail
+
+from deletions import certificates
+from deletions.models import DeletionRequest, ErasureIntake
+from tests.factories import ensure_staff_groups
+from tests.gdpr.conftest import SUBJECT, finish
+from tests.helpers import submitted_request
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
+# body are still synchronous.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+LINK = re.compile(r"https?://\S+/erasure/verify/\S+/")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, settings):
+    settings.SITE_URL = live_server.url
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def _staff_groups(transactional_db):
+    ensure_staff_groups()
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"gdpr-{name}.png"), full_page=True)
+
+
+def sign_in(page, user) -> None:
+    user.set_password("correct horse battery staple")
+    user.save()
+    page.context.clear_cookies()
+    page.goto("/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "correct horse battery staple")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/(?!accounts/login).*"))
+
+
+def submit_form(page, customer, email: str) -> str:
+    page.goto(f"/erasure/{customer.slug}/")
+    page.get_by_label("Your e-mail address").fill(email)
+    page.get_by_label("Your reference").fill(SUBJECT)
+    page.get_by_role("button", name="Send my request").click()
+    page.wait_for_selector("h1:has-text('Check your e-mail')")
+    message = next(m for m in reversed(mail.outbox) if email in m.to)
+    found = LINK.search(str(message.body))
+    assert found is not None
+    return found.group(0)
+
+
+def test_a_data_subject_submits_and_confirms_by_the_emailed_link(page, customer, subject_runs):
+    page.goto(f"/erasure/{customer.slug}/")
+    shot(page, "public-form")
+    page.get_by_role("button", name="Send my request").click()
+    # The browser's own validation, or ours, keeps an empty form from going anywhere.
+    assert ErasureIntake.objects.count() == 0
+
+    link = submit_form(page, customer, "jane@example.org")
+    shot(page, "public-sent")
+    page.goto(link)
+    assert page.locator("h1").inner_text() == "Confirm your erasure request"
+    assert "••••7731" in page.content()
+    shot(page, "public-confirm")
+    assert ErasureIntake.objects.get().status == ErasureIntake.Status.AWAITING_VERIFICATION
+    page.get_by_role("button", name="Confirm my request").click()
+    page.wait_for_selector("h1:has-text('Your request is confirmed')")
+    shot(page, "public-verified")
+    assert ErasureIntake.objects.get().status == ErasureIntake.Status.VERIFIED
+
+    page.goto(link)  # the same link again
+    assert page.locator("h1").inner_text() == "This link has already been used"
+    shot(page, "public-link-used")
+
+
+def test_an_expired_link_is_refused_with_a_clear_page(page, customer, settings):
+    link = submit_form(page, customer, "late@example.org")
+    settings.GDPR_VERIFICATION_MAX_AGE_SECONDS = -1  # every link is now past its age
+    page.goto(link)
+    assert page.locator("h1").inner_text() == "This link has expired"
+    assert "submit the form again" in page.locator(".msg").inner_text().lower()
+    shot(page, "public-link-expired")
+    assert ErasureIntake.objects.get().status == ErasureIntake.Status.AWAITING_VERIFICATION
+
+
+def test_staff_freeze_a_verified_intake_and_verify_a_certificate(
+    page, customer, subject_runs, approver, workspace, member, tmp_path
+):
+    link = submit_form(page, customer, "jane@example.org")
+    page.goto(link)
+    page.get_by_role("button", name="Confirm my request").click()
+    page.wait_for_selector("h1:has-text('Your request is confirmed')")
+
+    sign_in(page, approver)
+    page.goto("/console/gdpr/intakes/")
+    shot(page, "console-intakes")
+    page.click("table a:has-text('#')")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("#preview")
+    assert "3 parse runs" in page.locator("#preview").inner_text()
+    shot(page, "console-intake-preview")
+    page.get_by_role("button", name=re.compile("Freeze 3 runs")).click()
+    page.wait_for_selector(".msg-success")
+    req = DeletionRequest.objects.get(kind=DeletionRequest.Kind.GDPR)
+    assert req.item_count == 3
+    assert "d left" in page.content() or "days left" in page.content()
+
+    done = finish(
+        submitted_request(workspace, customer, member, prefix="cert_", kind="gdpr", subject_ref="X-1")
+    )
+    page.goto(f"/console/requests/{done.pk}/")
+    shot(page, "console-request-certificate")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Certificate (JSON)").click()
+    path = tmp_path / "certificate.json"
+    info.value.save_as(path)
+    assert certificates.verify(path.read_bytes()).valid
+
+    page.goto("/certificates/verify/")
+    page.set_input_files("#id_file", str(path))
+    page.get_by_role("button", name="Check the certificate").click()
+    assert "Valid" in page.locator("#verify-result").inner_text()
+    shot(page, "certificate-valid")
+    tampered = path.read_text().replace('"deleted": 3', '"deleted": 2', 1)
+    page.fill("#id_document", tampered)
+    page.get_by_role("button", name="Check the certificate").click()
+    assert "Tampered" in page.locator("#verify-result").inner_text()
+    shot(page, "certificate-tampered")

@@ -1,0 +1,104 @@
+"""Retention of our own records: what is past its period goes; certificates stay verifiable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+
+from deletions import certificates, intake, retention
+from deletions.models import (
+    AuditEvent,
+    Certificate,
+    DeletionAttempt,
+    DeletionItem,
+    DeletionRequest,
+    ErasureIntake,
+)
+from tests.gdpr.conftest import finish
+from tests.helpers import submitted_request
+
+
+def test_old_finished_requests_lose_their_items_but_keep_a_verifiable_certificate(
+    workspace, customer, member
+):
+    with time_machine.travel("2026-01-10 10:00Z"):
+        old = finish(submitted_request(workspace, customer, member, prefix="old_"))
+        text = certificates.signed_json(certificates.issue(old))
+        unissued = finish(submitted_request(workspace, customer, member, prefix="un_"))
+    recent = finish(submitted_request(workspace, customer, member, prefix="new_"))
+    with time_machine.travel("2027-02-01 10:00Z"):
+        result = retention.purge_expired_records()
+    assert result.requests == 2
+    assert result.items == 6 and result.attempts == 6
+    assert not DeletionItem.objects.filter(request__in=[old, unissued]).exists()
+    assert not DeletionAttempt.objects.filter(item__request__in=[old, unissued]).exists()
+    assert DeletionItem.objects.filter(request=recent).count() == 3
+    old.refresh_from_db()
+    assert old.records_purged_at is not None
+    assert old.reason == "(removed after the retention period)"
+    # The certificate issued before stays verifiable; one was issued before purging the other.
+    assert certificates.verify(text).valid
+    assert certificates.verify(certificates.signed_json(Certificate.objects.get(request=old))).valid
+    assert Certificate.objects.filter(request=unissued).exists()
+    assert AuditEvent.objects.filter(action="records.purged").exists()
+
+
+def test_a_second_purge_finds_nothing_more(workspace, customer, member):
+    with time_machine.travel("2026-01-10 10:00Z"):
+        finish(submitted_request(workspace, customer, member))
+    with time_machine.travel("2027-02-01 10:00Z"):
+        assert retention.purge_expired_records().requests == 1
+        assert retention.purge_expired_records().requests == 0
+
+
+def test_old_audit_events_and_certificates_are_removed_after_their_periods(
+    workspace, customer, member, settings
+):
+    settings.RETENTION_AUDIT_DAYS = 30
+    settings.RETENTION_CERTIFICATE_DAYS = 60
+    with time_machine.travel("2026-01-10 10:00Z"):
+        req = finish(submitted_request(workspace, customer, member))
+        certificates.issue(req)
+    with time_machine.travel("2026-02-20 10:00Z"):  # 41 days later
+        result = retention.purge_expired_records()
+    assert result.audit_events >= 2
+    assert result.certificates == 0
+    assert not AuditEvent.objects.filter(at__lt=timezone.now() - timedelta(days=400)).exists()
+    assert Certificate.objects.filter(request=req).exists()
+    with time_machine.travel("2026-03-20 10:00Z"):
+        assert retention.purge_expired_records().certificates == 1
+    assert not Certificate.objects.exists()
+
+
+def test_closed_intakes_are_deleted_after_the_request_period(customer):
+    with time_machine.travel("2026-01-10 10:00Z"):
+        expired = intake.create_intake(customer, email="a@example.org", reference="R-1")
+        intake.expire_unverified(timezone.now() + timedelta(days=8))
+    with time_machine.travel("2027-02-01 10:00Z"):
+        fresh = intake.create_intake(customer, email="b@example.org", reference="R-2")
+        assert retention.purge_expired_records().intakes == 1
+    assert not ErasureIntake.objects.filter(pk=expired.pk).exists()
+    assert ErasureIntake.objects.filter(pk=fresh.pk).exists()
+
+
+def test_open_requests_are_never_purged(workspace, customer, member):
+    with time_machine.travel("2026-01-10 10:00Z"):
+        req = submitted_request(workspace, customer, member)
+    with time_machine.travel("2027-06-01 10:00Z"):
+        retention.purge_expired_records()
+    assert DeletionItem.objects.filter(request=req).count() == 3
+    assert DeletionRequest.objects.get(pk=req.pk).records_purged_at is None
+
+
+def test_the_command_reports_what_it_removed(workspace, customer, member):
+    with time_machine.travel("2026-01-10 10:00Z"):
+        finish(submitted_request(workspace, customer, member))
+    out = StringIO()
+    with time_machine.travel("2027-02-01 10:00Z"):
+        call_command("purge_expired_records", stdout=out)
+    assert "requests: 1" in out.getvalue()
+    assert "items: 3" in out.getvalue()
