@@ -1,0 +1,183 @@
+"""Every URL pattern of the project, enumerated from the resolver, with its parameters filled.
+
+A new page is walked automatically. A parameter this module cannot fill fails the walk with a
+message saying where to add it (``Objects.fill``), so no page can be forgotten.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+_CATCH_ALL = re.compile(r"\(\?P<\w+>\.\*\)\$?$")
+_PARAM = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>|\(\?P<(?P<rname>[^>]+)>")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL pattern: its reversible name, the route text and its parameters in order."""
+
+    name: str  # "namespace:name" (or "name" at the top level)
+    namespace: str  # the outermost namespace, "" at the top level
+    route: str  # the concatenated route or regex text, for messages and classification
+    params: tuple[tuple[str, str], ...]  # (segment before the parameter, parameter name)
+    path: str = ""  # the URL itself, for unnamed catch-all patterns that cannot be reversed
+
+    @property
+    def has_object(self) -> bool:
+        return bool(self.params)
+
+
+def _params(route: str) -> tuple[tuple[str, str], ...]:
+    found = []
+    for match in _PARAM.finditer(route):
+        name = match.group("name") or match.group("rname")
+        before = route[: match.start()].replace("^", "").rstrip("/")
+        segment = before.rsplit("/", 1)[-1]
+        found.append((segment, name))
+    return tuple(found)
+
+
+def all_routes() -> list[Route]:
+    """Every named pattern reachable from ROOT_URLCONF, recursively through includes."""
+    routes: list[Route] = []
+    unnamed: list[str] = []
+
+    def walk(patterns: Any, prefix: str, namespaces: tuple[str, ...]) -> None:
+        for pattern in patterns:
+            text = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                ns = namespaces + ((pattern.namespace,) if pattern.namespace else ())
+                walk(pattern.url_patterns, text, ns)
+            elif isinstance(pattern, URLPattern):
+                if not pattern.name:
+                    catch_all = _CATCH_ALL.search(text)
+                    if catch_all:
+                        # A catch-all (e.g. the API's JSON 404): walked with a made-up path.
+                        literal = text[: catch_all.start()].replace("^", "")
+                        path = "/" + literal + "no-such-page/"
+                        outer = namespaces[0] if namespaces else ""
+                        routes.append(Route(f"{outer}:<catch-all>", outer, text, (), path))
+                    # The admin's other unnamed patterns redirect to its named ones.
+                    elif namespaces[:1] != ("admin",):
+                        unnamed.append(text)
+                    continue
+                name = ":".join((*namespaces, pattern.name))
+                routes.append(Route(name, namespaces[0] if namespaces else "", text, _params(text)))
+
+    walk(get_resolver().url_patterns, "", ())
+    assert not unnamed, f"Give these URL patterns a name so they can be tested: {unnamed}"
+    return routes
+
+
+@dataclass
+class Objects:
+    """Real objects of customer A (and a few staff-side ones) that fill URL parameters."""
+
+    customer: Any
+    workspace: Any
+    request: Any
+    member: Any  # a customer-A user other than the one signed in, for /team/<user_id>/...
+    staff: Any
+    api_token: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fill(self, route: Route) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        for segment, param in route.params:
+            value = self._value(route, segment, param)
+            assert value is not None, (
+                f"The URL {route.name!r} ({route.route}) has a parameter {param!r} after "
+                f"{segment!r} that tests/security/urlwalk.py cannot fill. Add it to "
+                "Objects._value with an object belonging to customer A, so the security walk "
+                "covers the new page."
+            )
+            kwargs[param] = value
+        return kwargs
+
+    def _value(self, route: Route, segment: str, param: str) -> Any:
+        by_segment: dict[tuple[str, str], Any] = {
+            ("requests", "pk"): self.request.pk,
+            ("workspaces", "pk"): self.workspace.pk,
+            ("customers", "pk"): self.customer.pk,
+            ("staff", "pk"): self.staff.pk,
+            ("team", "user_id"): self.member.pk,
+            ("extend", "token"): self.workspace.webhook_token,
+        }
+        by_segment.update({k: v for k, v in self.extra.items() if isinstance(k, tuple)})
+        if (segment, param) in by_segment:
+            return by_segment[(segment, param)]
+        if (segment, param) == ("intakes", "pk"):
+            return self._intake().pk
+        if (segment, param) == ("holds", "pk"):
+            return self._hold().pk
+        if (segment, param) == ("erasure", "slug"):
+            return self.customer.slug
+        if (segment, param) == ("verify", "token"):
+            from deletions.intake import make_token
+
+            return make_token(self._intake())
+        if param == "uidb64":
+            return urlsafe_base64_encode(force_bytes(self.member.pk))
+        if param == "token" and route.namespace != "admin":
+            return default_token_generator.make_token(self.member)
+        if route.namespace == "admin":
+            return self._admin_value(route, param)
+        return None
+
+    def _intake(self) -> Any:
+        """A public erasure intake for customer A (the GDPR pages' object)."""
+        if "intake" not in self.extra:
+            from deletions.intake import create_intake
+
+            self.extra["intake"] = create_intake(
+                self.customer, email="subject@example.org", reference="subject-42"
+            )
+        return self.extra["intake"]
+
+    def _hold(self) -> Any:
+        """A legal hold on customer A."""
+        if "hold" not in self.extra:
+            from deletions.models import LegalHold
+
+            self.extra["hold"] = LegalHold.objects.create(
+                scope=LegalHold.Scope.CUSTOMER,
+                customer=self.customer,
+                reason="Litigation",
+                reference="CASE-1",
+                placed_by=self.staff,
+            )
+        return self.extra["hold"]
+
+    def _admin_value(self, route: Route, param: str) -> Any:
+        if param == "app_label":
+            return "deletions"
+        if param == "url":
+            return "no-such-page/"
+        if param == "content_type_id":
+            return ContentType.objects.get_for_model(type(self.request)).pk
+        if param == "object_id" and route.name.startswith("admin:view_on_site"):
+            return self.request.pk
+        if param == "id" and route.name == "admin:auth_user_password_change":
+            return self.member.pk
+        if param == "object_id":
+            # admin:<app>_<model>_<action>: an existing row of that model, else a missing pk.
+            app_label, model_name = route.name.split(":", 1)[1].rsplit("_", 1)[0].split("_", 1)
+            model = apps.get_model(app_label, model_name)
+            first = model._default_manager.order_by("pk").first()
+            return first.pk if first is not None else 1
+        return None
+
+
+def urls(objects: Objects) -> Iterator[tuple[Route, str]]:
+    for route in all_routes():
+        yield route, route.path or reverse(route.name, kwargs=objects.fill(route))
