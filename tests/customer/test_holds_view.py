@@ -139,3 +139,17 @@ def test_no_countdown_without_a_cooling_off_window(req, client, member, approver
     client.force_login(member)
     page = client.get(reverse("customer:request", args=[req.pk])).content.decode()
     assert "data-until" not in page
+
+
+def test_a_running_request_with_only_held_runs_left_says_so(
+    req, client, member, approver, staff_admin
+):
+    transitions.approve_request(req, actor=approver, source=Source.WEB)
+    holds.place_hold(
+        scope=LegalHold.Scope.CUSTOMER, customer=req.customer, reason=REASON,
+        reference=REFERENCE, actor=staff_admin, source=Source.WEB,
+    )  # fmt: skip
+    client.force_login(member)
+    page = client.get(reverse("customer:request", args=[req.pk])).content.decode()
+    assert "Nothing else to do now: 3 runs are retained for legal reasons." in page
+    assert "All items are done" not in page
