@@ -151,7 +151,9 @@ def test_staff_freeze_a_verified_intake_and_verify_a_certificate(
     assert "d left" in page.content() or "days left" in page.content()
 
     done = finish(
-        submitted_request(workspace, customer, member, prefix="cert_", kind="gdpr", subject_ref="X-1")
+        submitted_request(
+            workspace, customer, member, prefix="cert_", kind="gdpr", subject_ref="X-1"
+        )
     )
     page.goto(f"/console/requests/{done.pk}/")
     shot(page, "console-request-certificate")

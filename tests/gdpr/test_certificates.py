@@ -197,3 +197,23 @@ def test_staff_download_from_the_console(client_of, viewer, finished_request):
     response = client.get(reverse("console:request_certificate_json", args=[finished_request.pk]))
     assert response.status_code == 200
     assert certificates.verify(response.content).valid
+
+
+def test_finishing_a_request_enqueues_its_certificate(
+    workspace, customer, member, monkeypatch, django_capture_on_commit_callbacks
+):
+    from deletions import transitions
+    from deletions.models import DeletionItem, Source
+    from deletions.tasks import gdpr as gdpr_tasks
+
+    issued: list[int] = []
+    monkeypatch.setattr(gdpr_tasks.issue_certificate_task, "delay", issued.append)
+    req = submitted_request(workspace, customer, member, runs=1)
+    DeletionRequest.objects.filter(pk=req.pk).update(status=DeletionRequest.Status.RUNNING)
+    DeletionItem.objects.filter(request=req).update(status=DeletionItem.Status.DELETED)
+    DeletionRequest.objects.filter(pk=req.pk).update(deleted_count=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        transitions.finish_request(req, actor=None, source=Source.WORKER)
+    assert issued == [req.pk]
+    gdpr_tasks.issue_certificate_task(req.pk)
+    assert Certificate.objects.filter(request=req).exists()

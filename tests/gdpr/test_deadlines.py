@@ -223,3 +223,24 @@ def test_the_queue_badge_counts_days_to_the_extended_date(gdpr_request, approver
     assert "40 d left" in page  # 31 March, not 29 February (9 days)
     assert "9 d left" not in page
     assert "31 Mar 2028" in detail and "big" in detail
+
+
+def test_the_customer_sees_the_deadline_in_their_list_and_on_the_request(
+    workspace, customer, member, client_of
+):
+    with time_machine.travel("2028-01-10 10:00Z", tick=False):
+        req = submitted_request(
+            workspace, customer, member, kind=DeletionRequest.Kind.GDPR, subject_ref=SUBJECT
+        )
+    with time_machine.travel("2028-01-20 10:00Z", tick=False):
+        client = client_of(member)
+        listing = client.get(reverse("customer:requests")).content.decode()
+        detail = client.get(reverse("customer:request", args=[req.pk])).content.decode()
+    assert "due 10 Feb 2028" in listing and "left)" in listing
+    assert "21 days left" in detail
+    with time_machine.travel("2028-02-12 10:00Z", tick=False):
+        client = client_of(member)
+        listing = client.get(reverse("customer:requests")).content.decode()
+        detail = client.get(reverse("customer:request", args=[req.pk])).content.decode()
+    assert "(overdue)" in listing
+    assert "overdue" in detail
