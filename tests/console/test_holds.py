@@ -398,6 +398,8 @@ def test_the_request_page_shows_held_items_with_the_holds_reason_and_reference(
     assert 'id="held-count">3<' in page
     assert page.count(REFERENCE) == 3  # one per held item
     assert REASON in page
+    assert "nothing else to do until the hold is lifted" in page
+    assert "All items are done" not in page
 
 
 def test_the_request_page_looks_up_holds_in_a_fixed_number_of_queries(

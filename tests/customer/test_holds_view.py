@@ -119,6 +119,8 @@ def test_the_request_page_counts_down_the_cooling_off_window(cooling, client, me
     assert f'data-until="{until.isoformat()}"' in page
     assert "24-hour cooling-off window" in page
     assert "you can still cancel" in page
+    assert "Starts when the cooling-off window ends." in page
+    assert "Starting soon" not in page
     assert "js/countdown.js" in page
     assert reverse("customer:cancel", args=[cooling.pk]) in page
 
