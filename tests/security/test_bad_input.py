@@ -11,6 +11,7 @@ itself refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS posted fields with a 400.
 from __future__ import annotations
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -46,7 +47,7 @@ def assert_nothing_stored():
     assert not ParseRun.objects.filter(open_request__isnull=False).exists()
 
 
-def page_text(response) -> str:
+def page_text(response: HttpResponse) -> str:
     return response.content.decode()
 
 
