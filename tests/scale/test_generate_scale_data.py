@@ -33,9 +33,7 @@ def test_it_creates_the_requested_amounts_consistently(db):
     assert AuditEvent.objects.filter(action="request.submitted").count() == 100
     # Every item is on its own run, of the request's customer.
     assert DeletionItem.objects.values("parse_run").distinct().count() == 2_000
-    assert not DeletionItem.objects.exclude(
-        parse_run__customer=models_f("request__customer")
-    ).exists()
+    assert not DeletionItem.objects.exclude(parse_run__customer=F("request__customer")).exists()
     # Waiting requests hold their runs; finished ones deleted them.
     waiting = DeletionRequest.objects.filter(status=DeletionRequest.Status.PENDING_APPROVAL)
     assert waiting.exists()
