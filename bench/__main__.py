@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import sync, throughput
+from bench import scale, sync, throughput
 
 
 def main() -> None:
     sync.main(["--runs", "100000", "--rate", "50"])
+    sys.stdout.flush()
+    scale.main([])
     sys.stdout.flush()
     throughput.main([])
 

@@ -111,7 +111,7 @@ class Command(BaseCommand):
             viewer = User.objects.create_user(
                 VIEWER_USERNAME, "viewer@example.com", PASSWORD, is_staff=True
             )
-            viewer.groups.add(Group.objects.get(name=roles.APPROVER))
+            viewer.groups.add(Group.objects.get(name=roles.ADMIN))
         return member, viewer
 
     def _present_runs(
