@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
     "deletions",
 ]
 
@@ -325,13 +327,54 @@ CELERY_BEAT_SCHEDULE["purge-expired-records"] = {
     "schedule": 24 * 3600.0,
 }
 
+# --- The JSON API (deletions/api/). ---
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["deletions.api.auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["deletions.api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "deletions.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS: dict[str, Any] = {
+    "TITLE": "Parse-run deletion portal API",
+    "DESCRIPTION": "File and follow deletion requests for Extend parse runs.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "deletions.models.DeletionRequest.Status",
+        "ItemStatusEnum": "deletions.models.DeletionItem.Status",
+    },
+}
+# Requests per minute per token; bodies larger than this are refused (413).
+API_RATE_LIMIT_PER_MINUTE: int = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
+API_MAX_BODY_BYTES: int = env.int("API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+# Outbound notifications: the beat task that sends due deliveries, and when to give up.
+NOTIFICATION_MAX_ATTEMPTS: int = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+NOTIFICATION_TIMEOUT_SECONDS: float = env.float("NOTIFICATION_TIMEOUT_SECONDS", default=10.0)
+CELERY_BEAT_SCHEDULE["deliver-notifications"] = {
+    "task": "deletions.deliver_due_notifications",
+    "schedule": 30.0,
+}
+
+# Error e-mails to ADMINS hide POSTed secrets (api_key, webhook_secret, passwords, tokens).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.SecretsFilter"
+ADMINS: list[tuple[str, str]] = [(a, a) for a in env.list("ADMIN_EMAILS", default=[])]
+
+# LOG_FORMAT=json writes one JSON object per line (portal/logging.py), for log shippers.
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "portal.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Never log request headers: they carry bearer keys.

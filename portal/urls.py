@@ -21,8 +21,10 @@ urlpatterns = [
     path("accounts/", include("deletions.urls.accounts")),
     path("console/", include("deletions.urls.console")),
     path("webhooks/", include("deletions.urls.webhooks")),
+    path("api/v1/", include("deletions.api.urls")),
     path("erasure/", include("deletions.urls.public")),
     path("certificates/", include("deletions.urls.certificates")),
+    path("health/", include("deletions.urls.health")),
     path("admin/", admin.site.urls),
     path("", include("deletions.urls.customer")),
 ]

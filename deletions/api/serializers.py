@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from deletions import transitions
-from deletions.api.errors import PayloadTooLarge
+from deletions.api.errors import ApiError, PayloadTooLarge
 from deletions.models import Approval, DeletionItem, DeletionRequest, ParseRun
 from deletions.progress import progress_for
 from deletions.submission import MAX_ID_LENGTH, MAX_REASON_LENGTH
@@ -31,14 +31,20 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
 class PageQuerySerializer(serializers.Serializer[Any]):
     cursor = serializers.CharField(
-        required=False, max_length=200, help_text="next_cursor from the previous page."
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=200,
+        help_text="next_cursor from the previous page; empty or absent for the first page.",
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
 
 
 class RunQuerySerializer(PageQuerySerializer):
-    status = serializers.CharField(required=False, max_length=20, help_text="Extend's status.")
-    file_name_contains = serializers.CharField(required=False, max_length=200)
+    status = serializers.CharField(
+        required=False, allow_blank=True, max_length=20, help_text="Extend's status."
+    )
+    file_name_contains = serializers.CharField(required=False, allow_blank=True, max_length=200)
     created_from = serializers.DateField(required=False)
     created_to = serializers.DateField(required=False)
     state = serializers.ChoiceField(
@@ -112,7 +118,8 @@ class RequestCreateSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(
         choices=DeletionRequest.Kind.choices, default=DeletionRequest.Kind.STANDARD
     )
-    reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
+    # Not trimmed here: submit_request refuses a blank reason with its own message (422).
+    reason = serializers.CharField(max_length=MAX_REASON_LENGTH, trim_whitespace=False)
     subject_ref = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -121,14 +128,24 @@ class RequestCreateSerializer(serializers.Serializer[Any]):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Well-formed but contradictory: 422, like any request that cannot be carried out."""
         scope = attrs["scope"]
         if scope == DeletionRequest.Scope.EXPLICIT and not attrs.get("run_ids"):
-            raise serializers.ValidationError({"run_ids": "Give the ids to delete."})
+            raise _unprocessable("run_ids", "Give the ids to delete (scope explicit).")
         if scope != DeletionRequest.Scope.EXPLICIT and attrs.get("run_ids"):
-            raise serializers.ValidationError({"run_ids": "Only an explicit scope takes ids."})
+            raise _unprocessable("run_ids", "Only an explicit scope takes ids.")
         if scope == DeletionRequest.Scope.FILTER and not any((attrs.get("filter") or {}).values()):
-            raise serializers.ValidationError({"filter": "A filter scope needs a filter."})
+            raise _unprocessable("filter", "A filter scope needs a filter.")
         return attrs
+
+
+def _unprocessable(field: str, message: str) -> ApiError:
+    return ApiError(
+        f"{field}: {message}",
+        status_code=422,
+        code="unprocessable",
+        details={"fields": {field: [message]}},
+    )
 
 
 class ApprovalSerializer(serializers.Serializer[Any]):
@@ -261,7 +278,8 @@ class CommentSerializer(serializers.Serializer[Any]):
 
 
 class ReasonSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=5000)
+    # Not trimmed here: reject_request refuses a blank reason with its own message.
+    reason = serializers.CharField(max_length=5000, trim_whitespace=False)
 
 
 class PauseSerializer(serializers.Serializer[Any]):

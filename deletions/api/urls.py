@@ -1,6 +1,6 @@
 """/api/v1/: the JSON API, its OpenAPI schema and a docs page rendered from the schema."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from deletions.api import docs, views
 
@@ -20,4 +20,5 @@ urlpatterns = [
     path("requests/<int:pk>/pause", views.Pause.as_view(), name="pause"),
     path("requests/<int:pk>/resume", views.Resume.as_view(), name="resume"),
     path("queue", views.Queue.as_view(), name="queue"),
+    re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

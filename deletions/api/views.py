@@ -12,10 +12,16 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -25,7 +31,7 @@ from rest_framework.views import APIView
 from deletions import console_queries, notifications, transitions
 from deletions.api import serializers as s
 from deletions.api.auth import IsCustomerOrStaff, IsCustomerUser, IsStaff, api_membership
-from deletions.api.errors import ApiError, PayloadTooLarge
+from deletions.api.errors import ApiError, PayloadTooLarge, error_body
 from deletions.api.idempotency import HEADER, idempotent
 from deletions.errors import RuleViolation
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
@@ -75,7 +81,14 @@ class ApiView(APIView):
 
 
 def _query(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
-    ser = serializer_class(data=request.query_params)
+    # A plain dict, not the QueryDict: DRF would take "?limit=" for an absent parameter, but an
+    # empty value is not a valid one.
+    data = dict(request.query_params.items())
+    ser = serializer_class(data=data)
+    unknown = sorted(set(data) - set(ser.fields))
+    if unknown:
+        # A misspelt filter would otherwise be ignored and match everything.
+        raise serializers.ValidationError({name: ["Unknown parameter."] for name in unknown})
     ser.is_valid(raise_exception=True)
     return ser.validated_data
 
@@ -307,12 +320,13 @@ class Action(ApiView):
 def _action_schema(
     name: str, summary: str, body: type[serializers.Serializer[Any]] | None
 ) -> Callable[[type[Action]], type[Action]]:
-    return extend_schema(
-        methods=["POST"],
-        operation_id=f"{name}_request",
-        summary=summary,
-        request=body,
-        responses={200: s.RequestSerializer, **_errors(*ACTION_ERRORS)},
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=f"{name}_request",
+            summary=summary,
+            request=body,
+            responses={200: s.RequestSerializer, **_errors(*ACTION_ERRORS)},
+        )
     )
 
 
@@ -368,6 +382,14 @@ class Pause(Action):
 class Resume(Action):
     def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
         return transitions.resume_request(req, actor=request.user, source=Source.API)
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Anything else under /api/v1/: a 404 in the API's error shape, not the HTML page."""
+    return JsonResponse(
+        error_body("not_found", f"There is no API endpoint at {request.path}."), status=404
+    )
 
 
 class Queue(ApiView):

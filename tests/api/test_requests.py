@@ -85,7 +85,10 @@ def test_it_explains_missing_fields(member_api):
     fields = response.json()["error"]["details"]["fields"]
     assert fields == {"reason": ["This field is required."]}
     no_ids = member_api.post("/api/v1/requests", {"reason": "r"}, format="json")
-    assert no_ids.json()["error"]["details"]["fields"] == {"run_ids": ["Give the ids to delete."]}
+    assert no_ids.status_code == 422
+    assert no_ids.json()["error"]["details"]["fields"] == {
+        "run_ids": ["Give the ids to delete (scope explicit)."]
+    }
 
 
 def test_it_refuses_a_non_json_body(member_api):

@@ -78,3 +78,9 @@ def test_staff_tokens_cannot_list_runs(who, request):
     response = request.getfixturevalue(who).get("/api/v1/runs")
     assert response.status_code == 403
     assert response.json()["error"]["message"] == "This endpoint is for customer tokens."
+
+
+def test_it_refuses_unknown_parameters(member_api):
+    response = member_api.get("/api/v1/runs", {"file_name": "x"})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["fields"] == {"file_name": ["Unknown parameter."]}
