@@ -54,6 +54,17 @@ def is_public(route: Route) -> bool:
     return route.name in PUBLIC_NAMES or bool(PUBLIC_ROUTE.search(route.route))
 
 
+def area(route: Route) -> str:
+    """Who a page is for: public, staff (console and admin), api, or customer (the rest)."""
+    if is_public(route):
+        return "public"
+    if route.namespace in STAFF_NAMESPACES or route.route.startswith(("console/", "admin/")):
+        return "staff"
+    if route.namespace == "api":
+        return "api"
+    return "customer"
+
+
 @dataclass
 class Hit:
     route: Route
@@ -167,10 +178,10 @@ def rule_violations(role: str, hit: Hit) -> str | None:
     if is_public(route):
         return None
     if role in OUTSIDER_ROLES:
-        if route.namespace in STAFF_NAMESPACES:
+        if area(route) == "staff":
             ok = hit.status in (403, 405) or _to_login(hit)
             return None if ok else "a customer user must not reach a staff page"
-        if route.namespace in ("customer", "api") and route.has_object:
+        if area(route) in ("customer", "api") and route.has_object:
             # 404, never 403: a 403 would confirm customer A's object exists. A refusal that
             # does not depend on the object (405 for the method, 403 for a staff-only API
             # action) is the same answer a missing object gets, and tells nothing.
@@ -184,14 +195,14 @@ def rule_violations(role: str, hit: Hit) -> str | None:
             return "another customer's object must not be shown"
         return None
     if role in CUSTOMER_A_ROLES:
-        if route.namespace in STAFF_NAMESPACES:
+        if area(route) == "staff":
             ok = hit.status in (403, 405) or _to_login(hit)
             return None if ok else "a customer user must not reach a staff page"
-        if route.namespace == "customer" and hit.method == "GET" and hit.status == 404:
+        if area(route) == "customer" and hit.method == "GET" and hit.status == 404:
             return "customer A's own object must be found"
         return None
     if role in STAFF_ROLES:
-        if route.namespace == "customer" and hit.status == 200 and route.has_object:
+        if area(route) == "customer" and hit.status == 200 and route.has_object:
             return "staff are not customer users: customer pages must not serve them"
         return None
     raise AssertionError(f"unknown role {role}")

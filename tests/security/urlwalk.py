@@ -18,7 +18,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-_CATCH_ALL = re.compile(r"\(\?P<\w+>\.\*\)\$?$")
+# A named group at the end of a regex route that matches anything: a catch-all.
+_CATCH_ALL = re.compile(r"\(\?P<\w+>(?P<body>.*)\)\$?$")
 _PARAM = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>|\(\?P<(?P<rname>[^>]+)>")
 
 
@@ -61,7 +62,7 @@ def all_routes() -> list[Route]:
             elif isinstance(pattern, URLPattern):
                 if not pattern.name:
                     catch_all = _CATCH_ALL.search(text)
-                    if catch_all:
+                    if catch_all and re.fullmatch(catch_all.group("body"), "no-such-page/"):
                         # A catch-all (e.g. the API's JSON 404): walked with a made-up path.
                         literal = text[: catch_all.start()].replace("^", "")
                         path = "/" + literal + "no-such-page/"
@@ -118,6 +119,8 @@ class Objects:
             return by_segment[(segment, param)]
         if (segment, param) == ("intakes", "pk"):
             return self._intake().pk
+        if (segment, param) in (("tokens", "pk"), ("api-tokens", "pk")):
+            return self._api_token().pk
         if (segment, param) == ("holds", "pk"):
             return self._hold().pk
         if (segment, param) == ("erasure", "slug"):
@@ -143,6 +146,14 @@ class Objects:
                 self.customer, email="subject@example.org", reference="subject-42"
             )
         return self.extra["intake"]
+
+    def _api_token(self) -> Any:
+        """An API token of a customer-A user."""
+        if "api_token" not in self.extra:
+            from deletions.api.models import ApiToken
+
+            self.extra["api_token"] = ApiToken.issue(self.member, name="walk")[0]
+        return self.extra["api_token"]
 
     def _hold(self) -> Any:
         """A legal hold on customer A."""
