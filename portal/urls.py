@@ -22,6 +22,7 @@ urlpatterns = [
     path("console/", include("deletions.urls.console")),
     path("webhooks/", include("deletions.urls.webhooks")),
     path("api/v1/", include("deletions.api.urls")),
+    path("", include("deletions.api.page_urls")),
     path("erasure/", include("deletions.urls.public")),
     path("certificates/", include("deletions.urls.certificates")),
     path("health/", include("deletions.urls.health")),

@@ -44,7 +44,8 @@ def sign(secret: str, body: bytes) -> str:
 
 def backoff(attempts: int) -> timedelta:
     """How long to wait after the *attempts*-th failure: 30 s, 1 min, 2 min, … up to an hour."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
+    return min(delay, BACKOFF_CAP)
 
 
 def payload_for(req: DeletionRequest, before: str, after: str) -> dict[str, object]:

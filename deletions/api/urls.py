@@ -19,6 +19,12 @@ urlpatterns = [
     path("requests/<int:pk>/retry", views.Retry.as_view(), name="retry"),
     path("requests/<int:pk>/pause", views.Pause.as_view(), name="pause"),
     path("requests/<int:pk>/resume", views.Resume.as_view(), name="resume"),
+    path("requests/<int:pk>/certificate", views.CertificateJson.as_view(), name="certificate"),
+    path(
+        "requests/<int:pk>/certificate.pdf",
+        views.CertificatePdf.as_view(),
+        name="certificate_pdf",
+    ),
     path("queue", views.Queue.as_view(), name="queue"),
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

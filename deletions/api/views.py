@@ -12,10 +12,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -28,12 +29,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from deletions import console_queries, notifications, transitions
+from deletions import certificates, console_queries, notifications, transitions
 from deletions.api import serializers as s
 from deletions.api.auth import IsCustomerOrStaff, IsCustomerUser, IsStaff, api_membership
 from deletions.api.errors import ApiError, PayloadTooLarge, error_body
 from deletions.api.idempotency import HEADER, idempotent
-from deletions.errors import RuleViolation
+from deletions.errors import DomainError, RuleViolation
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
 from deletions.submission import RunFilter, Selection, submit_request
 from deletions.views.customer import CustomerRequest, get_request_for_user, keyset_page
@@ -408,3 +409,52 @@ class Queue(ApiView):
         return _page(
             request, rows, params, s.RequestSummarySerializer, field="due_on", descending=False
         )
+
+
+class CertificateView(ApiView):
+    """The certificate of erasure of a finished request, as signed JSON or as PDF."""
+
+    permission_classes = [IsCustomerOrStaff]
+    as_pdf = False
+
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        req = load_request(request, pk)
+        try:
+            cert = certificates.issue(req, actor=request.user, source=Source.API)
+        except DomainError as exc:
+            raise ApiError(
+                str(exc), status_code=status.HTTP_409_CONFLICT, code="not_finished"
+            ) from exc
+        if self.as_pdf:
+            response = HttpResponse(certificates.render_pdf(cert), content_type="application/pdf")
+            extension = "pdf"
+        else:
+            response = HttpResponse(
+                certificates.signed_json(cert), content_type="application/json; charset=utf-8"
+            )
+            extension = "json"
+        name = f"certificate-of-erasure-{cert.request_number}.{extension}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="get_certificate",
+        summary="The certificate of erasure (signed JSON) of a finished request",
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, **_errors(*OBJECT_ERRORS, 409)},
+    )
+)
+class CertificateJson(CertificateView):
+    as_pdf = False
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="get_certificate_pdf",
+        summary="The certificate of erasure of a finished request, as PDF",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **_errors(*OBJECT_ERRORS, 409)},
+    )
+)
+class CertificatePdf(CertificateView):
+    as_pdf = True

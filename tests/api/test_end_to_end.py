@@ -11,10 +11,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from deletions import engine
-from deletions.models import ApiToken, ParseRun, Workspace
+from deletions.models import ApiToken, Customer, ParseRun, Workspace
 from deletions.tasks.engine import start_request_task
 from extend_simulator import Simulator
-from tests.factories import CustomerFactory, customer_user, staff_user
+from tests.factories import customer_user, staff_user
 
 KEY = "sk_api_e2e_key_0001"
 
@@ -70,7 +70,7 @@ def test_a_schema_only_client_files_gets_approval_and_follows_to_completion(sim,
     workspace = Workspace(name="Simulated", base_url=sim.url, rate_limit=200, get_rate_limit=200)
     workspace.set_api_key(KEY)
     workspace.save()
-    customer = CustomerFactory(external_ref="cust_e2e")
+    customer = Customer.objects.create(name="Ops Co", external_ref="cust_e2e", slug="ops-co")
     run_ids = [run["id"] for run in sim.add_runs(count=6)]
     ParseRun.objects.bulk_create(
         ParseRun(workspace=workspace, customer=customer, run_id=run_id) for run_id in run_ids

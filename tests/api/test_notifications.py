@@ -133,6 +133,7 @@ def test_failed_attempts_are_retried_with_backoff_until_delivered(
         assert first.status == DS.PENDING
         assert first.attempts == 1
         assert first.last_status_code == 503
+        assert first.next_attempt_at is not None
         wait = first.next_attempt_at - timezone.now()
         assert timedelta(seconds=25) < wait <= timedelta(seconds=30)
         # Not due yet: neither a direct attempt nor the periodic task sends it.

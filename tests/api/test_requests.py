@@ -221,3 +221,22 @@ def test_a_viewer_cannot_cancel_but_an_approver_can(
     req = submitted_request(workspace, customer, member, runs=1)
     assert viewer_api.post(f"/api/v1/requests/{req.pk}/cancel").status_code == 403
     assert approver_api.post(f"/api/v1/requests/{req.pk}/cancel").status_code == 200
+
+
+def test_the_certificate_is_there_once_the_request_has_finished(
+    member_api, outsider_api, staff_admin_api, member, workspace, customer
+):
+    req = submitted_request(workspace, customer, member, runs=1)
+    early = member_api.get(f"/api/v1/requests/{req.pk}/certificate")
+    assert early.status_code == 409
+    assert early.json()["error"]["code"] == "not_finished"
+    force_status(req, RS.COMPLETED)
+    assert outsider_api.get(f"/api/v1/requests/{req.pk}/certificate").status_code == 404
+    response = member_api.get(f"/api/v1/requests/{req.pk}/certificate")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["integrity"]["algorithm"] == "HMAC-SHA256"
+    pdf = staff_admin_api.get(f"/api/v1/requests/{req.pk}/certificate.pdf")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")

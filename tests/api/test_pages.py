@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from deletions.models import ApiToken, AuditEvent, NotificationDelivery, NotificationEndpoint
+from tests.helpers import submitted_request
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def works(raw: str) -> bool:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return api.get("/api/v1/requests").status_code == 200
+
+
+def test_the_command_prints_a_working_token_once(member):
+    out, err = StringIO(), StringIO()
+    call_command("issue_api_token", "alice", "--name", "backoffice", stdout=out, stderr=err)
+    raw = out.getvalue().strip()
+    token = ApiToken.objects.get()
+    assert raw.startswith("dpk_") and token.name == "backoffice"
+    assert token.prefix in err.getvalue() and raw not in err.getvalue()
+    assert works(raw)
+    assert AuditEvent.objects.filter(action="api_token.issued", source="cli").exists()
+
+
+def test_the_command_refuses_unknown_users_and_users_without_a_role(db):
+    with pytest.raises(CommandError, match="No user"):
+        call_command("issue_api_token", "nobody", stdout=StringIO())
+    from tests.factories import UserFactory
+
+    UserFactory(username="plain")
+    with pytest.raises(CommandError, match="neither a customer membership nor a staff role"):
+        call_command("issue_api_token", "plain", stdout=StringIO())
+
+
+def test_console_admins_create_tokens_shown_once_and_revoke_them(client, staff_admin, member):
+    signed_in(client, staff_admin)
+    page = client.post("/console/api/tokens/", {"username": "alice", "name": "sync job"})
+    assert page.status_code == 200
+    token = ApiToken.objects.get()
+    raw = page.context["created"][1]
+    assert raw.encode() in page.content
+    assert works(raw)
+    again = client.get("/console/api/tokens/")
+    assert raw.encode() not in again.content
+    assert token.prefix.encode() in again.content
+
+    confirm = client.get(f"/console/api/tokens/{token.pk}/revoke/")
+    assert b"will get 401" in confirm.content
+    token.refresh_from_db()
+    assert token.revoked_at is None  # GET changes nothing
+    client.post(f"/console/api/tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert not works(raw)
+    assert AuditEvent.objects.filter(action="api_token.revoked").count() == 1
+
+
+def test_the_console_form_explains_unknown_users(client, staff_admin):
+    signed_in(client, staff_admin)
+    page = client.post("/console/api/tokens/", {"username": "ghost", "name": "x"})
+    assert b"There is no such user." in page.content
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["viewer", "approver", "member"])
+def test_only_console_admins_manage_tokens_and_notifications(who, request, client):
+    signed_in(client, request.getfixturevalue(who))
+    assert client.get("/console/api/tokens/").status_code == 403
+    assert client.get("/console/api/notifications/").status_code == 403
+
+
+def test_customer_admins_create_tokens_for_their_own_users_only(
+    client, customer_admin, member, outsider
+):
+    signed_in(client, customer_admin)
+    page = client.get("/team/api-tokens/")
+    choices = {u.username for u in page.context["form"].fields["user"].queryset}
+    assert choices == {"alice", "carol"}
+    refused = client.post("/team/api-tokens/", {"user": outsider.pk, "name": "x"})
+    assert refused.context["form"].errors["user"]
+    assert not ApiToken.objects.exists()
+    made = client.post("/team/api-tokens/", {"user": member.pk, "name": "ci"})
+    assert works(made.context["created"][1])
+    assert ApiToken.objects.get().customer == member.membership.customer
+
+
+def test_customer_admins_cannot_revoke_other_customers_tokens(client, customer_admin, outsider):
+    theirs, _raw = ApiToken.issue(outsider, name="theirs")
+    signed_in(client, customer_admin)
+    assert client.get(f"/team/api-tokens/{theirs.pk}/revoke/").status_code == 404
+    assert client.post(f"/team/api-tokens/{theirs.pk}/revoke/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.revoked_at is None
+
+
+def test_members_cannot_manage_tokens(client, member):
+    signed_in(client, member)
+    assert client.get("/team/api-tokens/").status_code == 403
+
+
+def test_console_admins_set_a_notification_url_and_see_the_log(
+    client, staff_admin, customer, member, workspace
+):
+    signed_in(client, staff_admin)
+    page = client.post(
+        "/console/api/notifications/", {"customer": customer.pk, "url": "https://hooks.example/x"}
+    )
+    secret = page.context["new_secret"]
+    endpoint = NotificationEndpoint.objects.get()
+    assert endpoint.reveal_secret() == secret
+    assert secret.encode() in page.content
+    req = submitted_request(workspace, customer, member, runs=1)
+    NotificationDelivery.objects.create(
+        endpoint=endpoint,
+        request=req,
+        event="request.status_changed",
+        payload={"request": {"previous_status": "approved", "status": "running"}},
+        last_status_code=503,
+        last_error="HTTP 503: busy",
+        attempts=2,
+    )
+    log = client.get("/console/api/notifications/", {"customer": customer.pk})
+    assert b"HTTP 503: busy" in log.content
+    assert b"approved \xe2\x86\x92 running" in log.content
+    assert secret.encode() not in log.content
+
+
+def test_the_docs_page_lists_every_endpoint_without_inline_scripts(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    for text in (b"/api/v1/requests/{id}/approve", b"create_request", b"Idempotency-Key"):
+        assert text in page.content
+    assert b"<script" not in page.content
+    assert b'style="' not in page.content
+
+
+def test_the_schema_is_public_openapi_3(client):
+    schema = client.get("/api/v1/schema").json()
+    assert schema["openapi"].startswith("3.")
+    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_unknown_api_paths_answer_json_404(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
