@@ -243,7 +243,9 @@ def _handle_not_found(
     duration: float,
 ) -> str:
     assert isinstance(result, NotFound)
-    streak = _note_not_found(workspace)
+    # A 404 on a retry is expected when the earlier call may have reached Extend (lost answer,
+    # killed worker): only first attempts count towards the "everything is 404" alarm.
+    streak = _note_not_found(workspace) if item.attempts <= 1 else 0
     if streak > cfg.not_found_burst:
         # Extend says "not found" to everything: more likely a wrong workspace id or key than
         # hundreds of runs deleted behind our back. Stop and ask a human; mark nothing gone.

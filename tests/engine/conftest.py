@@ -142,35 +142,53 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class RedisServer:
+    """A redis-server process of our own on a spare port, nothing on disk (like production's
+    worst case): tests may flush it, kill it and start it again empty."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url)
+        wait_until(lambda: _pings(client), timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def restart(self) -> None:
+        """Kill it and start it again, empty: every queued message and countdown is lost."""
+        self.stop()
+        self.start()
+
+
 @pytest.fixture(scope="session")
-def private_redis() -> Iterator[str | None]:
-    """A Redis server of our own on a spare port (tests flush it); None on the embedded default."""
+def redis_server() -> Iterator[RedisServer | None]:
+    """A private Redis (None on the embedded default, which runs without one)."""
     if not django_settings.REDIS_URL:
         yield None
         return
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
 
-    client = redis.Redis.from_url(url)
-    wait_until(lambda: _pings(client), timeout=10)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+
+@pytest.fixture(scope="session")
+def private_redis(redis_server) -> str | None:
+    return redis_server.url if redis_server else None
 
 
 def _pings(client) -> bool:

@@ -125,6 +125,23 @@ def test_a_burst_of_404s_stops_the_workspace_instead_of_marking_runs_gone(
     assert req.status == RS.COMPLETED
 
 
+def test_404s_after_lost_answers_do_not_count_as_a_burst(
+    sim, sim_workspace, make_request, engine_cfg
+):
+    req = make_request(engine_cfg.not_found_burst * 3)
+    sim.set_faults({"drop_rate": 1.0, "scope": {"methods": ["DELETE"]}})
+    engine.run_workspace(sim_workspace.pk, engine_cfg)  # every answer lost, every run deleted
+    sim.clear_faults()
+
+    run_until_settled(sim_workspace, engine_cfg)
+
+    sim_workspace.refresh_from_db()
+    assert sim_workspace.health == Workspace.Health.ACTIVE
+    req.refresh_from_db()
+    assert req.status == RS.COMPLETED
+    assert req.already_gone_count == req.item_count
+
+
 def test_429_waits_as_retry_after_says_and_does_not_use_up_attempts(
     sim, sim_workspace, make_request, engine_cfg
 ):

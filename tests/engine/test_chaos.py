@@ -1,0 +1,126 @@
+"""Chaos: a large request runs while workers are killed at random, Redis is flushed and restarted
+empty, and Extend (the simulator) throws errors, latency and a 429 storm. Afterwards the ledger
+must show that nothing unapproved was deleted, everything approved was, no run was deleted twice,
+every request reached a final state and the audit trail is complete.
+
+``make chaos`` runs only this; ``make test`` runs it too."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from deletions import transitions
+from deletions.models import AuditEvent, DeletionAttempt, DeletionItem, DeletionRequest, Source
+from tests.engine.conftest import wait_until
+
+IS = DeletionItem.Status
+RS = DeletionRequest.Status
+
+pytestmark = [pytest.mark.chaos, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+RUNS = 400
+CHAOS_SECONDS = 25
+
+
+def test_the_engine_survives_chaos_and_the_ledger_proves_it(
+    live_engine, redis_server, sim, make_request, approver, second_approver, settings
+):
+    rng = random.Random(20261128)
+    settings.LARGE_REQUEST_THRESHOLD = 100
+    # Injected errors hit ~1 call in 8: allow enough attempts that no item runs out by chance.
+    live_engine.env["MAX_DELETE_ATTEMPTS"] = "10"
+    sim.set_faults(
+        {
+            "latency": {"distribution": "normal", "mean_ms": 40, "jitter_ms": 20},
+            "error_rates": {"500": 0.04, "502": 0.03, "503": 0.03},
+            "drop_rate": 0.02,
+            "scope": {"methods": ["DELETE"]},
+        }
+    )
+    approved = make_request(RUNS, approve=False)
+    never = make_request(30, approve=False)  # stays pending approval
+    rejected = make_request(20, approve=False)
+    transitions.reject_request(rejected, actor=approver, source=Source.WEB, reason="Keep")
+    cancelled = make_request(20, approve=False)
+    transitions.cancel_request(cancelled, actor=None, source=Source.WEB)
+
+    workers = [live_engine.start_worker(), live_engine.start_worker()]
+    live_engine.start_beat()
+    transitions.approve_request(approved, actor=approver, source=Source.WEB)
+    transitions.approve_request(approved, actor=second_approver, source=Source.WEB)
+
+    mishaps: list[str] = []
+    deadline = time.monotonic() + CHAOS_SECONDS
+    storm_done = redis_done = False
+    while (
+        time.monotonic() < deadline
+        and approved.items.exclude(status__in=[IS.DELETED, IS.ALREADY_GONE, IS.FAILED]).exists()
+    ):
+        time.sleep(rng.uniform(1.5, 3.0))
+        roll = rng.random()
+        if not storm_done and roll < 0.25:
+            sim.add_fault({"storm_seconds": 2, "storm_retry_after": 1})
+            mishaps.append("429 storm")
+            storm_done = True
+        elif redis_server is not None and not redis_done and roll < 0.5:
+            if rng.random() < 0.5:
+                import redis
+
+                redis.Redis.from_url(redis_server.url).flushall()
+                mishaps.append("Redis FLUSHALL")
+            else:
+                redis_server.restart()
+                mishaps.append("Redis restarted empty")
+            redis_done = True
+        else:
+            victim = rng.randrange(len(workers))
+            live_engine.kill_worker(workers[victim])
+            workers[victim] = live_engine.start_worker()
+            mishaps.append(f"worker {victim} killed")
+
+    sim.clear_faults()
+    wait_until(lambda: _final(approved), timeout=180)
+    time.sleep(2)  # a couple of reconciler periods more: nothing else may be sent
+
+    ledger = sim.ledger(method="DELETE")
+    by_run: dict[str, list[int | None]] = {}
+    for entry in ledger:
+        by_run.setdefault(entry.run_id, []).append(entry.status)
+
+    # Nothing unapproved was deleted (not even asked).
+    for req in (never, rejected, cancelled):
+        for run_id in req.items.values_list("parse_run__run_id", flat=True):
+            assert run_id not in by_run, f"{run_id} of unapproved request #{req.pk} was sent"
+            assert not sim.is_deleted(run_id)
+    # Every approved run was deleted at Extend, and no run had two successful DELETEs.
+    approved.refresh_from_db()
+    assert approved.status == RS.COMPLETED, (approved.status, mishaps, live_engine.logs())
+    for run_id in approved.items.values_list("parse_run__run_id", flat=True):
+        assert sim.is_deleted(run_id)
+        successes = [s for s in by_run.get(run_id, []) if s is not None and 200 <= s < 300]
+        assert len(successes) <= 1, (run_id, by_run[run_id])
+    assert max(sum(1 for e in ledger if e.applied and e.run_id == r) for r in by_run) == 1
+    # Every request is in a final state.
+    for req in (approved, rejected, cancelled):
+        req.refresh_from_db()
+        assert req.status in DeletionRequest.FINAL_STATUSES
+    # The audit trail is complete: the request's whole story, and every item's calls.
+    actions = list(
+        AuditEvent.objects.filter(request=approved).order_by("id").values_list("action", flat=True)
+    )
+    assert actions[:3] == ["request.submitted", "request.approval_given", "request.approval_given"]
+    assert {"request.approved", "request.running", "request.completed"} <= set(actions)
+    assert all(e.actor_label and e.source for e in AuditEvent.objects.filter(request=approved))
+    items_with_history = (
+        DeletionAttempt.objects.filter(item__request=approved).values("item").distinct().count()
+    )
+    assert items_with_history == RUNS
+    assert mishaps, "the chaos schedule did nothing"
+
+
+def _final(req: DeletionRequest) -> bool:
+    req.refresh_from_db()
+    return req.status in DeletionRequest.FINAL_STATUSES
