@@ -39,13 +39,14 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema", application)
 schema.config.generation.update(with_security_parameters=False)
 
 
-@pytest.fixture
-def bearer(_keep_test_connection, settings, workspace, customer, member):
-    """A real member token, with runs and an open request to find."""
+@pytest.fixture(params=["member", "approver"])
+def bearer(request, _keep_test_connection, settings, workspace, customer, member):
+    """A real token (a customer member's, then a staff approver's: every operation runs with
+    both, state-changing staff ones included), with runs and an open request to find."""
     settings.API_RATE_LIMIT_PER_MINUTE = 1_000_000
     make_runs(workspace, customer, 20)
     submitted_request(workspace, customer, member, runs=2, prefix="open_")
-    _token, raw = ApiToken.issue(member, name="schemathesis")
+    _token, raw = ApiToken.issue(request.getfixturevalue(request.param), name="schemathesis")
     return {"Authorization": f"Bearer {raw}"}
 
 
