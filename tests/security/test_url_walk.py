@@ -143,7 +143,7 @@ def walk(client: Client, world, role: str = "anonymous") -> tuple[list[Hit], lis
                 if sentinel.encode() in body or sentinel in str(response.headers):
                     problems.append(f"the sentinel secret is in the response: {hit}")
             ctype = response.get("Content-Type", "")
-            if method == "GET" and ctype.startswith("text/html") and response.status_code < 300:
+            if ctype.startswith("text/html"):
                 csp = response.get("Content-Security-Policy", "")
                 script_src = next(
                     (d for d in csp.split(";") if d.strip().startswith("script-src")), ""
