@@ -717,7 +717,7 @@ def workspaces_with_due_work() -> list[int]:
     )
 
 
-def reconcile(wake: Callable[[int], None]) -> ReconcileSummary:
+def reconcile(wake: Callable[[int], object]) -> ReconcileSummary:
     """Bring the queue back in line with the database; *wake* enqueues a runner for a workspace.
 
     Runs every ``RECONCILE_INTERVAL_SECONDS`` on beat. Safe to run any number of times at once.
