@@ -489,3 +489,34 @@ def test_the_cooling_off_window_must_be_0_to_168_hours(hours, client, staff_admi
     assert response.context["form"].errors["cooling_off_hours"]
     customer.refresh_from_db()
     assert customer.cooling_off_hours == 0
+
+
+def test_the_form_can_start_from_a_customer(client, staff_admin, customer):
+    client.force_login(staff_admin)
+    response = client.get(reverse("console:hold_new"), {"customer": customer.pk})
+    form = response.context["form"]
+    assert (form["scope"].value(), form["customer"].value()) == ("customer", customer.pk)
+
+
+def test_a_hold_on_listed_runs_shows_its_runs(client, viewer, staff_admin, pending_request):
+    runs = [item.parse_run for item in pending_request.items.order_by("id")[:2]]
+    hold = holds.place_hold(
+        scope="runs", runs=runs, reason="r", reference="RUNS-1",
+        actor=staff_admin, source=Source.WEB,
+    )  # fmt: skip
+    client.force_login(viewer)
+    page = client.get(reverse("console:hold_detail", args=[hold.pk])).content.decode()
+    assert "2 listed runs" in page
+    for run in runs:
+        assert run.run_id in page
+    listing = client.get(reverse("console:hold_list")).content.decode()
+    assert "2 listed runs" in listing
+
+
+def test_a_hold_past_its_end_date_is_listed_as_ended(client, viewer, hold):
+    LegalHold.objects.filter(pk=hold.pk).update(ends_on=timezone.localdate() - timedelta(days=1))
+    client.force_login(viewer)
+    ended = client.get(reverse("console:hold_list"), {"state": "lifted"})
+    assert [h.pk for h in ended.context["page"].objects] == [hold.pk]
+    assert "Ended" in ended.content.decode()
+    assert not client.get(reverse("console:hold_list"), {"state": "active"}).context["page"].objects
