@@ -10,7 +10,7 @@ import pytest
 from deletions import transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, Source
 from deletions.tasks.engine import run_workspace_task
-from tests.engine.conftest import deletes_per_run, wait_until
+from tests.engine.conftest import approve_and_start, deletes_per_run, wait_until
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
@@ -186,3 +186,51 @@ def test_nothing_is_sent_for_requests_that_are_not_approved(
     assert sim.ledger(method="DELETE") == []
     for req in (pending, rejected, cancelled):
         assert set(req.items.values_list("status", flat=True)) == {IS.PENDING}
+
+
+def test_two_workers_share_one_rate_limit_and_stay_close_to_it(
+    live_engine, sim, sim_workspace, engine_customer, requester
+):
+    """RELIABILITY 12: two workspaces of one Extend organisation, each worked by its own runner
+    in its own worker process, share the organisation's limit: what Extend sees never exceeds
+    it in any one-second window, and stays within 10% below it."""
+    from deletions.models import ParseRun, Workspace
+    from deletions.submission import Selection, submit_request
+
+    limit = 20
+    sim.set_faults({"latency": {"mean_ms": 50}})
+    second = Workspace(name="Second", base_url=sim.url)
+    second.set_api_key(sim_workspace.reveal_api_key())
+    second.save()
+    Workspace.objects.filter(pk__in=[sim_workspace.pk, second.pk]).update(
+        organization_ref="org_simulated", rate_limit=limit, get_rate_limit=limit
+    )
+    requests = []
+    for ws in Workspace.objects.filter(pk__in=[sim_workspace.pk, second.pk]):
+        ids = [run["id"] for run in sim.add_runs(count=150)]
+        ParseRun.objects.bulk_create(
+            ParseRun(workspace=ws, customer=engine_customer, run_id=i) for i in ids
+        )
+        req = submit_request(
+            customer=engine_customer,
+            selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=ids),
+            reason="rate test",
+            requested_by=requester,
+            source=Source.WEB,
+        )
+        requests.append(req)
+    live_engine.start_worker(concurrency=1)
+    live_engine.start_worker(concurrency=1)
+    for req in requests:
+        approve_and_start(req)
+        run_workspace_task.delay(req.items.first().workspace_id)
+
+    wait_until(lambda: all(_status(r) == RS.COMPLETED for r in requests), timeout=120)
+
+    summary = sim.ledger_summary()
+    assert summary["peak_calls_per_second"]["org_simulated/WRITE"] <= limit
+    deletes = sorted(e.time for e in sim.ledger(method="DELETE") if e.status == 200)
+    assert len(deletes) == 300
+    rate = (len(deletes) - 1) / (deletes[-1] - deletes[0])
+    assert rate >= 0.9 * limit, rate
+    assert not [e for e in sim.ledger(method="DELETE") if e.status == 429]
