@@ -175,7 +175,8 @@ def time_delete_all() -> list[str]:
     transitions.cancel_request(again, actor=member, source=Source.WEB)
     return [
         f'submit "delete all" ({count:,} runs, scope ALL): {elapsed:.2f} s',
-        f"  peak Python memory while submitting (tracemalloc): {peak / 2**20:.1f} MiB",
+        f"  peak Python memory while submitting {again.item_count:,} runs again (tracemalloc): "
+        f"{peak / 1024:,.0f} KiB (the selection is frozen by INSERT ... SELECT in the database)",
         f"  process peak RSS before / after: {rss_before / 1024:.0f} / {rss_after / 1024:.0f} MiB",
     ]
 

@@ -71,6 +71,9 @@ class Command(BaseCommand):
         self._present_runs(workspace, big, options["runs_per_customer"], "big")
         self._present_runs(workspace, None, options["unassigned"], "unassigned")
         self._requests(workspace, big, customers, member, options["requests"], options["items"])
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # what autovacuum would do soon after a bulk load
         self.stdout.write(
             f"Done in {time.monotonic() - started:.0f} s: {ParseRun.objects.count():,} runs, "
             f"{DeletionRequest.objects.count():,} requests, "
