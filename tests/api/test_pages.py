@@ -156,3 +156,13 @@ def test_unknown_api_paths_answer_json_404(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_the_pages_are_linked_from_the_console_menu_and_the_team_page(
+    client, staff_admin, customer_admin
+):
+    signed_in(client, staff_admin)
+    assert b'href="/console/api/tokens/"' in client.get("/console/").content
+    client.logout()
+    signed_in(client, customer_admin)
+    assert b'href="/team/api-tokens/"' in client.get("/team/").content
