@@ -16,7 +16,7 @@ from django.utils import timezone
 from deletions import audit, crypto, emails
 from deletions.alerts import staff_alert_recipients
 from deletions.errors import RuleViolation
-from deletions.models import AuditEvent, DeletionRequest, Source
+from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
 
 if TYPE_CHECKING:
     from deletions.audit import Actor
@@ -118,8 +118,6 @@ def extend_deadline(
 def notice_recipients(req: DeletionRequest) -> list[str]:
     """Who is told about the request's deadline: the data subject (if they gave an address on
     the public form) and the customer user who filed it."""
-    from deletions.models import ErasureIntake
-
     addresses: list[str] = []
     intake = ErasureIntake.objects.filter(request=req).exclude(email_encrypted="").first()
     if intake is not None:
@@ -149,6 +147,20 @@ def open_gdpr_requests() -> QuerySet[DeletionRequest]:
     ).annotate(effective_due=Coalesce("extended_due_on", "due_on"))
 
 
+def waiting_intakes(today: date) -> list[ErasureIntake]:
+    """Verified public intakes not yet turned into requests whose deadline is near or past:
+    their month runs from receipt too."""
+    found = []
+    for intake in ErasureIntake.objects.filter(status=ErasureIntake.Status.VERIFIED).select_related(
+        "customer"
+    ):
+        intake.due_on = due_date(intake.received_on)  # type: ignore[attr-defined]
+        intake.days_left = (intake.due_on - today).days  # type: ignore[attr-defined]
+        if intake.days_left <= DIGEST_WARNING_DAYS:  # type: ignore[attr-defined]
+            found.append(intake)
+    return sorted(found, key=lambda i: (i.received_on, i.pk))
+
+
 def send_deadline_digest(today: date | None = None) -> int:
     """E-mail staff the open GDPR requests due within 7 days or overdue, once a day.
 
@@ -167,7 +179,8 @@ def send_deadline_digest(today: date | None = None) -> int:
             .select_related("customer")
             .order_by("effective_due", "id")
         )
-        if not rows:
+        intakes = waiting_intakes(today)
+        if not rows and not intakes:
             return 0
         for req in rows:
             req.days_left = days_left(req, today)  # type: ignore[attr-defined]
@@ -182,6 +195,7 @@ def send_deadline_digest(today: date | None = None) -> int:
             detail={
                 "overdue": [r.pk for r in overdue],
                 "due_soon": [r.pk for r in due_soon],
+                "intakes": [i.pk for i in intakes],
             },
         )
     return emails.send(
@@ -190,6 +204,8 @@ def send_deadline_digest(today: date | None = None) -> int:
         {
             "overdue": overdue,
             "due_soon": due_soon,
+            "intakes": intakes,
+            "intakes_url": emails.absolute_url(reverse("console:intake_list")),
             "today": today,
             "queue_url": emails.absolute_url(reverse("console:queue")),
         },

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
-from deletions.models import DeletionRequest
+from deletions.models import DeletionRequest, ErasureIntake
 
 VIEW = "deletions.view_console"
 APPROVE = "deletions.approve_request"
@@ -85,6 +85,7 @@ def render_console(
         "nav_pending": DeletionRequest.objects.filter(
             status=DeletionRequest.Status.PENDING_APPROVAL
         ).count(),
+        "nav_intakes": ErasureIntake.objects.filter(status=ErasureIntake.Status.VERIFIED).count(),
         "section": section,
         **(context or {}),
     }

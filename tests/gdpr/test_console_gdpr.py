@@ -198,3 +198,12 @@ def test_the_extend_page_refuses_after_the_first_month(
     assert "it has passed" in page
     req.refresh_from_db()
     assert req.extended_due_on is None
+
+
+def test_the_navigation_counts_verified_intakes(client_of, viewer, customer):
+    url = reverse("console:dashboard")
+    assert "verified to handle" not in client_of(viewer).get(url).content.decode()
+    verified_intake(customer)
+    verified_intake(customer, reference="OTHER-2", email="o@example.org")
+    page = client_of(viewer).get(url).content.decode()
+    assert 'aria-label="2 verified to handle">2</span>' in page

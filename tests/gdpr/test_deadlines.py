@@ -174,7 +174,7 @@ def test_the_digest_lists_overdue_and_due_soon_requests_once_a_day(
     assert "1 overdue, 1 due within 7 days" in mail.outbox[0].subject
     assert set(mail.outbox[0].to) == {"dpo@operator.example", approver.email}
     event = AuditEvent.objects.get(action="gdpr.digest_sent")
-    assert event.detail == {"overdue": [old.pk], "due_soon": [soon.pk]}
+    assert event.detail == {"overdue": [old.pk], "due_soon": [soon.pk], "intakes": []}
     with time_machine.travel("2028-02-22 07:00Z", tick=False):
         assert gdpr.send_deadline_digest() == 1  # the next day: again
     assert AuditEvent.objects.filter(action="gdpr.digest_sent").count() == 2
@@ -244,3 +244,24 @@ def test_the_customer_sees_the_deadline_in_their_list_and_on_the_request(
         detail = client.get(reverse("customer:request", args=[req.pk])).content.decode()
     assert "(overdue)" in listing
     assert "overdue" in detail
+
+
+def test_the_digest_includes_verified_intakes_whose_month_is_running_out(customer, settings):
+    from deletions import intake
+
+    settings.STAFF_ALERT_EMAILS = ["dpo@operator.example"]
+    with time_machine.travel("2028-01-10 10:00Z", tick=False):
+        waiting = intake.create_intake(customer, email="a@example.org", reference="R-1")
+        intake.verify_intake(intake.make_token(waiting))
+        recent = intake.create_intake(customer, email="b@example.org", reference="R-2")
+    with time_machine.travel("2028-02-05 10:00Z", tick=False):
+        recent.received_on = date(2028, 2, 1)
+        recent.save()
+        intake.verify_intake(intake.make_token(recent))
+        mail.outbox.clear()
+        assert gdpr.send_deadline_digest() == 1
+    message = mail.outbox[0]
+    assert f"intake #{waiting.pk}" in message.body
+    assert f"intake #{recent.pk}" not in message.body
+    assert "1 intake waiting" in message.subject
+    assert "10 Feb 2028 (5 days left)" in message.body
