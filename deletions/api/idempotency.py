@@ -2,7 +2,8 @@
 
 Only successful answers are kept (a refused request changed nothing, so trying it again is
 safe). The key row is written in the same transaction as the work, so a crash leaves neither;
-two concurrent calls with one key meet at the unique constraint and the loser replays the winner.
+two concurrent calls with one key meet at the unique constraint (or at the runs the winner took)
+and the loser replays the winner.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 
 from deletions.api.errors import ApiError
 from deletions.api.models import ApiToken, IdempotencyKey
+from deletions.errors import DomainError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -68,7 +70,9 @@ def idempotent(request: Request, work: Callable[[], Response]) -> Response:
                     response_status=response.status_code,
                     response_body=json.loads(json.dumps(response.data, default=str)),
                 )
-    except IntegrityError:
+    except (IntegrityError, DomainError):
+        # A concurrent call with the same key may have won: its runs are taken (DomainError) or
+        # its key row is there (IntegrityError). Then this call gets the winner's answer.
         stored = IdempotencyKey.objects.filter(token=token, key=key).first()
         if stored is None:
             raise
