@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +23,7 @@ from deletions.api import tokens
 from deletions.api.models import ApiToken, NotificationDelivery, NotificationEndpoint
 from deletions.errors import DomainError
 from deletions.models import Customer, Source
-from deletions.views.console_auth import ADMINISTER, console_required, render_console
+from deletions.views.console_auth import ADMINISTER, VIEW, console_required, render_console
 from deletions.views.customer import CustomerRequest, customer_admin_required
 
 LIST_LIMIT = 200
@@ -86,9 +87,13 @@ def console_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@console_required(ADMINISTER)
+@console_required(VIEW)
 def console_notifications(request: HttpRequest) -> HttpResponse:
-    """The customers' notification URLs (set one; its secret is shown once) and the log."""
+    """The customers' notification URLs and the delivery log (all staff); admins set a URL,
+    whose new secret is shown once."""
+    may_edit = request.user.has_perm(ADMINISTER)
+    if request.method == "POST" and not may_edit:
+        raise PermissionDenied("Only a console admin can set notification URLs.")
     form = EndpointForm(request.POST or None)
     new_secret = ""
     if request.method == "POST" and form.is_valid():
@@ -114,6 +119,7 @@ def console_notifications(request: HttpRequest) -> HttpResponse:
         ),
         "deliveries": deliveries.order_by("-created_at", "-id")[:LIST_LIMIT],
         "customer_id": customer_id,
+        "may_edit": may_edit,
     }
     return render_console(request, "console/api/notifications.html", ctx, section="api")
 

@@ -75,9 +75,27 @@ def test_the_console_form_explains_unknown_users(client, staff_admin):
 
 
 @pytest.mark.parametrize("who", ["viewer", "approver", "member"])
-def test_only_console_admins_manage_tokens_and_notifications(who, request, client):
+def test_only_console_admins_manage_tokens_and_notification_urls(who, request, client, customer):
     signed_in(client, request.getfixturevalue(who))
     assert client.get("/console/api/tokens/").status_code == 403
+    posted = client.post(
+        "/console/api/notifications/", {"customer": customer.pk, "url": "https://x.example/"}
+    )
+    assert posted.status_code == 403
+    assert not NotificationEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["viewer", "approver"])
+def test_all_staff_see_the_delivery_log_without_the_form(who, request, client):
+    signed_in(client, request.getfixturevalue(who))
+    page = client.get("/console/api/notifications/")
+    assert page.status_code == 200
+    assert b"Delivery log" in page.content
+    assert b"Save and make a new secret" not in page.content
+
+
+def test_customers_cannot_see_the_delivery_log(client, member):
+    signed_in(client, member)
     assert client.get("/console/api/notifications/").status_code == 403
 
 
