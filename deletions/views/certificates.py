@@ -74,6 +74,7 @@ class VerifyForm(forms.Form):
         label="Paste the certificate (JSON)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
+        help_text="For a large certificate (thousands of runs), upload the file instead.",
     )
     file = forms.FileField(label="Or upload the JSON file", required=False)
 
