@@ -64,7 +64,7 @@ def sim():
         yield simulator
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_schema_only_client_files_gets_approval_and_follows_to_completion(sim, settings):
     settings.RUNNER_SECONDS = 3.0
     workspace = Workspace(name="Simulated", base_url=sim.url, rate_limit=200, get_rate_limit=200)

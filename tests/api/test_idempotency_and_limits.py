@@ -84,7 +84,7 @@ def test_more_ids_than_a_request_may_hold_are_refused_and_nothing_is_created(
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_concurrent_calls_with_one_key_create_one_request(workspace, customer, member):
     import threading
 
