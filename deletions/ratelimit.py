@@ -1,10 +1,12 @@
 """A rate limiter shared by every worker process and thread: Extend's limit is per organisation.
 
 It hands out send *slots* spaced ``1 / rate`` seconds apart (a generic cell-rate algorithm with no
-burst), so no one-second window ever holds more than the limit, whichever process sends. A caller
-reserves the next slot and sleeps until it; when the next slot is further away than it is willing
-to wait, nothing is reserved and it is told how long to stay away. A 429 pushes the next slot
-past the ``Retry-After`` delay for everyone.
+burst), so no one-second window ever holds more than the limit, whichever process sends. A slot
+is granted only when it has come (the caller then sends at once); otherwise the caller is told
+how long to stay away and asks again then. Granting at the moment of sending, rather than
+reserving a future slot and sleeping until it, keeps a caller that wakes up late from landing
+right next to the one after it. A 429 pushes the next slot past the ``Retry-After`` delay for
+everyone.
 
 The state is one number per key: in Redis when ``REDIS_URL`` is set (an atomic Lua script, time
 from the Redis server so all machines agree), otherwise a row in the database (the embedded
@@ -128,8 +130,8 @@ def interval_for(rate_per_second: float) -> float:
     return 1.0 / (max(rate_per_second, 0.001) * SAFETY_FACTOR)
 
 
-def reserve(key: str, rate_per_second: float, *, max_wait: float = 1.0) -> Reservation:
-    """Reserve the next slot under *key*, if it is at most *max_wait* seconds away."""
+def reserve(key: str, rate_per_second: float, *, max_wait: float = 0.0) -> Reservation:
+    """Take the next slot under *key* if it is at most *max_wait* seconds away."""
     return store().reserve(key, interval_for(rate_per_second), max_wait)
 
 
@@ -141,7 +143,6 @@ def acquire(key: str, rate_per_second: float, *, deadline: float) -> bool:
     while True:
         reservation = reserve(key, rate_per_second)
         if reservation.granted:
-            time.sleep(reservation.wait)
             return True
         if time.monotonic() + reservation.wait >= deadline:
             return False

@@ -14,7 +14,8 @@ from deletions.models import ApiToken
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api
+
 expect = sync_api.expect
 
 pytestmark = [

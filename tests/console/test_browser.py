@@ -22,7 +22,7 @@ from tests.helpers import submitted_request
 # body are still synchronous.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api
 
 pytestmark = [
     pytest.mark.browser,

@@ -21,7 +21,8 @@ from tests.factories import customer_user, make_runs
 # Playwright's sync API runs an event loop in this thread; the ORM calls here stay synchronous.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api
+
 expect = sync_api.expect
 
 pytestmark = [

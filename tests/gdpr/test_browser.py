@@ -22,11 +22,11 @@ from tests.helpers import submitted_request
 # body are still synchronous.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
