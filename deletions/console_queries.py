@@ -89,7 +89,9 @@ def queue(filters: dict[str, Any], *, today: date | None = None) -> QuerySet[Del
         )
     if filters.get("overdue"):
         qs = qs.annotate(effective_due=Coalesce("extended_due_on", "due_on")).filter(
-            effective_due__lt=today, status__in=DeletionRequest.OPEN_STATUSES
+            effective_due__lt=today,
+            status__in=DeletionRequest.OPEN_STATUSES,
+            deadline_paused_at__isnull=True,  # a paused deadline is not overdue (gdpr.py)
         )
     q = (filters.get("q") or "").strip()
     if q:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions import audit, crypto, emails, transitions
+from deletions import audit, crypto, emails, gdpr, transitions
 from deletions.errors import RuleViolation
 from deletions.models import Customer, DeletionRequest, ErasureIntake, ParseRun, Source
 from deletions.submission import RunFilter, Selection, customer_runs, submit_request
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from deletions.audit import Actor
 
 SIGNING_SALT = "deletions.intake.verify"
+# A fresh link e-mailed when staff pause the deadline to ask the data subject for more
+# information (deletions.gdpr.pause_deadline); using it resumes the paused deadline.
+ANSWER_SALT = "deletions.intake.answer"
+ANSWER_MAX_AGE_SECONDS = 30 * 24 * 3600
 SAMPLE_SIZE = 10
 
 
@@ -98,8 +102,38 @@ class TokenInvalid(Exception):
         self.reason = reason
 
 
+def make_answer_token(intake: ErasureIntake, req: DeletionRequest) -> str:
+    """A link for the data subject to answer the current pause of *req*'s deadline (once)."""
+    assert req.deadline_paused_at is not None
+    return signing.TimestampSigner(salt=ANSWER_SALT).sign_object(
+        {"i": intake.pk, "n": intake.nonce, "r": req.pk, "p": req.deadline_paused_at.isoformat()}
+    )
+
+
+def _answer_for(data: Any) -> ErasureIntake:
+    """The converted intake behind an answer link, with ``answering`` set to its request,
+    while the very pause the link was sent for lasts."""
+    intake = (
+        ErasureIntake.objects.select_related("customer", "request")
+        .filter(pk=data.get("i"), nonce=data.get("n"), request_id=data.get("r"))
+        .first()
+    )
+    if intake is None or intake.request is None:
+        raise TokenInvalid("invalid")
+    req = intake.request
+    if (
+        not req.is_open
+        or req.deadline_paused_at is None
+        or req.deadline_paused_at.isoformat() != data.get("p")
+    ):
+        raise TokenInvalid("used")
+    intake.answering = req  # type: ignore[attr-defined]
+    return intake
+
+
 def intake_for_token(token: str) -> ErasureIntake:
-    """The intake a verification link points to, if it may still be verified."""
+    """The intake a verification link points to, if it may still be verified; or, for an
+    answer link (see ``make_answer_token``), the converted intake whose request it resumes."""
     try:
         data = signing.TimestampSigner(salt=SIGNING_SALT).unsign_object(
             token, max_age=settings.GDPR_VERIFICATION_MAX_AGE_SECONDS
@@ -107,7 +141,15 @@ def intake_for_token(token: str) -> ErasureIntake:
     except signing.SignatureExpired:
         raise TokenInvalid("expired") from None
     except signing.BadSignature:
-        raise TokenInvalid("invalid") from None
+        try:
+            answer = signing.TimestampSigner(salt=ANSWER_SALT).unsign_object(
+                token, max_age=ANSWER_MAX_AGE_SECONDS
+            )
+        except signing.SignatureExpired:
+            raise TokenInvalid("expired") from None
+        except signing.BadSignature:
+            raise TokenInvalid("invalid") from None
+        return _answer_for(answer)
     intake = (
         ErasureIntake.objects.select_related("customer")
         .filter(pk=data.get("i"), nonce=data.get("n"))
@@ -123,9 +165,17 @@ def intake_for_token(token: str) -> ErasureIntake:
 
 
 def verify_intake(token: str) -> ErasureIntake:
-    """Confirm the e-mail address of the intake behind *token* (once)."""
+    """Confirm the e-mail address of the intake behind *token* (once); for an answer link,
+    resume the paused deadline of its request (source PUBLIC)."""
     with transaction.atomic():
         intake = intake_for_token(token)
+        answering = getattr(intake, "answering", None)
+        if answering is not None:
+            try:
+                gdpr.resume_deadline(answering, actor=None, source=Source.PUBLIC)
+            except RuleViolation:
+                raise TokenInvalid("used") from None
+            return intake
         updated = ErasureIntake.objects.filter(
             pk=intake.pk, status=ErasureIntake.Status.AWAITING_VERIFICATION
         ).update(status=ErasureIntake.Status.VERIFIED, verified_at=timezone.now())

@@ -326,6 +326,11 @@ class DeletionRequest(models.Model):
     extended_due_on = models.DateField(null=True, blank=True)
     extension_reason = models.TextField(blank=True)
     extended_at = models.DateTimeField(null=True, blank=True)
+    # Deadline paused while waiting on the data subject (deletions.gdpr.pause_deadline): the
+    # due dates above move by the paused days when it resumes; the total is kept here.
+    deadline_paused_at = models.DateTimeField(null=True, blank=True)
+    deadline_pause_reason = models.TextField(blank=True)
+    deadline_paused_days = models.PositiveIntegerField(default=0)
     records_purged_at = models.DateTimeField(null=True, blank=True)
 
     submitted_at = models.DateTimeField(default=timezone.now)

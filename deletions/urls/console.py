@@ -7,6 +7,7 @@ from deletions.views import (
     certificates,
     console_audit,
     console_dashboard,
+    console_deadline,
     console_gdpr,
     console_holds,
     console_people,
@@ -29,6 +30,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("requests/<int:pk>/resume/", console_requests.request_resume, name="request_resume"),
     path("requests/<int:pk>/retry/", console_requests.request_retry, name="request_retry"),
     path("requests/<int:pk>/extend/", console_gdpr.request_extend, name="request_extend"),
+    path(
+        "requests/<int:pk>/deadline/pause/",
+        console_deadline.deadline_pause,
+        name="request_deadline_pause",
+    ),
+    path(
+        "requests/<int:pk>/deadline/resume/",
+        console_deadline.deadline_resume,
+        name="request_deadline_resume",
+    ),
     path(
         "requests/<int:pk>/certificate.json",
         certificates.console_json,

@@ -26,6 +26,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             kind=DeletionRequest.Kind.GDPR,
             status__in=DeletionRequest.OPEN_STATUSES,
             due_on__isnull=False,
+            deadline_paused_at__isnull=True,  # paused deadlines are neither due nor overdue
         )
         .select_related("customer")
         .annotate(due=Coalesce("extended_due_on", "due_on"))

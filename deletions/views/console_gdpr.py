@@ -250,7 +250,7 @@ def request_extend(request: HttpRequest, pk: int) -> HttpResponse:
         done = gdpr.extension_months(req)
         for months in (1, 2):
             if done + months <= gdpr.MAX_TOTAL_MONTHS - 1:
-                options.append((months, gdpr.add_months(req.received_on, 1 + done + months)))
+                options.append((months, gdpr.extended_due_date(req, done + months)))
     return render_console(
         request,
         "console/gdpr/extend.html",

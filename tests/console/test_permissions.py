@@ -38,6 +38,8 @@ REQUIRED = {
     "audit_log": VIEW,
     "audit_export": VIEW,
     "request_extend": APPROVE,
+    "request_deadline_pause": APPROVE,
+    "request_deadline_resume": APPROVE,
     "request_certificate_json": VIEW,
     "request_certificate_pdf": VIEW,
     "intake_list": VIEW,

@@ -1,0 +1,128 @@
+"""Console: pause a GDPR request's deadline while waiting on the data subject, and resume it.
+
+Both confirm first (GET shows what will happen, POST does it) and go through
+:func:`deletions.gdpr.pause_deadline` / :func:`deletions.gdpr.resume_deadline`, which record the
+audit events the request's timeline shows. Approvers and admins may (``APPROVE``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from deletions import gdpr
+from deletions.errors import DomainError
+from deletions.models import DeletionRequest, Source
+from deletions.views.console_auth import APPROVE, console_required, render_console
+from deletions.views.console_requests import get_request
+
+
+class PauseForm(forms.Form):
+    reason = forms.CharField(
+        label="What you are waiting for from the data subject",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: a copy of the account number, to confirm their identity.",
+    )
+    ask_subject = forms.BooleanField(
+        label="E-mail the data subject this request, with a link to answer",
+        required=False,
+        help_text="Using the link resumes the deadline automatically.",
+    )
+
+
+def pause_refusal(req: DeletionRequest) -> str:
+    """Why the deadline cannot be paused now, or "" if it can."""
+    if req.kind != DeletionRequest.Kind.GDPR or not req.due_on:
+        return "Only GDPR erasure requests have a deadline to pause."
+    if not req.is_open:
+        return "The request is finished; its deadline cannot change."
+    if gdpr.is_paused(req):
+        return "The deadline is already paused."
+    return ""
+
+
+@console_required(APPROVE)
+@require_http_methods(["GET", "POST"])
+def deadline_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request(pk)
+    has_address = gdpr.subject_address(req) is not None
+    form = PauseForm(
+        request.POST if request.method == "POST" else None,
+        initial={"ask_subject": has_address},
+    )
+    if not has_address:
+        form.fields["ask_subject"].disabled = True
+        form.fields["ask_subject"].help_text = (
+            "Not possible: the request did not come through the public form, so there is no "
+            "address to write to. Contact the data subject directly."
+        )
+    if request.method == "POST" and form.is_valid():
+        try:
+            gdpr.pause_deadline(
+                req,
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+                source=Source.WEB,
+                ask_subject=bool(form.cleaned_data.get("ask_subject")),
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            told = (
+                " The data subject was e-mailed a link to answer."
+                if form.cleaned_data.get("ask_subject")
+                else ""
+            )
+            messages.success(request, f"Deadline of request #{req.pk} paused.{told}")
+            return redirect("console:request_detail", pk=req.pk)
+    return render_console(
+        request,
+        "console/gdpr/deadline_pause.html",
+        {"req": req, "form": form, "refusal": pause_refusal(req)},
+        section="queue",
+    )
+
+
+@console_required(APPROVE)
+@require_http_methods(["GET", "POST"])
+def deadline_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request(pk)
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            req = gdpr.resume_deadline(req, actor=request.user, source=Source.WEB)
+        except DomainError as exc:
+            errors.append(str(exc))
+        else:
+            due = req.effective_due_on
+            messages.success(
+                request,
+                f"Deadline of request #{req.pk} resumed; it is now due on {due:%-d %B %Y}."
+                if due
+                else f"Deadline of request #{req.pk} resumed.",
+            )
+            return redirect("console:request_detail", pk=req.pk)
+    days = gdpr.days_paused(req)
+    due = req.effective_due_on
+    return render_console(
+        request,
+        "console/gdpr/deadline_resume.html",
+        {
+            "req": req,
+            "errors": errors,
+            "paused": gdpr.is_paused(req) and req.is_open,
+            "paused_on": timezone.localdate(req.deadline_paused_at)
+            if req.deadline_paused_at
+            else None,
+            "days": days,
+            "new_due": due + timedelta(days=days) if due else None,
+        },
+        section="queue",
+    )
