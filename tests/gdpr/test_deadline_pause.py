@@ -238,7 +238,7 @@ def test_the_subject_resumes_the_deadline_through_the_emailed_link(
     message = mail.outbox[-1]
     assert message.to == ["jane@example.org"]
     assert "Your account number" in message.body
-    path = LINK.search(message.body).group(0).split("://", 1)[1]
+    path = LINK.search(str(message.body)).group(0).split("://", 1)[1]
     path = path[path.index("/") :]
     with time_machine.travel("2027-02-03 12:00Z", tick=False):
         page = client.get(path)
@@ -270,7 +270,7 @@ def test_an_answer_link_from_an_earlier_pause_does_not_resume_a_later_one(
         ask_subject=True,
         capture=django_capture_on_commit_callbacks,
     )
-    old = LINK.search(mail.outbox[-1].body).group(0)
+    old = LINK.search(str(mail.outbox[-1].body)).group(0)
     old = old[old.index("/erasure/") :]
     resume(public_request, approver, "2027-01-22")
     pause(public_request, approver, "2027-01-25")
