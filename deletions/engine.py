@@ -187,13 +187,29 @@ def reset_not_found_streak(workspace: Workspace) -> None:
 
 
 def execute_item(
-    item: DeletionItem, workspace: Workspace, client: ExtendClient, cfg: EngineSettings
+    item: DeletionItem,
+    workspace: Workspace,
+    client: ExtendClient,
+    cfg: EngineSettings,
+    *,
+    deadline: float,
 ) -> str:
-    """Send the DELETE for a claimed item and record its outcome. Returns the outcome name."""
+    """Send the DELETE for a claimed item and record its outcome. Returns the outcome name.
+
+    The rate-limit slot is taken last, right before the call, so the spacing the limiter grants
+    is the spacing Extend sees (no database work in between to jitter it).
+    """
     # A hold placed since the claim wins: checked here, right before the irreversible call.
     if holds.is_held(item.parse_run):
         transitions.hold_item(item)
         return "held"
+    if not ratelimit.acquire(
+        workspace.rate_limit_key + ":write", workspace.rate_limit, deadline=deadline
+    ):
+        transitions.reschedule_item(
+            item, next_attempt_at=timezone.now(), http_status=None, count_attempt=False
+        )
+        return "deferred"
     run_id = item.parse_run.run_id
     started, t0 = timezone.now(), time.monotonic()
     try:
@@ -580,7 +596,6 @@ def _run_threads(workspace: Workspace, cfg: EngineSettings, summary: RunSummary)
     deadline = time.monotonic() + cfg.runner_seconds
     stop = threading.Event()
     lock = threading.Lock()
-    write_key = workspace.rate_limit_key + ":write"
     lock_key = _runner_lock_key(workspace.pk)
     client = ExtendClient(
         credentials_for(workspace),
@@ -593,13 +608,13 @@ def _run_threads(workspace: Workspace, cfg: EngineSettings, summary: RunSummary)
             while not stop.is_set() and time.monotonic() < deadline:
                 cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
                 cache.touch(lock_key, _lock_ttl(cfg))
-                if not ratelimit.acquire(write_key, workspace.rate_limit, deadline=deadline):
-                    return
                 item = claim_item(workspace.pk, cfg)
                 if item is None:
                     stop.set()  # nothing due: the reconciler or a retry wakes us again
                     return
-                outcome = execute_item(item, workspace, client, cfg)
+                outcome = execute_item(item, workspace, client, cfg, deadline=deadline)
+                if outcome == "deferred":
+                    return
                 with lock:
                     summary.add(outcome)
                 _finish_if_done(item.request_id)
