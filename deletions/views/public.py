@@ -119,7 +119,9 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         found = intake.intake_for_token(token)
         if request.method == "POST":
             found = intake.verify_intake(token)
-            return render(request, "public/verified.html", {"customer": found.customer})
+            return render(
+                request, "public/verified.html", {"customer": found.customer, "intake": found}
+            )
     except intake.TokenInvalid as problem:
         title, explanation = TOKEN_PROBLEMS[problem.reason]
         return render(

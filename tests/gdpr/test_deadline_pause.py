@@ -248,6 +248,7 @@ def test_the_subject_resumes_the_deadline_through_the_emailed_link(
         assert public_request.deadline_paused_at is not None  # GET changes nothing
         answered = client.post(path)
     assert answered.status_code == 200
+    assert "Thank you for answering" in answered.content.decode()
     public_request.refresh_from_db()
     assert public_request.deadline_paused_at is None
     assert public_request.due_on == date(2027, 2, 24)
