@@ -381,3 +381,24 @@ def test_the_customer_sees_a_neutral_notice_and_the_moved_due_date(
         page = client_of(member).get(url).content.decode()
     assert "24 Feb 2027" in page
     assert "Moved by 14 days while waiting for the data subject" in page
+
+
+def test_the_customer_request_list_says_the_deadline_is_paused(
+    client_of, member, approver, gdpr_request
+):
+    pause(gdpr_request, approver, "2027-01-20")
+    page = client_of(member).get(reverse("customer:requests")).content.decode()
+    assert "paused while waiting for the data subject" in page
+
+
+def test_a_paused_request_is_neither_overdue_on_the_dashboard_nor_in_the_overdue_queue(
+    client_of, viewer, approver, gdpr_request, workspace, customer, member
+):
+    other = gdpr_request_received("2027-01-11", workspace, customer, member, prefix="o_")
+    pause(gdpr_request, approver, "2027-01-20")
+    with time_machine.travel("2027-03-01 09:00Z", tick=False):
+        client = client_of(viewer)
+        dashboard = client.get(reverse("console:dashboard"))
+        queue = client.get(reverse("console:queue") + "?status=any&overdue=on")
+    assert [r.pk for r in dashboard.context["overdue"]] == [other.pk]
+    assert [r.pk for r in queue.context["page"].objects] == [other.pk]
