@@ -28,7 +28,7 @@ from deletions.models import RateLimitSlot
 
 # Slots are spaced a little wider than 1/rate so that network jitter between the moment a
 # worker sends and the moment Extend counts never pushes a one-second window over the limit.
-SAFETY_FACTOR = 0.96
+SAFETY_FACTOR = 0.97
 
 
 @dataclass(frozen=True)
