@@ -25,8 +25,10 @@ from deletions.views.customer import (
 RS = DeletionRequest.Status
 IS = DeletionItem.Status
 PAGE_SIZE = 50
-# While a request is in one of these, its progress bar polls for news.
+# While a request is in one of these, its progress bar polls for news: often while work goes
+# on, now and then while it waits for a decision (so an open page notices the approval).
 LIVE_STATUSES = frozenset({RS.APPROVED, RS.RUNNING, RS.PAUSED})
+WAITING_STATUSES = frozenset({RS.PENDING_APPROVAL, RS.AWAITING_VERIFICATION})
 
 
 @require_GET
@@ -64,7 +66,8 @@ def _detail_context(request: CustomerRequest, req: DeletionRequest) -> dict[str,
     return {
         "req": req,
         "progress": progress_of(req),
-        "live": req.status in LIVE_STATUSES,
+        "live": req.status in LIVE_STATUSES | WAITING_STATUSES,
+        "poll_seconds": 2 if req.status in LIVE_STATUSES else 10,
         "finished": req.status in FINISHED_STATUSES,
         "can_cancel": transitions.can("cancel", req),
         "cooling_off": cooling_off(req),

@@ -79,7 +79,8 @@ def test_the_detail_shows_status_approvals_and_polls_while_live(
     body = client.get(url).content.decode()
     assert "1 of 2 approvals so far" in body
     assert "anna" in body
-    assert "hx-trigger" not in body  # pending approval: nothing moves yet
+    # Pending approval: the page checks now and then, so an open page notices the approval.
+    assert 'hx-trigger="every 10s"' in body
 
     drive.approve(req, second_approver)
     body = client.get(url).content.decode()
