@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from deletions.holds import CUSTOMER_NOTICE
 from deletions.models import Approval, DeletionItem, DeletionRequest
 
 CHUNK = 2000
@@ -67,13 +68,23 @@ def summary(req: DeletionRequest) -> Summary:
 
 
 def items(req: DeletionRequest) -> Iterator[DeletionItem]:
-    """The request's items with their runs, in a stable order, fetched in chunks."""
-    return (
+    """The request's items with their runs, in a stable order, fetched in chunks; each carries
+    ``outcome_label``, what the customer may be told of it."""
+    for item in (
         DeletionItem.objects.filter(request=req)
         .select_related("parse_run")
         .order_by("id")
         .iterator(chunk_size=CHUNK)
-    )
+    ):
+        setattr(item, "outcome_label", outcome_label(item))  # noqa: B010 (for the template)
+        yield item
+
+
+def outcome_label(item: DeletionItem) -> str:
+    """The item's outcome as the customer may see it: a legal hold is never named as such."""
+    if item.status == DeletionItem.Status.HELD:
+        return CUSTOMER_NOTICE
+    return str(item.get_status_display())
 
 
 def _iso(value: datetime | None) -> str:
@@ -106,7 +117,7 @@ def csv_rows(req: DeletionRequest) -> Iterator[str]:
                 *head,
                 item.parse_run.run_id,
                 _safe(item.parse_run.file_name),
-                item.status,
+                "retained" if item.status == DeletionItem.Status.HELD else item.status,
                 _iso(item.confirmed_at),
                 item.last_request_id,
             ]

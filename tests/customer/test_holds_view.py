@@ -155,3 +155,23 @@ def test_a_running_request_with_only_held_runs_left_says_so(
     page = client.get(reverse("customer:request", args=[req.pk])).content.decode()
     assert "Nothing else to do now: 3 runs are retained for legal reasons." in page
     assert "All items are done" not in page
+
+
+def test_the_receipt_shows_held_runs_only_as_retained(held, client, member, approver):
+    transitions.approve_request(held, actor=approver, source=Source.WEB)
+    transitions.start_request(held, actor=None, source=Source.SYSTEM)
+    item = held.items.get(status=IS.PENDING)
+    DeletionItem.objects.filter(pk=item.pk).update(status=IS.IN_FLIGHT)
+    transitions.complete_item(item, IS.DELETED, http_status=200)
+    transitions.finish_request(held, actor=None, source=Source.WORKER)
+    client.force_login(member)
+
+    page = client.get(reverse("customer:receipt", args=[held.pk])).content.decode()
+    csv_text = b"".join(
+        client.get(reverse("customer:receipt_csv", args=[held.pk])).streaming_content
+    ).decode()
+
+    assert page.count(NOTICE) == 2
+    assert "hold" not in page.lower()
+    assert csv_text.count(",retained,") == 2
+    assert "held" not in csv_text
