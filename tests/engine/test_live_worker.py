@@ -190,6 +190,7 @@ def test_nothing_is_sent_for_requests_that_are_not_approved(
         assert set(req.items.values_list("status", flat=True)) == {IS.PENDING}
 
 
+@pytest.mark.redis  # the production limiter; SQLite's single writer cannot keep this pace
 def test_two_workers_share_one_rate_limit_and_stay_close_to_it(
     live_engine, sim, sim_workspace, engine_customer, requester
 ):
