@@ -113,11 +113,13 @@ def new_request(request: CustomerRequest) -> HttpResponse:
         if selection.scope == Scope.EXPLICIT:
             selection.run_ids = clean_run_ids(selection.run_ids)
     except SubmissionError as exc:
-        messages.error(request, str(exc))
-        return redirect("customer:runs")
+        return _refused(request, str(exc), reverse("customer:runs"))
     if selection.scope == Scope.EXPLICIT and not selection.run_ids:
-        messages.error(request, "Select at least one parse run first.")
-        return redirect(reverse("customer:runs") + _with(filter_form.query_params()))
+        return _refused(
+            request,
+            "Select at least one parse run first.",
+            reverse("customer:runs") + _with(filter_form.query_params()),
+        )
 
     # What would be deleted now: present runs that are not in another open request.
     free = customer_runs(customer).filter(open_request__isnull=True)
@@ -133,12 +135,12 @@ def new_request(request: CustomerRequest) -> HttpResponse:
             # Keep only what can still be deleted; say what was dropped.
             selection.run_ids = list(chosen.values_list("run_id", flat=True))
     if not count:
-        messages.error(
+        return _refused(
             request,
-            "None of the selected parse runs can be deleted: they are already deleted or in "
-            "another open request.",
+            "None of the selected parse runs can be deleted: they are unknown, already deleted "
+            "or in another open request.",
+            reverse("customer:runs") + _with(filter_form.query_params()),
         )
-        return redirect(reverse("customer:runs") + _with(filter_form.query_params()))
 
     needs_word = selection.scope == Scope.ALL or count > CONFIRM_WORD_THRESHOLD
     submitting = request.POST.get("step") == "submit"
@@ -183,4 +185,16 @@ def new_request(request: CustomerRequest) -> HttpResponse:
         "back_url": reverse("customer:runs") + _with(filter_form.query_params()),
         "nav": "runs",
     }
-    return render(request, "customer/request_new.html", ctx)
+    # A submitted form with errors is a bad request (400), shown with its messages.
+    status = 400 if submitting and form.errors else 200
+    return render(request, "customer/request_new.html", ctx, status=status)
+
+
+def _refused(request: CustomerRequest, message: str, back_url: str) -> HttpResponse:
+    """Bad input: say what is wrong, create nothing, answer 400."""
+    return render(
+        request,
+        "customer/selection_error.html",
+        {"message": message, "back_url": back_url, "nav": "runs"},
+        status=400,
+    )

@@ -72,7 +72,7 @@ def test_a_reason_is_required(client, workspace, customer, member):
     ids = make_runs(workspace, customer, 2)
     client.force_login(member)
     response = client.post(URL, {"step": "submit", "reason": "  ", "run": ids})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["reason"]
     assert not DeletionRequest.objects.exists()
 
@@ -130,7 +130,7 @@ def test_more_than_100_runs_need_the_confirmation_word(client, workspace, custom
     make_runs(workspace, customer, 101)
     client.force_login(member)
     refused = _submit(client, match_all="1", q="invoice")
-    assert refused.status_code == 200
+    assert refused.status_code == 400
     assert "Type DELETE" in refused.content.decode()
     assert not DeletionRequest.objects.exists()
     _submit(client, match_all="1", q="invoice", confirmation="DELETE")
@@ -156,7 +156,7 @@ def test_it_shows_submission_errors_on_the_form(client, workspace, customer, mem
     ids = make_runs(workspace, customer, 1)
     client.force_login(member)
     response = client.post(URL, {"step": "submit", "reason": "x" * 6000, "run": ids})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors
     assert not DeletionRequest.objects.exists()
 
