@@ -23,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -218,65 +219,64 @@ def execute_item(
         result = exc
     duration = time.monotonic() - t0
     handler = _HANDLERS.get(type(result), _handle_unexpected)
-    return handler(item, workspace, client, cfg, result, started, duration)
+    return handler(Call(item, workspace, client, cfg, result, started, duration))
 
 
-def _handle_deleted(
-    item: DeletionItem,
-    workspace: Workspace,
-    client: ExtendClient,
-    cfg: EngineSettings,
-    result: Deleted | ExtendError,
-    started: datetime,
-    duration: float,
-) -> str:
-    assert isinstance(result, Deleted)
+class Call(NamedTuple):
+    """One DELETE and its answer, as the outcome handlers see it."""
+
+    item: DeletionItem
+    workspace: Workspace
+    client: ExtendClient
+    cfg: EngineSettings
+    result: Deleted | ExtendError
+    started: datetime
+    duration: float
+
+
+def _handle_deleted(call: Call) -> str:
+    assert isinstance(call.result, Deleted)
     _record_attempt(
-        item,
+        call.item,
         "delete",
-        started,
-        duration,
+        call.started,
+        call.duration,
         "deleted",
-        http_status=result.status,
-        request_id=result.request_id,
+        http_status=call.result.status,
+        request_id=call.result.request_id,
     )
-    _note_success(workspace)
+    _note_success(call.workspace)
     transitions.complete_item(
-        item, IS.DELETED, http_status=result.status, extend_request_id=result.request_id or ""
+        call.item,
+        IS.DELETED,
+        http_status=call.result.status,
+        extend_request_id=call.result.request_id or "",
     )
-    if workspace.verify_deletions:
-        verify_deleted(item, workspace, client)
+    if call.workspace.verify_deletions:
+        verify_deleted(call.item, call.workspace, call.client)
     return "deleted"
 
 
-def _handle_not_found(
-    item: DeletionItem,
-    workspace: Workspace,
-    client: ExtendClient,
-    cfg: EngineSettings,
-    result: Deleted | ExtendError,
-    started: datetime,
-    duration: float,
-) -> str:
-    assert isinstance(result, NotFound)
+def _handle_not_found(call: Call) -> str:
+    assert isinstance(call.result, NotFound)
     # A 404 on a retry is expected when the earlier call may have reached Extend (lost answer,
     # killed worker): only first attempts count towards the "everything is 404" alarm.
-    streak = _note_not_found(workspace) if item.attempts <= 1 else 0
-    if streak > cfg.not_found_burst:
+    streak = _note_not_found(call.workspace) if call.item.attempts <= 1 else 0
+    if streak > call.cfg.not_found_burst:
         # Extend says "not found" to everything: more likely a wrong workspace id or key than
         # hundreds of runs deleted behind our back. Stop and ask a human; mark nothing gone.
         _record_attempt(
-            item,
+            call.item,
             "delete",
-            started,
-            duration,
+            call.started,
+            call.duration,
             "not_found_burst",
             http_status=404,
-            request_id=result.request_id,
-            error=str(result),
+            request_id=call.result.request_id,
+            error=str(call.result),
         )
         mark_workspace(
-            workspace,
+            call.workspace,
             Workspace.Health.NOT_FOUND_BURST,
             reason=(
                 f"{streak} DELETEs in a row answered 404 (not found). Check the workspace id "
@@ -284,98 +284,82 @@ def _handle_not_found(
             ),
         )
         transitions.reschedule_item(
-            item,
+            call.item,
             next_attempt_at=timezone.now(),
             http_status=404,
             count_attempt=False,
-            extend_request_id=result.request_id or "",
+            extend_request_id=call.result.request_id or "",
             error="Paused: burst of 404s",
         )
         return "not_found_burst"
     _record_attempt(
-        item,
+        call.item,
         "delete",
-        started,
-        duration,
+        call.started,
+        call.duration,
         "already_gone",
         http_status=404,
-        request_id=result.request_id,
+        request_id=call.result.request_id,
     )
     transitions.complete_item(
-        item, IS.ALREADY_GONE, http_status=404, extend_request_id=result.request_id or ""
+        call.item, IS.ALREADY_GONE, http_status=404, extend_request_id=call.result.request_id or ""
     )
     return "already_gone"
 
 
-def _handle_rate_limited(
-    item: DeletionItem,
-    workspace: Workspace,
-    client: ExtendClient,
-    cfg: EngineSettings,
-    result: Deleted | ExtendError,
-    started: datetime,
-    duration: float,
-) -> str:
-    assert isinstance(result, RateLimited)
-    wait = max(result.retry_after, 1.0)
-    ratelimit.block(workspace.rate_limit_key + ":write", wait)
+def _handle_rate_limited(call: Call) -> str:
+    assert isinstance(call.result, RateLimited)
+    wait = max(call.result.retry_after, 1.0)
+    ratelimit.block(call.workspace.rate_limit_key + ":write", wait)
     _record_attempt(
-        item,
+        call.item,
         "delete",
-        started,
-        duration,
+        call.started,
+        call.duration,
         "rate_limited",
         http_status=429,
-        request_id=result.request_id,
+        request_id=call.result.request_id,
         error=f"Retry after {wait:.1f} s",
     )
     transitions.reschedule_item(
-        item,
+        call.item,
         next_attempt_at=timezone.now() + timedelta(seconds=wait),
         http_status=429,
-        extend_request_id=result.request_id or "",
-        error=str(result),
+        extend_request_id=call.result.request_id or "",
+        error=str(call.result),
         count_attempt=False,
     )
     return "rate_limited"
 
 
-def _handle_transient(
-    item: DeletionItem,
-    workspace: Workspace,
-    client: ExtendClient,
-    cfg: EngineSettings,
-    result: Deleted | ExtendError,
-    started: datetime,
-    duration: float,
-) -> str:
-    assert isinstance(result, ExtendError)
+def _handle_transient(call: Call) -> str:
+    assert isinstance(call.result, ExtendError)
     _record_attempt(
-        item,
+        call.item,
         "delete",
-        started,
-        duration,
+        call.started,
+        call.duration,
         "transient",
-        http_status=result.status,
-        request_id=result.request_id,
-        error=str(result),
+        http_status=call.result.status,
+        request_id=call.result.request_id,
+        error=str(call.result),
     )
-    if item.attempts >= cfg.max_attempts:
+    if call.item.attempts >= call.cfg.max_attempts:
         transitions.complete_item(
-            item,
+            call.item,
             IS.FAILED,
-            http_status=result.status,
-            extend_request_id=result.request_id or "",
-            error=f"Gave up after {item.attempts} attempts: {result}",
+            http_status=call.result.status,
+            extend_request_id=call.result.request_id or "",
+            error=f"Gave up after {call.item.attempts} attempts: {call.result}",
         )
         return "failed"
-    delay = backoff_delay(item.attempts, cfg)
+    delay = backoff_delay(call.item.attempts, call.cfg)
     transitions.reschedule_item(
-        item,
+        call.item,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        http_status=result.status,
-        extend_request_id=result.request_id or "",
-        error=str(result),
+        http_status=call.result.status,
+        extend_request_id=call.result.request_id or "",
+        error=str(call.result),
     )
     return "retry_scheduled"
 
@@ -387,100 +371,67 @@ _STOPPING: dict[type[ExtendError], str] = {
 }
 
 
-def _handle_workspace_refused(
-    item: DeletionItem,
-    workspace: Workspace,
-    client: ExtendClient,
-    cfg: EngineSettings,
-    result: Deleted | ExtendError,
-    started: datetime,
-    duration: float,
-) -> str:
-    assert isinstance(result, ExtendError)
-    health = _STOPPING[type(result)]
+def _handle_workspace_refused(call: Call) -> str:
+    assert isinstance(call.result, ExtendError)
+    health = _STOPPING[type(call.result)]
     _record_attempt(
-        item,
+        call.item,
         "delete",
-        started,
-        duration,
+        call.started,
+        call.duration,
         health,
-        http_status=result.status,
-        request_id=result.request_id,
-        error=str(result),
+        http_status=call.result.status,
+        request_id=call.result.request_id,
+        error=str(call.result),
     )
     mark_workspace(
-        workspace,
+        call.workspace,
         health,
-        reason=f"Extend answered {result.status} {result.code or ''}: {result.message}".strip(),
+        reason=(
+            f"Extend answered {call.result.status} {call.result.code or ''}: {call.result.message}"
+        ).strip(),
     )
     # The item did nothing wrong: it waits, with its attempt given back, for the fix.
     transitions.reschedule_item(
-        item,
+        call.item,
         next_attempt_at=timezone.now(),
-        http_status=result.status,
+        http_status=call.result.status,
         count_attempt=False,
-        extend_request_id=result.request_id or "",
-        error=str(result),
+        extend_request_id=call.result.request_id or "",
+        error=str(call.result),
     )
     return health
 
 
-def _handle_invalid(
-    item: DeletionItem,
-    workspace: Workspace,
-    client: ExtendClient,
-    cfg: EngineSettings,
-    result: Deleted | ExtendError,
-    started: datetime,
-    duration: float,
-) -> str:
-    assert isinstance(result, ExtendError)
+def _handle_invalid(call: Call) -> str:
+    assert isinstance(call.result, ExtendError)
     _record_attempt(
-        item,
+        call.item,
         "delete",
-        started,
-        duration,
+        call.started,
+        call.duration,
         "invalid_request",
-        http_status=result.status,
-        request_id=result.request_id,
-        error=str(result),
+        http_status=call.result.status,
+        request_id=call.result.request_id,
+        error=str(call.result),
     )
     transitions.complete_item(
-        item,
+        call.item,
         IS.FAILED,
-        http_status=result.status,
-        extend_request_id=result.request_id or "",
-        error=f"Extend refused the request: {result.message}",
+        http_status=call.result.status,
+        extend_request_id=call.result.request_id or "",
+        error=f"Extend refused the request: {call.result.message}",
     )
     return "failed"
 
 
-def _handle_unexpected(
-    item: DeletionItem,
-    workspace: Workspace,
-    client: ExtendClient,
-    cfg: EngineSettings,
-    result: Deleted | ExtendError,
-    started: datetime,
-    duration: float,
-) -> str:
+def _handle_unexpected(call: Call) -> str:
     # An answer Extend does not document (a proxy page, an unknown status): retried like a
     # transient error, so a passing glitch heals and a lasting one ends failed with its status.
-    return _handle_transient(item, workspace, client, cfg, result, started, duration)
+    return _handle_transient(call)
 
 
-Handler = Callable[
-    [
-        DeletionItem,
-        Workspace,
-        ExtendClient,
-        EngineSettings,
-        "Deleted | ExtendError",
-        datetime,
-        float,
-    ],
-    str,
-]
+Handler = Callable[[Call], str]
 _HANDLERS: dict[type, Handler] = {
     Deleted: _handle_deleted,
     NotFound: _handle_not_found,
