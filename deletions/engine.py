@@ -171,15 +171,21 @@ def _note_success(workspace: Workspace) -> None:
     cache.set(_not_found_key(workspace), 0, timeout=None)
 
 
+# The runner's threads share one counter per workspace (one runner per workspace at a time);
+# the lock makes the count exact where the cache's incr is not atomic (the file-based cache).
+_streak_lock = threading.Lock()
+
+
 def _note_not_found(workspace: Workspace) -> int:
     """Count a 404 in the workspace's current streak; return the streak length."""
     key = _not_found_key(workspace)
-    cache.add(key, 0, timeout=None)
-    try:
-        return cache.incr(key)
-    except ValueError:  # the key vanished (cache flushed) between add and incr
-        cache.set(key, 1, timeout=None)
-        return 1
+    with _streak_lock:
+        cache.add(key, 0, timeout=None)
+        try:
+            return cache.incr(key)
+        except ValueError:  # the key vanished (cache flushed) between add and incr
+            cache.set(key, 1, timeout=None)
+            return 1
 
 
 def reset_not_found_streak(workspace: Workspace) -> None:
