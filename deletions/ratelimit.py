@@ -24,7 +24,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from deletions.models import RateLimitSlot
+from deletions.models import RateLimitSlot, Workspace
 
 # Slots are spaced a little wider than 1/rate so that network jitter between the moment a
 # worker sends and the moment Extend counts never pushes a one-second window over the limit.
@@ -152,3 +152,29 @@ def acquire(key: str, rate_per_second: float, *, deadline: float) -> bool:
 def block(key: str, seconds: float) -> None:
     """Extend said 429: nobody sends under *key* for *seconds*."""
     store().block(key, seconds)
+
+
+# --- Per workspace and category: what callers use ---
+
+WRITE = "write"  # Extend's WRITE category: DELETE
+GET = "get"  # Extend's GET category: list, retrieve, verification, connection tests
+
+
+def key_for(workspace: Workspace, category: str) -> str:
+    """The limiter key every caller of *workspace*'s organisation shares for *category*."""
+    return f"{workspace.rate_limit_key}:{category}"
+
+
+def limit_for(workspace: Workspace, category: str) -> float:
+    """Requests per second Extend allows *workspace*'s organisation in *category*."""
+    return float(workspace.rate_limit if category == WRITE else workspace.get_rate_limit)
+
+
+def acquire_for(workspace: Workspace, category: str, *, deadline: float) -> bool:
+    """Wait for a slot of *workspace*'s organisation in *category* (see :func:`acquire`)."""
+    return acquire(key_for(workspace, category), limit_for(workspace, category), deadline=deadline)
+
+
+def block_for(workspace: Workspace, category: str, seconds: float) -> None:
+    """Extend answered 429 to a call of *category*: every caller of it waits *seconds*."""
+    block(key_for(workspace, category), seconds)
