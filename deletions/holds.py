@@ -15,11 +15,15 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from deletions import audit, transitions
+from deletions import audit, fence, transitions
 from deletions.errors import RuleViolation, TransitionError
+from deletions.hold_coverage import active_holds as active_holds
+from deletions.hold_coverage import apply_holds, covered, recount
+from deletions.hold_coverage import holds_covering as holds_covering
+from deletions.hold_coverage import is_held as is_held
 from deletions.models import (
     Customer,
     DeletionItem,
@@ -29,6 +33,7 @@ from deletions.models import (
     Source,
     Workspace,
 )
+from deletions.signals import announce_work_due
 
 if TYPE_CHECKING:
     from deletions.audit import Actor
@@ -40,77 +45,10 @@ RS = DeletionRequest.Status
 CUSTOMER_NOTICE = "Retained for legal reasons"
 
 
-def active_holds(today: date | None = None) -> QuerySet[LegalHold]:
-    today = today or timezone.localdate()
-    return LegalHold.objects.filter(lifted_at__isnull=True).filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=today)
-    )
-
-
-def _covered(prefix: str) -> Q:
-    """A condition on a row whose parse run is reached through *prefix* ('' for ParseRun)."""
-    holds = active_holds()
-    return (
-        Q(
-            Exists(
-                holds.filter(
-                    scope=LegalHold.Scope.CUSTOMER, customer=OuterRef(f"{prefix}customer_id")
-                )
-            )
-        )
-        | Q(
-            Exists(
-                holds.filter(
-                    scope=LegalHold.Scope.WORKSPACE, workspace=OuterRef(f"{prefix}workspace_id")
-                )
-            )
-        )
-        | Q(Exists(holds.filter(scope=LegalHold.Scope.RUNS, runs=OuterRef(f"{prefix}id"))))
-    )
-
-
-def holds_covering(run: ParseRun) -> QuerySet[LegalHold]:
-    """The active holds that cover *run*."""
-    return active_holds().filter(
-        Q(scope=LegalHold.Scope.CUSTOMER, customer_id=run.customer_id)
-        | Q(scope=LegalHold.Scope.WORKSPACE, workspace_id=run.workspace_id)
-        | Q(scope=LegalHold.Scope.RUNS, runs=run)
-    )
-
-
-def is_held(run: ParseRun) -> bool:
-    return holds_covering(run).exists()
-
-
-def _recount(request_ids: Iterable[int]) -> None:
-    """Refresh the held counters of *request_ids* (held items are few; the index serves this)."""
-    ids = set(request_ids)
-    if not ids:
-        return
-    counts = dict(
-        DeletionItem.objects.filter(request_id__in=ids, status=IS.HELD)
-        .values_list("request_id")
-        .annotate(n=Count("id"))
-    )
-    for request_id in ids:
-        DeletionRequest.objects.filter(pk=request_id).update(held_count=counts.get(request_id, 0))
-
-
-def apply_holds() -> int:
-    """Move every waiting item of an open or running request that a hold covers to ``held``."""
-    items = DeletionItem.objects.filter(status=IS.PENDING).filter(
-        Exists(ParseRun.objects.filter(pk=OuterRef("parse_run_id")).filter(_covered("")))
-    )
-    request_ids = set(items.values_list("request_id", flat=True).distinct())
-    moved = items.update(status=IS.HELD, next_attempt_at=None)
-    _recount(request_ids)
-    return moved
-
-
 def release_holds() -> int:
     """Send held items that no active hold covers any more back to work."""
     free = DeletionItem.objects.filter(status=IS.HELD).exclude(
-        Exists(ParseRun.objects.filter(pk=OuterRef("parse_run_id")).filter(_covered("")))
+        Exists(ParseRun.objects.filter(pk=OuterRef("parse_run_id")).filter(covered("")))
     )
     request_ids = set(free.values_list("request_id", flat=True).distinct())
     if not request_ids:
@@ -123,7 +61,7 @@ def release_holds() -> int:
             now if req.status in (RS.RUNNING, RS.PAUSED, *DeletionRequest.FINAL_STATUSES) else None
         )
         released += free.filter(request=req).update(status=IS.PENDING, next_attempt_at=due)
-    _recount(request_ids)
+    recount(request_ids)
     for req in DeletionRequest.objects.filter(
         pk__in=request_ids, status__in=[RS.COMPLETED, RS.COMPLETED_WITH_FAILURES]
     ):
@@ -167,7 +105,8 @@ def place_hold(
     }.get(LegalHold.Scope(scope))
     if target is None:
         raise RuleViolation("Say what the hold covers: a customer, a workspace or some runs.")
-    with transaction.atomic():
+    # Closing every workspace's fence: from this commit on, no DELETE of a covered run is sent.
+    with fence.closed(Workspace.objects.values_list("pk", flat=True)):
         hold = LegalHold.objects.create(
             scope=scope,
             customer=customer if scope == LegalHold.Scope.CUSTOMER else None,
@@ -240,12 +179,8 @@ def expire_holds() -> int:
 
 
 def _wake_released() -> None:
-    from deletions.tasks.engine import wake_workspace
-
-    workspaces = set(
+    announce_work_due(
         DeletionItem.objects.filter(
             status=IS.PENDING, next_attempt_at__isnull=False, request__status=RS.RUNNING
         ).values_list("workspace_id", flat=True)
     )
-    for workspace_id in workspaces:
-        transaction.on_commit(lambda w=workspace_id: wake_workspace(w))  # type: ignore[misc]

@@ -94,6 +94,9 @@ class Workspace(models.Model):
     api_key_last4 = models.CharField(max_length=4, blank=True, editable=False)
     webhook_secret_encrypted = models.TextField(blank=True, editable=False)
     webhook_secret_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    # Bumped whenever what a call is sent with changes (key, URL, version, workspace id, key
+    # scope): a DELETE claimed under an older version is not sent (deletions.engine.gate).
+    credentials_version = models.PositiveIntegerField(default=1, editable=False)
     # Unguessable part of this workspace's webhook URL.
     webhook_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -107,10 +110,14 @@ class Workspace(models.Model):
     def __repr__(self) -> str:
         return f"<Workspace {self.pk} {self.name!r} key=••••{self.api_key_last4}>"
 
+    # The fields a call to Extend is made with: changing any of them changes the credentials.
+    CONNECTION_FIELDS = ("base_url", "api_version", "key_scope", "extend_workspace_id")
+
     def set_api_key(self, raw: str) -> None:
         """Store *raw* encrypted; only its last four characters stay readable."""
         self.api_key_encrypted = crypto.encrypt(raw)
         self.api_key_last4 = raw[-4:]
+        self.credentials_version += 1
 
     def reveal_api_key(self) -> str:
         """Decrypt the API key, for the Extend client only. Never display or log the result."""
@@ -428,6 +435,11 @@ class DeletionItem(models.Model):
     last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_request_id = models.CharField(max_length=100, blank=True)
+    # Written by each claim: every later change of an in-flight item names it, so a runner whose
+    # claim was taken over cannot complete, reschedule or hold what another runner now owns.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # The workspace's credentials_version the claim was made under.
+    claim_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     confirmed_at = models.DateTimeField(
         null=True, blank=True, help_text="When Extend answered 2xx or 404 for the delete."
     )
@@ -457,7 +469,14 @@ class DeletionItem(models.Model):
 
 
 class DeletionAttempt(models.Model):
-    """One call to Extend for one item: the item's own append-only history."""
+    """One call to Extend for one item: the item's own append-only history.
+
+    A DELETE's row is written by the gate *before* the call is sent (outcome ``sending``, the
+    outbox record) and completed with Extend's answer; a row still ``sending`` is a DELETE that
+    may have reached Extend without its answer coming back.
+    """
+
+    SENDING = "sending"
 
     class Kind(models.TextChoices):
         DELETE = "delete", "DELETE"
@@ -562,6 +581,52 @@ class RateLimitSlot(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class RunnerLease(models.Model):
+    """Which runner works a workspace now. Kept alive by the runner's heartbeat; when it lapses
+    (the worker died), another worker takes the workspace over and re-examines its in-flight
+    items at once."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    owner = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"runner of workspace {self.workspace_id}: {self.owner or 'none'}"
+
+
+class OwnershipConflict(models.Model):
+    """Extend (a sync or webhook) named another customer for a run while an open request holds
+    it. Ownership is frozen while the request is open: the change waits here, is shown to staff
+    on the run and the request, and is applied when the request ends."""
+
+    parse_run = models.ForeignKey(ParseRun, on_delete=models.CASCADE, related_name="conflicts")
+    request = models.ForeignKey(
+        "DeletionRequest", on_delete=models.CASCADE, related_name="ownership_conflicts"
+    )
+    current_customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    observed_customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    observed_ref = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-seen_at"]
+        indexes = [
+            models.Index(
+                fields=["request"], name="conflict_open", condition=Q(resolved_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ownership conflict on run {self.parse_run_id} in #{self.request_id}"
 
 
 class AuditEvent(models.Model):

@@ -1,6 +1,7 @@
 """Retention of the portal's own records: what is past its period is removed or anonymised.
 
-- Finished requests older than ``RETENTION_REQUEST_DAYS``: their items and attempts are deleted
+- Finished requests older than ``RETENTION_REQUEST_DAYS`` whose items are all final (a held or
+  pending item keeps its request: that erasure is still owed): their items and attempts are deleted
   (a certificate is issued first if the request completed and has none), the free text on the
   request is blanked and the converted intake's encrypted address erased. The request row stays,
   as the anchor of the certificate and of the audit trail.
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from deletions import audit, certificates
@@ -63,11 +65,20 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
     now = now or timezone.now()
     result = PurgeResult()
     request_cutoff = now - timedelta(days=settings.RETENTION_REQUEST_DAYS)
-    old_requests = DeletionRequest.objects.filter(
-        status__in=DeletionRequest.FINAL_STATUSES,
-        records_purged_at__isnull=True,
-        updated_at__lt=request_cutoff,
-    ).order_by("id")
+    # A request that still has unfinished items (held, pending, in flight) is never old enough:
+    # purging it would drop an erasure that is still owed, e.g. once a legal hold is lifted.
+    unfinished = DeletionItem.objects.filter(request=OuterRef("pk")).exclude(
+        status__in=DeletionItem.TERMINAL_STATUSES
+    )
+    old_requests = (
+        DeletionRequest.objects.filter(
+            status__in=DeletionRequest.FINAL_STATUSES,
+            records_purged_at__isnull=True,
+            updated_at__lt=request_cutoff,
+        )
+        .exclude(Exists(unfinished))
+        .order_by("id")
+    )
     for req in old_requests.iterator():
         if req.status in certificates.FINISHED:
             try:

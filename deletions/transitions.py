@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from deletions import audit
+from deletions import audit, fence
 from deletions.errors import RuleViolation, TransitionError
+from deletions.hold_coverage import apply_holds
 from deletions.models import (
     Approval,
     DeletionItem,
@@ -250,11 +251,21 @@ def reject_request(
         return req
 
 
+def _workspaces_of(request: DeletionRequest) -> list[int]:
+    """The workspaces a request's items are sent to: the fences its cancel or pause closes."""
+    return list(
+        DeletionItem.objects.filter(request_id=request.pk)
+        .order_by()
+        .values_list("workspace_id", flat=True)
+        .distinct()
+    )
+
+
 def cancel_request(
     request: DeletionRequest, *, actor: Actor, source: Source | str
 ) -> DeletionRequest:
     """Withdraw a request that has not started running. Nothing is sent to Extend after this."""
-    with transaction.atomic():
+    with fence.closed(_workspaces_of(request)):
         req = _lock(request)
         req.finished_at = timezone.now()
         _move(req, "cancel", RS.CANCELLED, actor=actor, source=source, fields=("finished_at",))
@@ -270,8 +281,6 @@ def start_request(
     Refused during the customer's cooling-off window: nothing may be sent before it ends.
     Items that a legal hold covers are held instead.
     """
-    from deletions.holds import apply_holds
-
     with transaction.atomic():
         req = _lock(request)
         _check(req, "start")
@@ -291,10 +300,11 @@ def start_request(
 def pause_request(
     request: DeletionRequest, *, actor: Actor, source: Source | str, reason: str = ""
 ) -> DeletionRequest:
-    """Stop claiming new items of a running request; items in flight finish."""
+    """Stop a running request: from the commit on, none of its items is sent."""
     if source != Source.SYSTEM and source != Source.WORKER:
         _require_perm(actor, OPERATE_PERMISSION, "pause deletion work")
-    with transaction.atomic():
+    # The fence: from this commit on, no DELETE of the request is sent (deletions.fence).
+    with fence.closed(_workspaces_of(request)):
         req = _lock(request)
         return _move(req, "pause", RS.PAUSED, actor=actor, source=source, detail={"reason": reason})
 
@@ -379,8 +389,8 @@ def reopen_request(
 def hold_item(item: DeletionItem) -> bool:
     """A claimed item turned out to be under a legal hold: it waits, nothing is sent."""
     with transaction.atomic():
-        moved = DeletionItem.objects.filter(pk=item.pk, status=IS.IN_FLIGHT).update(
-            status=IS.HELD, lease_expires_at=None, next_attempt_at=None
+        moved = _claimed(item).update(
+            status=IS.HELD, lease_expires_at=None, next_attempt_at=None, claim_token=None
         )
         if moved:
             DeletionRequest.objects.filter(pk=item.request_id).update(
@@ -392,6 +402,14 @@ def hold_item(item: DeletionItem) -> bool:
 
 # --- Items. The engine moves many items at once, so these are conditional updates on the item
 # row (which double as the claim check) plus counter updates on the request row. ---
+
+
+def _claimed(item: DeletionItem) -> QuerySet[DeletionItem]:
+    """*item*'s row if it is still in flight under *item*'s own claim (the fencing token): a
+    runner whose claim was taken over changes nothing."""
+    return DeletionItem.objects.filter(
+        pk=item.pk, status=IS.IN_FLIGHT, claim_token=item.claim_token
+    )
 
 
 def complete_item(
@@ -419,10 +437,11 @@ def complete_item(
             "last_error": error,
             "lease_expires_at": None,
             "next_attempt_at": None,
+            "claim_token": None,
         }
         if target in (IS.DELETED, IS.ALREADY_GONE):
             fields["confirmed_at"] = now
-        moved = DeletionItem.objects.filter(pk=item.pk, status=IS.IN_FLIGHT).update(**fields)
+        moved = _claimed(item).update(**fields)
         if not moved:
             return False
         counter = {
@@ -455,6 +474,7 @@ def reschedule_item(
         "status": IS.PENDING,
         "next_attempt_at": next_attempt_at,
         "lease_expires_at": None,
+        "claim_token": None,
         "last_http_status": http_status,
         "last_request_id": extend_request_id,
         "last_error": error,
@@ -463,4 +483,4 @@ def reschedule_item(
         # A call that never reached a decision at Extend (rate limit, stopped workspace)
         # does not use up the item's retry budget.
         updates["attempts"] = F("attempts") - 1
-    return bool(DeletionItem.objects.filter(pk=item.pk, status=IS.IN_FLIGHT).update(**updates))
+    return bool(_claimed(item).update(**updates))

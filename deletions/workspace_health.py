@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import audit
+from deletions import audit, fence
 from deletions.errors import RuleViolation, TransitionError
 from deletions.models import Source, Workspace
+from deletions.signals import announce_work_due, workspace_resumed
 
 if TYPE_CHECKING:
     from deletions.audit import Actor
@@ -33,7 +34,8 @@ def mark_workspace(
     """Stop *workspace* with *health* (anything but active). Returns False if it already was."""
     if health == Workspace.Health.ACTIVE:
         raise ValueError("use resume_workspace to make a workspace active")
-    with transaction.atomic():
+    # The fence: once this commits, no DELETE of the workspace is sent (deletions.fence).
+    with fence.closed([workspace.pk]):
         ws = Workspace.objects.select_for_update().get(pk=workspace.pk)
         if ws.health == health:
             return False
@@ -76,7 +78,7 @@ def resume_workspace(workspace: Workspace, *, actor: Actor, source: Source | str
     """Staff let a stopped workspace work again (after fixing its key, payment or id)."""
     if actor is None or not actor.has_perm(OPERATE_PERMISSION):
         raise RuleViolation("You are not allowed to resume workspaces.")
-    with transaction.atomic():
+    with fence.closed([workspace.pk]):
         ws = Workspace.objects.select_for_update().get(pk=workspace.pk)
         if ws.health == Workspace.Health.ACTIVE:
             raise TransitionError(f"Workspace {ws.name} is already active.")
@@ -96,9 +98,5 @@ def resume_workspace(workspace: Workspace, *, actor: Actor, source: Source | str
             after={"health": Workspace.Health.ACTIVE},
         )
     workspace.health, workspace.health_reason = Workspace.Health.ACTIVE, ""
-    from deletions.engine import reset_not_found_streak
-    from deletions.tasks.engine import wake_workspace
-
-    reset_not_found_streak(workspace)
-
-    transaction.on_commit(lambda: wake_workspace(workspace.pk))
+    transaction.on_commit(lambda: workspace_resumed.send(sender=None, workspace_id=workspace.pk))
+    announce_work_due([workspace.pk])

@@ -273,7 +273,7 @@ LARGE_REQUEST_THRESHOLD: int = env.int("LARGE_REQUEST_THRESHOLD", default=1000)
 MAX_RUNS_PER_REQUEST: int = env.int("MAX_RUNS_PER_REQUEST", default=100_000)
 RECONCILE_INTERVAL_SECONDS: float = env.float("RECONCILE_INTERVAL_SECONDS", default=30.0)
 
-# --- The execution engine (deletions/engine.py). ---
+# --- The execution engine (deletions/engine/). ---
 # How long a claimed item is reserved for its runner; after that it is retried (its DELETE may
 # have reached Extend: the retry then sees 404). Must exceed one call's worst case.
 ITEM_LEASE_SECONDS: float = env.float("ITEM_LEASE_SECONDS", default=60.0)
@@ -287,11 +287,20 @@ NOT_FOUND_BURST_THRESHOLD: int = env.int("NOT_FOUND_BURST_THRESHOLD", default=20
 RUNNER_SECONDS: float = env.float("RUNNER_SECONDS", default=25.0)
 RUNNER_THREADS: int = env.int("RUNNER_THREADS", default=20)
 EXTEND_READ_TIMEOUT_SECONDS: float = env.float("EXTEND_READ_TIMEOUT_SECONDS", default=15.0)
+# A runner holds its workspace under a lease renewed by a heartbeat every third of this; when a
+# worker dies, the lease lapses after at most this long and another worker takes over.
+RUNNER_LEASE_SECONDS: float = env.float("RUNNER_LEASE_SECONDS", default=6.0)
+# How often beat looks for workspaces with due work and no live runner (takeover).
+RUNNER_WATCH_SECONDS: float = env.float("RUNNER_WATCH_SECONDS", default=2.0)
+# Longest a gated DELETE waits for its rate-limit slot; a hold or pause waits at most this long
+# (plus one call) for DELETEs already past the gate. Past it the item goes back, unsent.
+GATE_SLOT_WAIT_SECONDS: float = env.float("GATE_SLOT_WAIT_SECONDS", default=3.0)
 # Items due for longer than this are reported as stuck.
 STUCK_AFTER_SECONDS: float = env.float("STUCK_AFTER_SECONDS", default=600.0)
 
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "reconcile": {"task": "deletions.reconcile", "schedule": RECONCILE_INTERVAL_SECONDS},
+    "watch-runners": {"task": "deletions.watch_runners", "schedule": RUNNER_WATCH_SECONDS},
 }
 
 # --- The parse-run inventory (deletions/sync.py). ---

@@ -10,9 +10,11 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import engine, engine_health, transitions
+from deletions import engine_health, transitions
+from deletions.engine import due, outcomes, reconciler, runner
 from deletions.errors import TransitionError
 from deletions.models import DeletionItem, DeletionRequest, Source
+from deletions.signals import work_due, workspace_resumed
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +26,14 @@ SHORT_COUNTDOWN_SECONDS = 60
 @shared_task(name="deletions.run_workspace", ignore_result=True)
 def run_workspace_task(workspace_id: int) -> None:
     """Work through a workspace's due items for a while, then hand over to the next wake-up."""
-    summary = engine.run_workspace(workspace_id)
+    summary = runner.run_workspace(workspace_id)
     log.info("runner for workspace %s: %s", workspace_id, summary)
-    if summary.stopped_because == "another runner is active":
+    if summary.stopped_because == runner.ANOTHER_RUNNER:
         return
     if summary.more_work:
         run_workspace_task.delay(workspace_id)
         return
-    due_in = engine.next_due_in(workspace_id)
+    due_in = due.next_due_in(workspace_id)
     if not summary.stopped_because and due_in is not None and due_in <= SHORT_COUNTDOWN_SECONDS:
         run_workspace_task.apply_async((workspace_id,), countdown=max(due_in, 0.5))
 
@@ -55,8 +57,16 @@ def start_request_task(request_id: int) -> None:
 def reconcile_task() -> None:
     """Periodic safety net: re-enqueue unfinished work, release dead leases, finish requests."""
     engine_health.note_worker_alive()
-    summary = engine.reconcile(wake=wake_workspace)
+    summary = reconciler.reconcile(wake=wake_workspace)
     log.info("reconciler: %s", summary)
+
+
+@shared_task(name="deletions.watch_runners", ignore_result=True)
+def watch_runners_task() -> None:
+    """Takeover: wake a runner wherever work waits and no runner's lease is alive."""
+    woken = reconciler.watch_runners(wake=wake_workspace)
+    if woken:
+        log.info("takeover watch woke workspaces %s", woken)
 
 
 def on_request_transition(request: DeletionRequest, before: str, after: str) -> None:
@@ -76,3 +86,16 @@ def on_request_transition(request: DeletionRequest, before: str, after: str) -> 
 
 
 transitions.on_transition(on_request_transition)
+
+
+def _on_work_due(sender: object, workspace_ids: list[int], **kwargs: object) -> None:
+    for workspace_id in workspace_ids:
+        wake_workspace(workspace_id)
+
+
+def _on_workspace_resumed(sender: object, workspace_id: int, **kwargs: object) -> None:
+    outcomes.reset_not_found_streak(workspace_id)
+
+
+work_due.connect(_on_work_due, dispatch_uid="wake-on-work-due")
+workspace_resumed.connect(_on_workspace_resumed, dispatch_uid="reset-404-streak-on-resume")

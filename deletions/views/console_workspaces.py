@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import audit, extend_client, sync, workspace_health
+from deletions import audit, extend_client, fence, sync, workspace_health
 from deletions.errors import DomainError
 from deletions.extend_connection import client_for
 from deletions.forms_console import ReasonForm, SecretsForm, WorkspaceForm
@@ -157,8 +157,16 @@ def workspace_edit(request: HttpRequest, pk: int) -> HttpResponse:
     before = {name: getattr(ws, name) for name in ["base_url", *WorkspaceForm.Meta.fields]}
     form = WorkspaceForm(request.POST if request.method == "POST" else None, instance=ws)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            ws = form.save()
+        # The fence: once a new URL, version or workspace id commits, no DELETE claimed under
+        # the old ones is sent (the gate compares credentials versions).
+        with fence.closed([ws.pk]):
+            ws = form.save(commit=False)
+            if any(before[name] != getattr(ws, name) for name in Workspace.CONNECTION_FIELDS):
+                ws.credentials_version = (
+                    Workspace.objects.select_for_update().get(pk=ws.pk).credentials_version + 1
+                )
+            ws.save()
+            form.save_m2m()
             changes = _changes(form, before)
             if changes:
                 audit.record(
@@ -193,7 +201,7 @@ def workspace_secrets(request: HttpRequest, pk: int) -> HttpResponse:
         return render_console(
             request, "console/workspace_detail.html", context, section="workspaces", status=400
         )
-    with transaction.atomic():
+    with fence.closed([ws.pk]):  # a new key binds the gate from its commit on
         ws = Workspace.objects.select_for_update().get(pk=ws.pk)
         rotated = []
         if form.cleaned_data.get("api_key"):
@@ -208,6 +216,7 @@ def workspace_secrets(request: HttpRequest, pk: int) -> HttpResponse:
             update_fields=[
                 "api_key_encrypted",
                 "api_key_last4",
+                "credentials_version",
                 "webhook_secret_encrypted",
                 "webhook_secret_last4",
             ]

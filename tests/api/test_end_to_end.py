@@ -10,7 +10,7 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from deletions import engine
+from deletions.engine import runner
 from deletions.models import ApiToken, Customer, ParseRun, Workspace
 from deletions.tasks.engine import start_request_task
 from extend_simulator import Simulator
@@ -100,7 +100,7 @@ def test_a_schema_only_client_files_gets_approval_and_follows_to_completion(sim,
     deadline = time.monotonic() + 60
     status = ""
     while time.monotonic() < deadline:
-        engine.run_workspace(workspace.pk)
+        runner.run_workspace(workspace.pk)
         status = customer_client.call("get_request", id=request_id)["status"]
         if status == "completed":
             break

@@ -17,7 +17,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from deletions import transitions
-from deletions.engine import EngineSettings
+from deletions.engine.config import EngineSettings
 from deletions.models import DeletionRequest, ParseRun, Source, Workspace
 from deletions.submission import Selection, submit_request
 from extend_simulator import Simulator

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.utils import timezone
 
-from deletions import engine, holds, transitions
+from deletions import holds, transitions
+from deletions.engine import reconciler, runner
 from deletions.errors import RuleViolation, TransitionError
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, LegalHold, Source
+from tests.engine.conftest import wait_until
 from tests.engine.test_outcomes import run_until_settled
 
 IS = DeletionItem.Status
@@ -64,25 +68,24 @@ def test_a_customer_hold_placed_while_the_request_runs_stops_the_rest_at_once(
 ):
     sim.set_faults({"latency": {"mean_ms": 40}})
     req = make_request(60)
-    import threading
-
-    runner = threading.Thread(target=engine.run_workspace, args=(sim_workspace.pk, engine_cfg))
-    runner.start()
-    from tests.engine.conftest import wait_until
-
+    thread = threading.Thread(target=runner.run_workspace, args=(sim_workspace.pk, engine_cfg))
+    thread.start()
     wait_until(lambda: req.items.filter(status=IS.DELETED).count() >= 5, timeout=30)
     holds.place_hold(
         scope=LegalHold.Scope.CUSTOMER, customer=engine_customer, reason="Regulator inquiry",
         reference="REG-7", actor=staff_admin, source=Source.WEB,
     )  # fmt: skip
-    sent_at_hold = len(sim.ledger(method="DELETE"))
-    runner.join(timeout=30)
+    committed = time.time()
+    thread.join(timeout=30)
 
-    # At most the calls already on the wire when the hold landed (one per runner thread).
-    assert len(sim.ledger(method="DELETE")) <= sent_at_hold + engine_cfg.runner_threads
+    # The rule is zero: no DELETE arrives at Extend after the hold has committed.
+    assert [e.run_id for e in sim.ledger(method="DELETE") if e.time > committed] == []
     req.refresh_from_db()
-    assert req.held_count >= 60 - req.deleted_count - engine_cfg.runner_threads
     assert req.held_count + req.deleted_count == 60
+    assert req.held_count > 0
+    sent = {e.run_id for e in sim.ledger(method="DELETE")}
+    held = set(req.items.filter(status=IS.HELD).values_list("parse_run__run_id", flat=True))
+    assert not sent & held
 
 
 def test_only_staff_admins_place_holds_and_need_a_reason(engine_customer, approver, staff_admin):
@@ -116,7 +119,7 @@ def test_a_hold_with_an_end_date_lifts_itself(
     assert req.held_count == 2 and not sim.ledger(method="DELETE")
 
     with time_machine.travel(timezone.now() + timedelta(days=1, hours=1)):
-        summary = engine.reconcile(wake=lambda w: None)
+        summary = reconciler.reconcile(wake=lambda w: None)
         assert summary.holds_ended == 1
         run_until_settled(sim_workspace, engine_cfg)
     req.refresh_from_db()
@@ -140,17 +143,17 @@ def test_nothing_is_sent_before_the_cooling_off_window_ends(
     assert req.status == RS.APPROVED
     assert req.execute_after - req.approved_at == timedelta(hours=24)
 
-    engine.reconcile(wake=lambda w: engine.run_workspace(w, engine_cfg))
+    reconciler.reconcile(wake=lambda w: runner.run_workspace(w, engine_cfg))
     with pytest.raises(TransitionError, match="cooling-off"):
         transitions.start_request(req, actor=None, source=Source.SYSTEM)
     with time_machine.travel(timezone.now() + timedelta(hours=23, minutes=59)):
-        engine.reconcile(wake=lambda w: engine.run_workspace(w, engine_cfg))
+        reconciler.reconcile(wake=lambda w: runner.run_workspace(w, engine_cfg))
     assert sim.ledger(method="DELETE") == []
     req.refresh_from_db()
     assert req.status == RS.APPROVED
 
     with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
-        engine.reconcile(wake=lambda w: None)
+        reconciler.reconcile(wake=lambda w: None)
         req.refresh_from_db()
         assert req.status == RS.RUNNING
         run_until_settled(sim_workspace, engine_cfg)
@@ -166,7 +169,7 @@ def test_cancelling_inside_the_cooling_off_window_sends_nothing(
     transitions.cancel_request(req, actor=requester, source=Source.WEB)
 
     with time_machine.travel(timezone.now() + timedelta(days=2)):
-        engine.reconcile(wake=lambda w: engine.run_workspace(w, engine_cfg))
+        reconciler.reconcile(wake=lambda w: runner.run_workspace(w, engine_cfg))
     req.refresh_from_db()
     assert req.status == RS.CANCELLED
     assert sim.ledger(method="DELETE") == []

@@ -9,7 +9,8 @@ import time
 import pytest
 from django.core import mail
 
-from deletions import engine, ratelimit, transitions, workspace_health
+from deletions import ratelimit, transitions, workspace_health
+from deletions.engine import claim, due, reconciler, runner
 from deletions.models import (
     AuditEvent,
     DeletionAttempt,
@@ -32,13 +33,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def run_until_settled(workspace, cfg, *, rounds: int = 20):
     """Call the runner (and the lease release) until the workspace has nothing due."""
     for _ in range(rounds):
-        engine.release_expired_leases()
-        summary = engine.run_workspace(workspace.pk, cfg)
+        claim.release_expired_leases()
+        summary = runner.run_workspace(workspace.pk, cfg)
         if summary.stopped_because and summary.stopped_because != "another runner is active":
             return summary
-        if not engine.has_due_work(workspace.pk) and engine.next_due_in(workspace.pk) is None:
+        if not due.has_due_work(workspace.pk) and due.next_due_in(workspace.pk) is None:
             return summary
-        time.sleep(min(engine.next_due_in(workspace.pk) or 0.1, 1.0))
+        time.sleep(min(due.next_due_in(workspace.pk) or 0.1, 1.0))
     return summary
 
 
@@ -81,12 +82,12 @@ def test_a_404_means_already_gone(sim, sim_workspace, make_request, engine_cfg):
     assert DeletionItem.objects.get(parse_run__run_id=gone).status == IS.ALREADY_GONE
 
 
-def test_a_lost_response_is_retried_and_ends_already_gone_with_both_attempts(
+def test_a_lost_response_is_retried_and_ends_deleted_answer_lost_with_both_attempts(
     sim, sim_workspace, make_request, engine_cfg
 ):
     req = make_request(1)
     sim.set_faults({"drop_rate": 1.0, "scope": {"methods": ["DELETE"]}})
-    engine.run_workspace(sim_workspace.pk, engine_cfg)
+    runner.run_workspace(sim_workspace.pk, engine_cfg)
     item = req.items.get()
     assert item.status == IS.PENDING  # transient: retry scheduled
     assert sim.is_deleted(item.parse_run.run_id)  # ...though Extend did delete it
@@ -95,9 +96,13 @@ def test_a_lost_response_is_retried_and_ends_already_gone_with_both_attempts(
     run_until_settled(sim_workspace, engine_cfg)
 
     item.refresh_from_db()
-    assert item.status == IS.ALREADY_GONE
-    history = list(item.attempts_log.filter(kind="delete").values_list("outcome", flat=True))
-    assert history == ["transient", "already_gone"]
+    # Our own DELETE did it: never "already gone" (RELIABILITY 5).
+    assert item.status == IS.DELETED
+    assert "answer" in item.last_error and "lost" in item.last_error
+    history = list(
+        item.attempts_log.filter(kind="delete").order_by("id").values_list("outcome", flat=True)
+    )
+    assert history == ["transient", "deleted_answer_lost"]
 
 
 def test_a_burst_of_404s_stops_the_workspace_instead_of_marking_runs_gone(
@@ -130,7 +135,7 @@ def test_404s_after_lost_answers_do_not_count_as_a_burst(
 ):
     req = make_request(engine_cfg.not_found_burst * 3)
     sim.set_faults({"drop_rate": 1.0, "scope": {"methods": ["DELETE"]}})
-    engine.run_workspace(sim_workspace.pk, engine_cfg)  # every answer lost, every run deleted
+    runner.run_workspace(sim_workspace.pk, engine_cfg)  # every answer lost, every run deleted
     sim.clear_faults()
 
     run_until_settled(sim_workspace, engine_cfg)
@@ -139,7 +144,7 @@ def test_404s_after_lost_answers_do_not_count_as_a_burst(
     assert sim_workspace.health == Workspace.Health.ACTIVE
     req.refresh_from_db()
     assert req.status == RS.COMPLETED
-    assert req.already_gone_count == req.item_count
+    assert req.deleted_count == req.item_count and req.already_gone_count == 0
 
 
 def test_429_waits_as_retry_after_says_and_does_not_use_up_attempts(
@@ -203,7 +208,7 @@ def test_401_402_403_stop_the_workspace_and_leave_items_pending(
     req = make_request(5)
     sim.set_faults(fault)
 
-    summary = engine.run_workspace(sim_workspace.pk, engine_cfg)
+    summary = runner.run_workspace(sim_workspace.pk, engine_cfg)
 
     assert summary.stopped_because == health
     sim_workspace.refresh_from_db()
@@ -214,7 +219,7 @@ def test_401_402_403_stop_the_workspace_and_leave_items_pending(
     assert any("ops@example.com" in m.to for m in mail.outbox)
     # While stopped, nothing more is sent.
     calls = len(sim.ledger(method="DELETE"))
-    engine.run_workspace(sim_workspace.pk, engine_cfg)
+    runner.run_workspace(sim_workspace.pk, engine_cfg)
     assert len(sim.ledger(method="DELETE")) == calls
 
     sim.clear_faults()
@@ -243,8 +248,8 @@ def test_nothing_is_sent_for_a_request_that_is_not_running(
     req = make_request(3, approve=False)
     DeletionRequest.objects.filter(pk=req.pk).update(status=status)
 
-    engine.reconcile(wake=lambda ws: None)
-    engine.run_workspace(sim_workspace.pk, engine_cfg)
+    reconciler.reconcile(wake=lambda ws: None)
+    runner.run_workspace(sim_workspace.pk, engine_cfg)
 
     assert sim.ledger(method="DELETE") == []
     assert not DeletionItem.objects.filter(request=req).exclude(status=IS.PENDING).exists()
@@ -255,7 +260,7 @@ def test_a_paused_request_sends_nothing_until_resumed(
 ):
     req = make_request(3)
     transitions.pause_request(req, actor=approver, source=Source.WEB)
-    engine.run_workspace(sim_workspace.pk, engine_cfg)
+    runner.run_workspace(sim_workspace.pk, engine_cfg)
     assert sim.ledger(method="DELETE") == []
     transitions.resume_request(req, actor=approver, source=Source.WEB)
     run_until_settled(sim_workspace, engine_cfg)
@@ -265,14 +270,16 @@ def test_a_paused_request_sends_nothing_until_resumed(
 
 def test_an_expired_lease_returns_the_item_to_pending(sim_workspace, make_request, engine_cfg):
     req = make_request(1)
-    item = engine.claim_item(sim_workspace.pk, engine_cfg)
+    item = claim.claim_item(sim_workspace.pk, sim_workspace.credentials_version, engine_cfg)
     assert item is not None and item.request_id == req.pk
-    assert engine.claim_item(sim_workspace.pk, engine_cfg) is None  # taken
+    assert (
+        claim.claim_item(sim_workspace.pk, sim_workspace.credentials_version, engine_cfg) is None
+    )  # taken
     from datetime import timedelta
 
     from django.utils import timezone
 
-    assert engine.release_expired_leases(timezone.now() + timedelta(seconds=60)) == 1
+    assert claim.release_expired_leases(timezone.now() + timedelta(seconds=60)) == 1
     item.refresh_from_db()
     assert item.status == IS.PENDING
 

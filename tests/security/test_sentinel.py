@@ -19,7 +19,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from deletions import engine, transitions
+from deletions import transitions
+from deletions.engine import claim, config, due, runner
 from deletions.models import AuditEvent, Customer, DeletionRequest, ParseRun, Source, Workspace
 from extend_simulator import Simulator
 from tests.engine.conftest import FAST
@@ -63,15 +64,15 @@ def sentinel_sim():
         yield simulator
 
 
-def _run_until_settled(workspace: Workspace, cfg: engine.EngineSettings) -> None:
+def _run_until_settled(workspace: Workspace, cfg: config.EngineSettings) -> None:
     for _ in range(20):
-        engine.release_expired_leases()
-        summary = engine.run_workspace(workspace.pk, cfg)
+        claim.release_expired_leases()
+        summary = runner.run_workspace(workspace.pk, cfg)
         if summary.stopped_because and summary.stopped_because != "another runner is active":
             return
-        if not engine.has_due_work(workspace.pk) and engine.next_due_in(workspace.pk) is None:
+        if not due.has_due_work(workspace.pk) and due.next_due_in(workspace.pk) is None:
             return
-        time.sleep(min(engine.next_due_in(workspace.pk) or 0.1, 1.0))
+        time.sleep(min(due.next_due_in(workspace.pk) or 0.1, 1.0))
 
 
 def _submit_and_approve(client, workspace, customer, approver, ids) -> DeletionRequest:
@@ -128,7 +129,7 @@ def test_a_full_deletion_run_keeps_the_sentinel_out_of_logs_tasks_mails_and_audi
     req = _submit_and_approve(customer_client, workspace, customer, approver, ids)
     if req.status == DeletionRequest.Status.APPROVED:
         transitions.start_request(req, actor=None, source=Source.SYSTEM)
-    cfg = engine.EngineSettings.current()
+    cfg = config.EngineSettings.current()
     _run_until_settled(workspace, cfg)
     req.refresh_from_db()
     assert req.status == DeletionRequest.Status.COMPLETED

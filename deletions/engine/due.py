@@ -1,0 +1,53 @@
+"""The one definition of "due work": every part of the engine that asks what may be sent now
+(the claim, the runner's "more to do?", the reconciler, the takeover watch) uses it, so a paused
+workspace or request is never due anywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from deletions.models import DeletionItem, DeletionRequest, Workspace
+
+
+def waiting_items(workspace_id: int | None = None) -> QuerySet[DeletionItem]:
+    """Pending items of running requests in runnable workspaces, due now or later."""
+    items = DeletionItem.objects.filter(
+        status=DeletionItem.Status.PENDING,
+        next_attempt_at__isnull=False,
+        request__status=DeletionRequest.Status.RUNNING,
+        workspace__health=Workspace.Health.ACTIVE,
+    ).exclude(workspace__api_key_encrypted="")
+    if workspace_id is not None:
+        items = items.filter(workspace_id=workspace_id)
+    return items
+
+
+def due_items(
+    workspace_id: int | None = None, now: datetime | None = None
+) -> QuerySet[DeletionItem]:
+    """Items the engine may claim at *now*: waiting and past their next attempt time."""
+    return waiting_items(workspace_id).filter(next_attempt_at__lte=now or timezone.now())
+
+
+def has_due_work(workspace_id: int) -> bool:
+    return due_items(workspace_id).exists()
+
+
+def next_due_in(workspace_id: int) -> float | None:
+    """Seconds until the workspace's next scheduled retry, or None if nothing is scheduled."""
+    nxt = (
+        waiting_items(workspace_id)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if nxt is None:
+        return None
+    return max((nxt - timezone.now()).total_seconds(), 0.0)
+
+
+def workspaces_with_due_work() -> list[int]:
+    return sorted(set(due_items().values_list("workspace_id", flat=True).distinct()))

@@ -1,0 +1,91 @@
+"""The gate: the last check before a DELETE leaves, and its outbox record.
+
+It runs inside the workspace's dispatch fence (:mod:`deletions.fence`), right before the call,
+in one short transaction that holds the item's row lock. It checks that the item is still
+claimed by *this* claim, its request still runs, its workspace is runnable with the credentials
+the claim was made under, no active legal hold covers the run, and the run still belongs to the
+request's customer and workspace. Passing, it writes the attempt row (outcome ``sending``) in
+the same transaction, so every DELETE that reaches Extend has its record before it is sent.
+Refused, the item goes back (pending, held, or failed for a changed owner) without spending an
+attempt, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from deletions import transitions
+from deletions.hold_coverage import is_held
+from deletions.models import DeletionAttempt, DeletionItem, DeletionRequest, Workspace
+
+IS = DeletionItem.Status
+
+# Why a claim did not pass. The runner stops on the workspace-level ones: its client is stale
+# or the workspace may not be called.
+CLAIM_LOST = "claim_lost"
+REQUEST_NOT_RUNNING = "request_not_running"
+WORKSPACE_STOPPED = "workspace_stopped"
+CREDENTIALS_CHANGED = "credentials_changed"
+HELD = "held"
+OWNER_CHANGED = "owner_changed"
+STOPS_RUNNER = frozenset({WORKSPACE_STOPPED, CREDENTIALS_CHANGED})
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+
+
+def check(item: DeletionItem) -> DeletionAttempt | Refused:
+    """Pass *item* (return its outbox attempt, to be sent now) or refuse it (put it back)."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = (
+            DeletionItem.objects.select_for_update(of=("self",))
+            .select_related("parse_run", "request")
+            .filter(pk=item.pk, status=IS.IN_FLIGHT, claim_token=item.claim_token)
+            .first()
+        )
+        if locked is None:
+            return Refused(CLAIM_LOST)  # taken over since: the new claim decides
+        ws = Workspace.objects.only("health", "credentials_version", "api_key_encrypted").get(
+            pk=locked.workspace_id
+        )
+        run, req = locked.parse_run, locked.request
+        if req.status != DeletionRequest.Status.RUNNING:
+            return _put_back(locked, REQUEST_NOT_RUNNING, f"Not sent: the request is {req.status}")
+        if not ws.is_runnable:
+            return _put_back(locked, WORKSPACE_STOPPED, "Not sent: the workspace is stopped")
+        if ws.credentials_version != locked.claim_version:
+            return _put_back(
+                locked, CREDENTIALS_CHANGED, "Not sent: the workspace's key or URL changed"
+            )
+        if is_held(run):
+            transitions.hold_item(locked)
+            return Refused(HELD)
+        if run.customer_id != req.customer_id or run.workspace_id != locked.workspace_id:
+            transitions.complete_item(
+                locked,
+                IS.FAILED,
+                http_status=None,
+                error=(
+                    "Not sent: the run no longer belongs to this request's customer or workspace."
+                ),
+            )
+            return Refused(OWNER_CHANGED)
+        return DeletionAttempt.objects.create(
+            item=locked,
+            kind=DeletionAttempt.Kind.DELETE,
+            started_at=now,
+            outcome=DeletionAttempt.SENDING,
+        )
+
+
+def _put_back(item: DeletionItem, reason: str, error: str) -> Refused:
+    transitions.reschedule_item(
+        item, next_attempt_at=timezone.now(), http_status=None, count_attempt=False, error=error
+    )
+    return Refused(reason)

@@ -1,0 +1,172 @@
+"""The runner: one per workspace at a time, several threads, each DELETE through the gate.
+
+A runner takes the workspace's lease (:mod:`.lease`), gives back whatever a dead runner left in
+flight there, and lets ``RUNNER_THREADS`` threads work for ``RUNNER_SECONDS``. Each thread
+claims a due item (:mod:`.claim`), then, inside the workspace's dispatch fence
+(:mod:`deletions.fence`), passes it through the gate (:mod:`.gate`, which writes the outbox
+attempt), waits for a rate-limit slot of its organisation and sends the DELETE at once, with no
+database work between slot and call. The fence is released when the answer is back, and the
+answer is recorded (:mod:`.outcomes`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from deletions import fence, ratelimit, transitions
+from deletions.engine import gate, lease, outcomes
+from deletions.engine.claim import claim_item, release_orphans
+from deletions.engine.config import EngineSettings
+from deletions.engine.due import has_due_work
+from deletions.errors import TransitionError
+from deletions.extend_client import Deleted, ExtendClient, ExtendError
+from deletions.extend_connection import credentials_for
+from deletions.models import DeletionItem, DeletionRequest, Source, Workspace
+
+log = logging.getLogger(__name__)
+
+ANOTHER_RUNNER = "another runner is active"
+
+
+@dataclass
+class RunSummary:
+    """What one runner did, for logs and tests."""
+
+    outcomes: dict[str, int] = field(default_factory=dict)
+    stopped_because: str = ""
+    more_work: bool = False
+    taken_over: int = 0
+
+    def add(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def run_workspace(workspace_id: int, cfg: EngineSettings | None = None) -> RunSummary:
+    """Delete due items of *workspace_id* for up to ``cfg.runner_seconds``, several at a time.
+
+    Only one runner per workspace works at once; a second wake-up finds the lease taken and
+    returns at once. Returns what was done and whether work remains.
+    """
+    cfg = cfg or EngineSettings.current()
+    summary = RunSummary()
+    owner = _owner()
+    if not lease.take(workspace_id, owner, cfg.runner_lease_seconds):
+        summary.stopped_because = ANOTHER_RUNNER
+        return summary
+    heartbeat = lease.Heartbeat(workspace_id, owner, cfg.runner_lease_seconds)
+    heartbeat.start()
+    try:
+        # One runner per workspace: whatever is still in flight here was a dead runner's.
+        summary.taken_over = release_orphans(workspace_id)
+        workspace = Workspace.objects.get(pk=workspace_id)
+        if not workspace.is_runnable:
+            summary.stopped_because = f"workspace {workspace.get_health_display().lower()}"
+            return summary
+        _run_threads(workspace, cfg, summary, heartbeat.lost)
+        summary.more_work = has_due_work(workspace_id)
+    finally:
+        heartbeat.stop()
+        lease.give_up(workspace_id, owner)
+    return summary
+
+
+def send(
+    item: DeletionItem,
+    workspace: Workspace,
+    client: ExtendClient,
+    cfg: EngineSettings,
+    *,
+    deadline: float,
+) -> str:
+    """Gate, rate-limit and send the DELETE for a claimed item, then record the answer."""
+    with fence.sending(workspace.pk):
+        verdict = gate.check(item)
+        if isinstance(verdict, gate.Refused):
+            return verdict.reason
+        slot_deadline = min(deadline, time.monotonic() + cfg.slot_wait)
+        if not ratelimit.acquire_for(workspace, ratelimit.WRITE, deadline=slot_deadline):
+            # Nothing was sent: the outbox record goes and the item waits, attempt given back.
+            verdict.delete()
+            transitions.reschedule_item(
+                item, next_attempt_at=timezone.now(), http_status=None, count_attempt=False
+            )
+            return "deferred"
+        started, t0 = timezone.now(), time.monotonic()
+        try:
+            result: Deleted | ExtendError = client.delete_parse_run(item.parse_run.run_id)
+        except ExtendError as exc:
+            result = exc
+        duration = time.monotonic() - t0
+    # The fence is open again before the answer is recorded: stopping the workspace (401, a
+    # burst of 404s) closes it, and must not wait for this thread.
+    return outcomes.handle(
+        outcomes.Call(item, verdict, workspace, client, cfg, result, started, duration)
+    )
+
+
+def _run_threads(
+    workspace: Workspace, cfg: EngineSettings, summary: RunSummary, lost: threading.Event
+) -> None:
+    deadline = time.monotonic() + cfg.runner_seconds
+    stop = threading.Event()
+    lock = threading.Lock()
+    client = ExtendClient(
+        credentials_for(workspace), read_timeout=cfg.read_timeout, pool_size=cfg.runner_threads
+    )
+
+    def worker() -> None:
+        try:
+            while not stop.is_set() and not lost.is_set() and time.monotonic() < deadline:
+                item = claim_item(workspace.pk, workspace.credentials_version, cfg)
+                if item is None:
+                    stop.set()  # nothing due: the reconciler or a retry wakes us again
+                    return
+                outcome = send(item, workspace, client, cfg, deadline=deadline)
+                with lock:
+                    summary.add(outcome)
+                _finish_if_done(item.request_id)
+                if outcome in outcomes.STOPPING_OUTCOMES or outcome in gate.STOPS_RUNNER:
+                    stop.set()
+                    summary.stopped_because = outcome
+        except Exception:
+            log.exception("runner thread for workspace %s failed", workspace.pk)
+            stop.set()
+            raise
+        finally:
+            connection.close()
+
+    try:
+        with ThreadPoolExecutor(max_workers=cfg.runner_threads) as pool:
+            futures = [pool.submit(worker) for _ in range(cfg.runner_threads)]
+            for future in futures:
+                future.result()
+    finally:
+        client.close()
+        close_old_connections()
+    if lost.is_set() and not summary.stopped_because:
+        summary.stopped_because = "lease lost"
+
+
+def _finish_if_done(request_id: int) -> None:
+    req = DeletionRequest.objects.only(
+        "status", "item_count", "deleted_count", "already_gone_count", "failed_count"
+    ).get(pk=request_id)
+    if req.status == DeletionRequest.Status.RUNNING and req.remaining_count == 0:
+        # Another thread may finish it first, or an item may be retried meanwhile.
+        with suppress(TransitionError):
+            transitions.finish_request(req, actor=None, source=Source.WORKER)

@@ -1,0 +1,27 @@
+"""Signals by which the domain asks for work without importing the task layer.
+
+The domain (holds, workspace health) says *that* work became due; :mod:`deletions.tasks.engine`
+connects the receivers that wake workers. So the domain never imports Celery tasks, and the
+import graph has no cycle through the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.dispatch import Signal
+
+# Sent after commit with ``workspace_ids``: items there became due (a hold lifted, a workspace
+# resumed). Receivers wake a runner for each.
+work_due = Signal()
+
+# Sent after commit with ``workspace_id``: staff resumed a stopped workspace.
+workspace_resumed = Signal()
+
+
+def announce_work_due(workspace_ids: Iterable[int]) -> None:
+    """Send :data:`work_due` for *workspace_ids* once the current transaction has committed."""
+    ids = sorted(set(workspace_ids))
+    if ids:
+        transaction.on_commit(lambda: work_due.send(sender=None, workspace_ids=ids))
