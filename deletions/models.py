@@ -611,8 +611,11 @@ class OwnershipConflict(models.Model):
     observed_customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    observed_ref = models.CharField(max_length=255, blank=True)
-    source = models.CharField(max_length=10, choices=Source.choices)
+    class Seen(models.TextChoices):
+        SYNC = "sync", "Inventory sync"
+        WEBHOOK = "webhook", "Extend webhook"
+
+    source = models.CharField(max_length=10, choices=Seen.choices)
     seen_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=200, blank=True)

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -43,7 +43,13 @@ from deletions.extend_client import (
     Transient,
 )
 from deletions.extend_connection import client_for
-from deletions.models import Customer, ParseRun, Workspace, WorkspaceSync
+from deletions.models import (
+    Customer,
+    OwnershipConflict,
+    ParseRun,
+    Workspace,
+    WorkspaceSync,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -481,13 +487,16 @@ def upsert_runs(
     customers: dict[str, int | None] | None = None,
     count_known: bool = True,
     revive: bool = True,
+    source: str = OwnershipConflict.Seen.SYNC,
 ) -> int:
     """Insert or refresh *rows* in bulk; return how many were already known (if *count_known*).
 
     Runs whose reference names a customer are (re)assigned to it; the others are inserted
     unassigned and keep whatever customer they have. Fields a row does not carry (a webhook has
     no file name) are left as they are. Vanished runs seen again are present (if *revive*).
-    *customers* caches reference lookups across calls.
+    *customers* caches reference lookups across calls. A run in an open request keeps its
+    customer: a new one Extend names is recorded as a conflict (*source* says who saw it) and
+    applied when the request ends.
     """
     unique_rows = list({row.run_id: row for row in rows}.values())
     if not unique_rows:
@@ -522,18 +531,47 @@ def upsert_runs(
                 last_seen_at=now,
             )
         )
-    for fields, objs in groups.items():
-        ParseRun.objects.bulk_create(
-            objs,
-            update_conflicts=True,
-            unique_fields=["workspace", "run_id"],
-            update_fields=list(fields),
-        )
+    with transaction.atomic():
+        for fields, objs in groups.items():
+            ParseRun.objects.bulk_create(
+                objs,
+                update_conflicts=True,
+                unique_fields=["workspace", "run_id"],
+                update_fields=list(fields),
+            )
+        # Same transaction: nobody ever sees a run of an open request with another customer.
+        freeze_owners(workspace, ids, source=source)
     if revive:
         ParseRun.objects.filter(
             workspace=workspace, run_id__in=ids, state=ParseRun.State.VANISHED
         ).update(state=ParseRun.State.PRESENT)
     return known
+
+
+def freeze_owners(workspace: Workspace, run_ids: list[str], *, source: str) -> int:
+    """Put back the customer of every run among *run_ids* that sits in an open request and was
+    just given another one, recording the change as a conflict for staff. Returns how many.
+
+    Ownership is frozen while a run is in an open request: the request's customer approved
+    its deletion, so the engine's gate would refuse a run that moved, and the change waits.
+    """
+    moved = list(
+        ParseRun.objects.filter(workspace=workspace, run_id__in=run_ids, open_request__isnull=False)
+        .exclude(customer_id=F("open_request__customer_id"))
+        .values_list("pk", "customer_id", "open_request_id", "open_request__customer_id")
+    )
+    for run_pk, observed, request_id, owner in moved:
+        ParseRun.objects.filter(pk=run_pk).update(customer_id=owner)
+        OwnershipConflict.objects.get_or_create(
+            parse_run_id=run_pk,
+            request_id=request_id,
+            observed_customer_id=observed,
+            resolved_at=None,
+            defaults={"current_customer_id": owner, "source": source},
+        )
+    if moved:
+        logger.warning("%s runs of open requests were named for another customer", len(moved))
+    return len(moved)
 
 
 def _complete(workspace: Workspace, sync: WorkspaceSync) -> int:

@@ -24,6 +24,7 @@ from deletions.models import (
     Approval,
     DeletionItem,
     DeletionRequest,
+    OwnershipConflict,
     ParseRun,
     Source,
 )
@@ -152,6 +153,39 @@ def _release_runs(req: DeletionRequest, *, keep_unfinished: bool = False) -> Non
     if keep_unfinished:
         runs = runs.exclude(items__request=req, items__status__in=[IS.FAILED, IS.HELD])
     runs.update(open_request=None)
+    _settle_conflicts(req)
+
+
+def _settle_conflicts(req: DeletionRequest) -> None:
+    """Apply the ownership changes Extend announced while *req* held its runs (frozen until
+    now): a run the request released moves to the customer Extend names, audited; a run it
+    deleted has nothing to move. Runs it still holds (failed, held) keep waiting."""
+    now = timezone.now()
+    conflicts = OwnershipConflict.objects.filter(request=req, resolved_at__isnull=True)
+    for conflict in conflicts.select_related("parse_run", "observed_customer"):
+        run = conflict.parse_run
+        if run.open_request_id == req.pk:
+            continue
+        if run.state == ParseRun.State.DELETED:
+            conflict.resolution = f"Deleted by request #{req.pk}; nothing to move."
+        elif ParseRun.objects.filter(pk=run.pk, open_request__isnull=True).update(
+            customer=conflict.observed_customer
+        ):
+            conflict.resolution = f"Moved to {conflict.observed_customer} when #{req.pk} ended."
+            audit.record(
+                "run.owner_changed",
+                obj=run,
+                actor=None,
+                source=Source.SYSTEM,
+                customer=conflict.observed_customer_id,
+                before={"customer": conflict.current_customer_id},
+                after={"customer": conflict.observed_customer_id},
+                detail={"run_id": run.run_id, "request": req.pk, "seen_by": conflict.source},
+            )
+        else:
+            continue  # already in another open request: settled when that one ends
+        conflict.resolved_at = now
+        conflict.save(update_fields=["resolution", "resolved_at"])
 
 
 def verify_request(

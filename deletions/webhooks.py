@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from deletions.extend_client import ExtendError, NotFound
 from deletions.extend_connection import client_for
-from deletions.models import ParseRun, WebhookEvent, Workspace
+from deletions.models import OwnershipConflict, ParseRun, WebhookEvent, Workspace
 from deletions.sync import MAX_RUN_ID, run_row, upsert_runs
 
 logger = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ def _apply_status(workspace: Workspace, payload: Mapping[str, Any]) -> None:
     now = timezone.now()
     row = run_row(workspace, payload)
     if row is not None:
-        upsert_runs(workspace, [row], now=now)
+        upsert_runs(workspace, [row], now=now, source=OwnershipConflict.Seen.WEBHOOK)
 
 
 def process_event(event: WebhookEvent, *, session: requests.Session | None = None) -> None:
@@ -246,4 +246,4 @@ def _fetch_missing_details(workspace: Workspace, run_id: str) -> None:
     now = timezone.now()
     row = run_row(workspace, full)
     if row is not None:
-        upsert_runs(workspace, [row], now=now)
+        upsert_runs(workspace, [row], now=now, source=OwnershipConflict.Seen.WEBHOOK)

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,6 +51,21 @@ def wait_until(predicate: Callable[[], object], timeout: float = 30.0, every: fl
         value = predicate()
     assert value, f"condition not met within {timeout} s"
     return value
+
+
+def background(target: Callable[..., object], *args: object) -> threading.Thread:
+    """Start *target(*args)* in a thread that closes its own database connection when done
+    (an open one would keep the test database from being dropped)."""
+
+    def run() -> None:
+        try:
+            target(*args)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
@@ -10,11 +9,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from deletions import holds, transitions
+from deletions import holds, retention, transitions
 from deletions.engine import reconciler, runner
 from deletions.errors import RuleViolation, TransitionError
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, LegalHold, Source
-from tests.engine.conftest import wait_until
+from tests.engine.conftest import background, wait_until
 from tests.engine.test_outcomes import run_until_settled
 
 IS = DeletionItem.Status
@@ -68,8 +67,7 @@ def test_a_customer_hold_placed_while_the_request_runs_stops_the_rest_at_once(
 ):
     sim.set_faults({"latency": {"mean_ms": 40}})
     req = make_request(60)
-    thread = threading.Thread(target=runner.run_workspace, args=(sim_workspace.pk, engine_cfg))
-    thread.start()
+    thread = background(runner.run_workspace, sim_workspace.pk, engine_cfg)
     wait_until(lambda: req.items.filter(status=IS.DELETED).count() >= 5, timeout=30)
     holds.place_hold(
         scope=LegalHold.Scope.CUSTOMER, customer=engine_customer, reason="Regulator inquiry",
@@ -173,3 +171,31 @@ def test_cancelling_inside_the_cooling_off_window_sends_nothing(
     req.refresh_from_db()
     assert req.status == RS.CANCELLED
     assert sim.ledger(method="DELETE") == []
+
+
+def test_a_held_item_of_a_year_old_request_survives_the_purge_and_is_deleted_when_lifted(
+    sim, sim_workspace, make_request, engine_cfg, staff_admin
+):
+    req = make_request(3, approve=False)
+    held_run = req.items.order_by("id").first().parse_run
+    hold = holds.place_hold(
+        scope=LegalHold.Scope.RUNS, runs=[held_run], reason="Litigation", reference="LIT-9",
+        actor=staff_admin, source=Source.WEB,
+    )  # fmt: skip
+    from tests.engine.conftest import approve_and_start
+
+    approve_and_start(req)
+    run_until_settled(sim_workspace, engine_cfg)
+    req.refresh_from_db()
+    assert req.status == RS.COMPLETED and req.held_count == 1
+
+    # A year and more later the retention purge runs: the held erasure is still owed.
+    result = retention.purge_expired_records(now=timezone.now() + timedelta(days=400))
+    assert result.requests == 0
+    assert req.items.filter(status=IS.HELD).count() == 1
+
+    holds.lift_hold(hold, actor=staff_admin, source=Source.WEB, reason="Case closed")
+    run_until_settled(sim_workspace, engine_cfg)
+    req.refresh_from_db()
+    assert req.status == RS.COMPLETED and req.deleted_count == 3
+    assert sim.is_deleted(held_run.run_id)
