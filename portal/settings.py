@@ -355,6 +355,9 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "ENUM_NAME_OVERRIDES": {
         "RequestStatusEnum": "deletions.models.DeletionRequest.Status",
         "ItemStatusEnum": "deletions.models.DeletionItem.Status",
+        # Two models have a Scope: without a name each, both would get a hashed one.
+        "ScopeEnum": "deletions.models.DeletionRequest.Scope",
+        "HoldScopeEnum": "deletions.models.LegalHold.Scope",
     },
 }
 # Requests per minute per token; bodies larger than this are refused (413).

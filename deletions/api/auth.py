@@ -109,6 +109,15 @@ class IsCustomerOrStaff(permissions.BasePermission):
         )
 
 
+class StaffWith(permissions.BasePermission):
+    """A staff token whose user also holds *perm*: the console's ``console_required(perm)``."""
+
+    perm = ""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return IsStaff().has_permission(request, view) and request.user.has_perm(self.perm)
+
+
 def describe(token: ApiToken) -> dict[str, Any]:
     return {"id": token.pk, "name": token.name, "prefix": token.prefix}
 

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from deletions.api import docs, views
+from deletions.api import docs, staff, views
 
 app_name = "api"
 
@@ -26,5 +26,9 @@ urlpatterns = [
         name="certificate_pdf",
     ),
     path("queue", views.Queue.as_view(), name="queue"),
+    path("holds", staff.HoldList.as_view(), name="holds"),
+    path("holds/<int:pk>/lift", staff.HoldLift.as_view(), name="hold_lift"),
+    path("workspaces/<int:pk>/pause", staff.WorkspacePause.as_view(), name="workspace_pause"),
+    path("workspaces/<int:pk>/resume", staff.WorkspaceResume.as_view(), name="workspace_resume"),
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]
