@@ -611,6 +611,7 @@ class OwnershipConflict(models.Model):
     observed_customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+
     class Seen(models.TextChoices):
         SYNC = "sync", "Inventory sync"
         WEBHOOK = "webhook", "Extend webhook"

@@ -210,6 +210,10 @@ def _buttons(request: HttpRequest, req: DeletionRequest, state: dict[str, Any]) 
     return buttons
 
 
+# Ownership conflicts listed on a request's page (they are rare; the admin lists them all).
+CONFLICTS_SHOWN = 50
+
+
 @console_required()
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request(pk)
@@ -230,8 +234,15 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     covering = console_holds.holds_for_runs(
         item.parse_run for item in items_page.objects if item.status == IS.HELD
     )
+    conflicts = list(
+        req.ownership_conflicts.select_related(
+            "parse_run", "observed_customer", "current_customer"
+        ).order_by("resolved_at", "-seen_at")[:CONFLICTS_SHOWN]
+    )
+    open_conflicts = {c.parse_run_id for c in conflicts if c.resolved_at is None}
     for item in items_page.objects:
         item.holds = covering.get(item.parse_run_id, [])  # type: ignore[attr-defined]
+        item.owner_conflict = item.parse_run_id in open_conflicts  # type: ignore[attr-defined]
     return render_console(
         request,
         "console/request_detail.html",
@@ -246,6 +257,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline_truncated": truncated,
             "buttons": _buttons(request, req, state),
             "days_left": console_queries.days_left(req),
+            "conflicts": conflicts,
             **state,
         },
         section="queue",

@@ -124,3 +124,74 @@ def test_the_engine_survives_chaos_and_the_ledger_proves_it(
 def _final(req: DeletionRequest) -> bool:
     req.refresh_from_db()
     return req.status in DeletionRequest.FINAL_STATUSES
+
+
+def test_holds_pauses_and_remaps_at_random_moments_stop_every_delete_they_cover(
+    live_engine, sim, make_request, approver, staff_admin
+):
+    """Real worker processes (20 threads each), slow answers and a killed worker, while staff
+    hold runs, pause and resume the workspace and runs change owner at random moments: the
+    ledger shows zero DELETEs for a covered run after the change committed."""
+    from deletions import fence, holds, workspace_health
+    from deletions.models import LegalHold, ParseRun, Workspace
+    from tests.factories import CustomerFactory
+
+    rng = random.Random(20261201)
+    live_engine.env.update({"RUNNER_THREADS": "20", "RUNNER_SECONDS": "6"})
+    sim.set_faults({"latency": {"distribution": "normal", "mean_ms": 300, "jitter_ms": 100}})
+    other = CustomerFactory(external_ref="cust_elsewhere")
+    req = make_request(RUNS)
+    ws = Workspace.objects.get(pk=req.items.first().workspace_id)
+    workers = [live_engine.start_worker(), live_engine.start_worker()]
+    live_engine.start_beat()
+
+    # (committed at, until, covered run ids): nothing covered may arrive in [committed, until).
+    windows: list[tuple[float, float, set[str]]] = []
+    actions = ["hold", "pause", "remap", "hold", "kill", "remap", "pause"]
+    rng.shuffle(actions)
+    for action in actions:
+        time.sleep(rng.uniform(0.5, 2.0))
+        free = list(
+            ParseRun.objects.filter(items__request=req, items__status=IS.PENDING).values_list(
+                "pk", "run_id"
+            )
+        )
+        chosen = rng.sample(free, min(len(free), 15))
+        runs = ParseRun.objects.filter(pk__in=[pk for pk, _ in chosen])
+        if action == "hold" and chosen:
+            holds.place_hold(
+                scope=LegalHold.Scope.RUNS, runs=runs, reason="Chaos hold", reference="CHAOS",
+                actor=staff_admin, source=Source.WEB,
+            )  # fmt: skip
+            windows.append((time.time(), float("inf"), {r for _, r in chosen}))
+        elif action == "remap" and chosen:
+            with fence.closed([ws.pk]):
+                runs.update(customer=other)
+            windows.append((time.time(), float("inf"), {r for _, r in chosen}))
+        elif action == "pause":
+            workspace_health.pause_workspace(ws, actor=approver, source=Source.WEB)
+            paused = time.time()
+            time.sleep(rng.uniform(0.5, 1.5))
+            resumed = time.time()
+            windows.append(
+                (paused, resumed, set(req.items.values_list("parse_run__run_id", flat=True)))
+            )
+            workspace_health.resume_workspace(ws, actor=approver, source=Source.WEB)
+        elif action == "kill":
+            victim = rng.randrange(len(workers))
+            live_engine.kill_worker(workers[victim])
+            workers[victim] = live_engine.start_worker()
+
+    wait_until(lambda: _final(req), timeout=240)
+    late = [
+        (e.run_id, e.time)
+        for e in sim.ledger(method="DELETE")
+        for committed, until, covered in windows
+        if committed < e.time < until and e.run_id in covered
+    ]
+    assert late == [], (late, live_engine.logs())
+    assert len(windows) >= 5
+    req.refresh_from_db()
+    assert req.held_count > 0 and req.failed_count > 0  # the held and the remapped runs
+    for item in req.items.filter(status=IS.DELETED).select_related("parse_run"):
+        assert sim.is_deleted(item.parse_run.run_id)

@@ -204,7 +204,7 @@ def test_a_cancel_that_wins_the_race_with_start_means_no_delete_at_all(
 
 
 def test_a_webhook_naming_another_customer_leaves_the_run_with_its_request_and_records_it(
-    sim, sim_workspace, make_request, gate_cfg, staff_admin
+    sim, sim_workspace, make_request, gate_cfg, staff_admin, client
 ):
     other = CustomerFactory(external_ref="cust_other")
     req = make_request(6, approve=False)
@@ -220,6 +220,11 @@ def test_a_webhook_naming_another_customer_leaves_the_run_with_its_request_and_r
     conflicts = OwnershipConflict.objects.filter(request=req, resolved_at__isnull=True)
     assert {c.parse_run.run_id for c in conflicts} == set(moved)
     assert {c.observed_customer_id for c in conflicts} == {other.pk}
+    # Staff see it on the request's page, next to the runs concerned.
+    client.force_login(staff_admin, backend="django.contrib.auth.backends.ModelBackend")
+    page = client.get(f"/console/requests/{req.pk}/").content.decode()
+    assert "Ownership conflicts" in page and "Waiting for the request to end" in page
+    assert all(run_id in page for run_id in moved) and page.count("Owner conflict") == 2
 
     # The request is rejected: the runs it held move to the customer Extend names, audited.
     transitions.reject_request(req, actor=staff_admin, source=Source.WEB, reason="Not ours")
