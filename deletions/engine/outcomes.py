@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from deletions import ratelimit, transitions
@@ -125,14 +126,15 @@ def _may_have_reached_before(call: Call) -> bool:
 
 def handle_deleted(call: Call) -> str:
     assert isinstance(call.result, Deleted)
-    record(call, "deleted", http_status=call.result.status, request_id=call.result.request_id)
+    with transaction.atomic():  # one commit for the answer and the item's move
+        record(call, "deleted", http_status=call.result.status, request_id=call.result.request_id)
+        transitions.complete_item(
+            call.item,
+            IS.DELETED,
+            http_status=call.result.status,
+            extend_request_id=call.result.request_id or "",
+        )
     _note_success(call.workspace)
-    transitions.complete_item(
-        call.item,
-        IS.DELETED,
-        http_status=call.result.status,
-        extend_request_id=call.result.request_id or "",
-    )
     if call.workspace.verify_deletions:
         verify_deleted(call.item, call.workspace, call.client)
     return "deleted"
@@ -347,10 +349,11 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
     try:
         client.get_parse_run(item.parse_run.run_id)
     except NotFound as exc:
-        _verify_record(
-            item, started, t0, "confirmed_gone", http_status=404, request_id=exc.request_id
-        )
-        DeletionItem.objects.filter(pk=item.pk).update(verified_at=timezone.now())
+        with transaction.atomic():
+            _verify_record(
+                item, started, t0, "confirmed_gone", http_status=404, request_id=exc.request_id
+            )
+            DeletionItem.objects.filter(pk=item.pk).update(verified_at=timezone.now())
         return True
     except RateLimited as exc:
         ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))

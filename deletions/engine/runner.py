@@ -163,10 +163,16 @@ def _run_threads(
 
 
 def _finish_if_done(request_id: int) -> None:
-    req = DeletionRequest.objects.only(
-        "status", "item_count", "deleted_count", "already_gone_count", "failed_count"
-    ).get(pk=request_id)
-    if req.status == DeletionRequest.Status.RUNNING and req.remaining_count == 0:
+    counts = (
+        DeletionRequest.objects.filter(pk=request_id, status=DeletionRequest.Status.RUNNING)
+        .values_list(
+            "item_count", "deleted_count", "already_gone_count", "failed_count", "held_count"
+        )
+        .first()
+    )
+    if counts is not None and counts[0] - sum(counts[1:]) <= 0:
         # Another thread may finish it first, or an item may be retried meanwhile.
         with suppress(TransitionError):
-            transitions.finish_request(req, actor=None, source=Source.WORKER)
+            transitions.finish_request(
+                DeletionRequest(pk=request_id), actor=None, source=Source.WORKER
+            )
