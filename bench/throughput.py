@@ -13,6 +13,7 @@ printed is ``throughput: X% of limit, Y x the sequential SDK loop``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -24,6 +25,8 @@ from pathlib import Path
 from bench.common import use_dedicated_database, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
+GOAL_PERCENT = 95.0
+GOAL_429_PERCENT = 0.5
 API_KEY = "sk_bench_throughput_key_0001"
 
 
@@ -32,6 +35,22 @@ def _rate(times: list[float]) -> float:
     if len(times) < 2:
         return 0.0
     return (len(times) - 1) / (max(times) - min(times))
+
+
+def _per_second(times: list[float]) -> str:
+    """Successful DELETEs in each whole second of the run: where the time went."""
+    if not times:
+        return "none"
+    start = min(times)
+    buckets = [0] * (int(max(times) - start) + 1)
+    for t in times:
+        buckets[int(t - start)] += 1
+    inner = sorted(buckets[1:-1]) or buckets
+    gaps = sum(1 for a, b in zip(sorted(times), sorted(times)[1:], strict=False) if b - a > 0.25)
+    return (
+        f"min {inner[0]}, median {inner[len(inner) // 2]}, max {inner[-1]} per second "
+        f"(whole seconds); {gaps} pauses over 250 ms"
+    )
 
 
 def _sdk_loop(url: str, run_ids: list[str]) -> float:
@@ -101,9 +120,10 @@ def main(argv: list[str] | None = None) -> str:
         sim.reset_ledger()
 
         with tempfile.TemporaryDirectory() as tmp, Path(tmp, "worker.log").open("wb") as log:
-            env = {**os.environ, "RUNNER_SECONDS": "25"}
+            env = {**os.environ, "RUNNER_SECONDS": "25", "BENCH_COUNTS_DIR": tmp}
             worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "prefork",
+                [sys.executable, "-m", "celery", "-A", "bench.instrumented", "worker", "--pool",
+                 "prefork",
                  "--concurrency", "2", "--loglevel", "WARNING", "--without-gossip",
                  "--without-mingle"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -123,12 +143,12 @@ def main(argv: list[str] | None = None) -> str:
             finally:
                 os.killpg(worker.pid, signal.SIGTERM)
                 worker.wait(timeout=30)
+            counted = [json.loads(p.read_text()) for p in Path(tmp).glob("*.json")]
 
-        deletes = [
-            e.time for e in sim.ledger(method="DELETE") if e.status and 200 <= e.status < 300
-        ]
+        sim_deletes = sim.ledger(method="DELETE")
+        deletes = [e.time for e in sim_deletes if e.status and 200 <= e.status < 300]
         summary = sim.ledger_summary()
-        rate_limited = sum(1 for e in sim.ledger(method="DELETE") if e.status == 429)
+        rate_limited = sum(1 for e in sim_deletes if e.status == 429)
         req.refresh_from_db()
     finally:
         sim.stop()
@@ -136,6 +156,15 @@ def main(argv: list[str] | None = None) -> str:
     portal_rate = _rate(deletes)
     percent = 100 * portal_rate / args.limit
     ratio = portal_rate / sdk_rate if sdk_rate else float("inf")
+    sent = max(len(deletes), 1)
+    total = {key: sum(c.get(key, 0) for c in counted) for key in ("queries", "gate_queries")}
+    cpu = {key: sum(c.get(key, 0.0) for c in counted) for key in ("cpu", "gate_cpu")}
+    calls = len(sim_deletes)
+    share_429 = 100 * rate_limited / max(calls, 1)
+    peak = max(
+        (v for k, v in summary["peak_calls_per_second"].items() if k.endswith("/WRITE")), default=0
+    )
+    met = percent >= GOAL_PERCENT and share_429 <= GOAL_429_PERCENT and peak <= args.limit
     lines = [
         f"database: {database}; broker: {settings.CELERY_BROKER_URL.split('@')[-1]}",
         f"simulator: {args.latency_ms:g} ms added latency, WRITE limit {args.limit:g}/s",
@@ -143,11 +172,18 @@ def main(argv: list[str] | None = None) -> str:
         f"request {req.status}, {wall:.1f} s from approval to completion (verification on)",
         f"portal rate: {portal_rate:.2f} deletes/s (first to last successful DELETE)",
         f"peak calls in any 1 s window: {summary['peak_calls_per_second']}",
-        f"429s answered: {rate_limited}",
+        f"successful DELETEs per second: {_per_second(deletes)}",
+        f"429s answered: {rate_limited} ({share_429:.2f}% of DELETEs)",
+        f"worker CPU per DELETE: {1000 * cpu['cpu'] / sent:.1f} ms, of which the gate "
+        f"{1000 * cpu['gate_cpu'] / sent:.1f} ms (verification, outcome and claim included)",
+        f"SQL statements per DELETE: {total['queries'] / sent:.1f}, of which the gate "
+        f"{total['gate_queries'] / sent:.1f}",
+        f"goal: at least {GOAL_PERCENT:g}% of the limit, at most {GOAL_429_PERCENT:g}% 429s, "
+        f"never above the limit in a 1 s window: {'met' if met else 'MISSED'}",
         f"sequential SDK loop: {sdk_rate:.2f} deletes/s over {args.sdk_runs} runs",
         f"throughput: {percent:.1f}% of limit, {ratio:.1f} x the sequential SDK loop",
     ]
-    path = write_result("throughput", lines)
+    path = write_result(f"throughput-{args.limit:g}", lines)
     print("\n".join(lines[:-1]))
     print(f"results written to {path.relative_to(ROOT)}")
     print(lines[-1])

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class RunSummary:
     stopped_because: str = ""
     more_work: bool = False
     taken_over: int = 0
+    handed_over: bool = False  # the successor was enqueued before this runner stopped
 
     def add(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -56,18 +58,35 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-def run_workspace(workspace_id: int, cfg: EngineSettings | None = None) -> RunSummary:
+# A runner asks for its successor this long before it stops, and the successor waits up to
+# twice this long for the lease: the hand-over costs the time the last calls take to finish,
+# not a trip through the queue and a cold start.
+HANDOVER_SECONDS = 1.5
+
+
+def run_workspace(
+    workspace_id: int,
+    cfg: EngineSettings | None = None,
+    *,
+    successor: Callable[[], object] | None = None,
+    wait_for_lease: float = 0.0,
+) -> RunSummary:
     """Delete due items of *workspace_id* for up to ``cfg.runner_seconds``, several at a time.
 
     Only one runner per workspace works at once; a second wake-up finds the lease taken and
-    returns at once. Returns what was done and whether work remains.
+    returns (after waiting up to *wait_for_lease* seconds for it). *successor*, if given, is
+    called shortly before this runner stops with work left, to enqueue the next one. Returns
+    what was done and whether work remains.
     """
     cfg = cfg or EngineSettings.current()
     summary = RunSummary()
     owner = _owner()
-    if not lease.take(workspace_id, owner, cfg.runner_lease_seconds):
-        summary.stopped_because = ANOTHER_RUNNER
-        return summary
+    give_up_at = time.monotonic() + wait_for_lease
+    while not lease.take(workspace_id, owner, cfg.runner_lease_seconds):
+        if time.monotonic() >= give_up_at:
+            summary.stopped_because = ANOTHER_RUNNER
+            return summary
+        time.sleep(0.05)
     heartbeat = lease.Heartbeat(workspace_id, owner, cfg.runner_lease_seconds)
     heartbeat.start()
     try:
@@ -77,7 +96,7 @@ def run_workspace(workspace_id: int, cfg: EngineSettings | None = None) -> RunSu
         if not workspace.is_runnable:
             summary.stopped_because = f"workspace {workspace.get_health_display().lower()}"
             return summary
-        _run_threads(workspace, cfg, summary, heartbeat.lost)
+        _run_threads(workspace, cfg, summary, heartbeat.lost, successor)
         summary.more_work = has_due_work(workspace_id)
     finally:
         heartbeat.stop()
@@ -120,11 +139,20 @@ def send(
 
 
 def _run_threads(
-    workspace: Workspace, cfg: EngineSettings, summary: RunSummary, lost: threading.Event
+    workspace: Workspace,
+    cfg: EngineSettings,
+    summary: RunSummary,
+    lost: threading.Event,
+    successor: Callable[[], object] | None,
 ) -> None:
     deadline = time.monotonic() + cfg.runner_seconds
     stop = threading.Event()
     lock = threading.Lock()
+    handover = threading.Timer(max(cfg.runner_seconds - HANDOVER_SECONDS, 0.0), _hand_over)
+    handover.args = (stop, lost, summary, successor)
+    handover.daemon = True
+    if successor is not None:
+        handover.start()
     client = ExtendClient(
         credentials_for(workspace), read_timeout=cfg.read_timeout, pool_size=cfg.runner_threads
     )
@@ -156,10 +184,24 @@ def _run_threads(
             for future in futures:
                 future.result()
     finally:
+        handover.cancel()
         client.close()
         close_old_connections()
     if lost.is_set() and not summary.stopped_because:
         summary.stopped_because = "lease lost"
+
+
+def _hand_over(
+    stop: threading.Event,
+    lost: threading.Event,
+    summary: RunSummary,
+    successor: Callable[[], object] | None,
+) -> None:
+    """Shortly before the deadline, with the runner still busy: enqueue the next runner."""
+    if successor is None or stop.is_set() or lost.is_set():
+        return
+    summary.handed_over = True
+    successor()
 
 
 def _finish_if_done(request_id: int) -> None:

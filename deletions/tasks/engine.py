@@ -24,14 +24,22 @@ SHORT_COUNTDOWN_SECONDS = 60
 
 
 @shared_task(name="deletions.run_workspace", ignore_result=True)
-def run_workspace_task(workspace_id: int) -> None:
-    """Work through a workspace's due items for a while, then hand over to the next wake-up."""
-    summary = runner.run_workspace(workspace_id)
+def run_workspace_task(workspace_id: int, wait_for_lease: float = 0.0) -> None:
+    """Work through a workspace's due items for a while, then hand over to the next runner."""
+
+    def successor() -> None:
+        # Enqueued before this runner stops, it waits for the lease: no gap at the hand-over.
+        run_workspace_task.apply_async(
+            (workspace_id,), {"wait_for_lease": 2 * runner.HANDOVER_SECONDS}
+        )
+
+    summary = runner.run_workspace(workspace_id, successor=successor, wait_for_lease=wait_for_lease)
     log.info("runner for workspace %s: %s", workspace_id, summary)
     if summary.stopped_because == runner.ANOTHER_RUNNER:
         return
     if summary.more_work:
-        run_workspace_task.delay(workspace_id)
+        if not summary.handed_over:
+            run_workspace_task.delay(workspace_id)
         return
     due_in = due.next_due_in(workspace_id)
     if not summary.stopped_because and due_in is not None and due_in <= SHORT_COUNTDOWN_SECONDS:

@@ -1,0 +1,64 @@
+"""The shared rate limiter: however many callers ask at once, the slots it grants never put more
+than the limit into any one-second window (counted here by the time each grant came back)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import connection
+
+from deletions import ratelimit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _peak(times: list[float]) -> int:
+    """The most grants in any sliding window of one second."""
+    times = sorted(times)
+    peak, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        peak = max(peak, end - start + 1)
+    return peak
+
+
+@pytest.mark.parametrize("limit", [10, 50])
+def test_no_one_second_window_holds_more_than_the_limit_whatever_the_callers(limit):
+    key = f"test-window-{uuid.uuid4().hex}"
+    granted: list[float] = []
+    lock = threading.Lock()
+    end = time.monotonic() + 2.5
+
+    def caller() -> None:
+        try:
+            while time.monotonic() < end:
+                if ratelimit.acquire(key, limit, deadline=end):
+                    with lock:
+                        granted.append(time.time())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=caller) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert granted, "no slot was granted"
+    assert _peak(granted) <= limit
+
+
+def test_a_slot_nobody_took_on_time_is_not_lost_but_never_doubles_up():
+    key = f"test-tolerance-{uuid.uuid4().hex}"
+    interval = ratelimit.interval_for(10)
+    assert ratelimit.reserve(key, 10).granted
+    # Asked a little after the next slot came: granted at once (the lateness is absorbed).
+    time.sleep(interval * (1 + ratelimit.TOLERANCE / 2))
+    assert ratelimit.reserve(key, 10).granted
+    # But the absorbed lateness is not credit for a burst: the next one must wait.
+    later = ratelimit.reserve(key, 10)
+    assert not later.granted and later.wait > interval / 2
