@@ -97,16 +97,17 @@ def prepare(path: Path, queues: tuple[str, ...] = ("celery",)) -> None:
         db.execute("PRAGMA journal_mode=WAL")
         # IMMEDIATE: processes preparing at the same moment take turns instead of racing.
         db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in (*_KOMBU_SCHEMA, _DELETE_HANDED_OUT):
-                db.execute(statement)
-            db.executemany(
-                "INSERT OR IGNORE INTO kombu_queue (name) VALUES (?)", [(q,) for q in queues]
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        for statement in (*_KOMBU_SCHEMA, _DELETE_HANDED_OUT):
+            db.execute(statement)
+        # Not INSERT OR IGNORE: with AUTOINCREMENT that writes (the id sequence advances) even
+        # when the row exists, at every process start.
+        db.executemany(
+            "INSERT INTO kombu_queue (name) SELECT ?1"
+            " WHERE NOT EXISTS (SELECT 1 FROM kombu_queue WHERE name = ?1)",
+            [(q,) for q in queues],
+        )
+        # Failing before this, closing the connection rolls the whole preparation back.
+        db.execute("COMMIT")
 
 
 def queue_depth(path: Path, queue: str = "celery") -> int:
