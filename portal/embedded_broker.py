@@ -11,8 +11,9 @@ does them, idempotently, in every process that loads the settings:
 
 - WAL mode, so a reader never waits for a writer. It belongs to the file and stays once set.
 - Kombu's tables and the default queue's row, created in one locked transaction. Kombu creates
-  them itself when it finds them missing, but two processes meeting a fresh file race there,
-  and the loser fails ("UNIQUE constraint failed: kombu_queue.name", which stops a worker).
+  them itself when it finds them missing, but processes meeting a fresh file race there and the
+  losers' connections fail ("UNIQUE constraint failed: kombu_queue.name", "table kombu_queue
+  already exists": seen with eight processes starting together).
 - Handed-out messages deleted. Kombu only marks them ``visible = 0`` and never reads them again,
   so the table, and the scan each poll makes inside its write lock, would grow for ever.
 """
