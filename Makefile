@@ -42,7 +42,7 @@ pytest: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
-# The suite again on the embedded default (SQLite, filesystem broker, no Redis). Tests marked
+# The suite again on the embedded default (SQLite database and broker, no Redis). Tests marked
 # postgres are deselected automatically; tests needing Redis are marked redis and left out here.
 pytest-embedded: $(STAMP)
 	env -u DATABASE_URL -u REDIS_URL PORTAL_VAR_DIR=$$(mktemp -d) \

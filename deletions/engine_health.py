@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from deletions.models import DeletionItem, DeletionRequest
+from portal import embedded_broker
 
 WORKER_SEEN_KEY = "engine:worker_seen"
 LAST_RECONCILE_KEY = "engine:last_reconcile"
@@ -29,9 +30,10 @@ def queue_depth() -> int | None:
         if settings.REDIS_URL:
             client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
             return int(client.llen("celery"))
-        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-        return sum(1 for path in folder.iterdir() if path.suffix == ".msg")
-    except (redis.RedisError, OSError, KeyError):
+        return embedded_broker.queue_depth(
+            embedded_broker.path_from_url(settings.CELERY_BROKER_URL)
+        )
+    except (redis.RedisError, sqlite3.Error, ValueError):
         return None
 
 

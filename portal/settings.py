@@ -1,9 +1,10 @@
 """Settings for the deletion portal, read from the environment (12-factor).
 
-With nothing set, the portal runs on its *embedded default*: DEBUG on, SQLite under ``var/`` and
-a Celery broker on the filesystem, so ``make run`` needs no servers. With ``DATABASE_URL`` and
-``REDIS_URL`` it runs on PostgreSQL and Redis. With ``DEBUG`` off, missing secrets are an error
-that names the variable, never a silent insecure default. Every variable is listed in README.md.
+With nothing set, the portal runs on its *embedded default*: DEBUG on, and SQLite files under
+``var/`` for the database and the Celery broker, so ``make run`` needs no servers. With
+``DATABASE_URL`` and ``REDIS_URL`` it runs on PostgreSQL and Redis. With ``DEBUG`` off, missing
+secrets are an error that names the variable, never a silent insecure default. Every variable is
+listed in README.md.
 """
 
 from __future__ import annotations
@@ -242,17 +243,14 @@ if REDIS_URL:
         "visibility_timeout": 900,
     }
 else:
-    CELERY_BROKER_URL = "filesystem://"
-    _broker_dir = VAR_DIR / "broker"
-    # Kombu's filesystem transport expects its folders to exist.
-    for _folder in ("out", "processed"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
+    # A SQLite file of its own, through Kombu's SQLAlchemy transport: a message is committed
+    # whole or not at all, whoever is killed mid-write (portal/embedded_broker.py says why).
+    from portal import embedded_broker
+
+    _broker_store = VAR_DIR / "broker.sqlite3"
+    embedded_broker.prepare(_broker_store)
+    CELERY_BROKER_URL = embedded_broker.url(_broker_store)
+    CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker.transport_options()
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

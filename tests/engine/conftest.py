@@ -325,7 +325,14 @@ def live_engine(fast_settings, private_redis, tmp_path, transactional_db) -> Ite
         point_celery_at(private_redis, {"visibility_timeout": 900})
     else:
         env.pop("REDIS_URL", None)
-        point_celery_at("filesystem://", django_settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+        # The embedded broker's store under PORTAL_VAR_DIR, which the processes share.
+        point_celery_at(
+            django_settings.CELERY_BROKER_URL, django_settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        )
+        # Messages a previous test's workers left (restored at their shutdown) are not ours.
+        from portal.celery import app
+
+        app.control.purge()
     engine = LiveEngine(env, tmp_path)
     try:
         yield engine
