@@ -149,6 +149,24 @@ def deletes_per_run(sim: Simulator) -> dict[str, int]:
     return counts
 
 
+def assert_every_delete_recorded(sim: Simulator, req: DeletionRequest) -> None:
+    """RELIABILITY 20: every DELETE that reached Extend for *req*'s runs has its attempt record
+    (the gate's outbox row is written before the call leaves)."""
+    from collections import Counter
+
+    from deletions.models import DeletionAttempt
+
+    sent = Counter(e.run_id for e in sim.ledger(method="DELETE"))
+    recorded = Counter(
+        DeletionAttempt.objects.filter(item__request=req, kind="delete").values_list(
+            "item__parse_run__run_id", flat=True
+        )
+    )
+    runs = set(req.items.values_list("parse_run__run_id", flat=True))
+    missing = {run: n for run, n in sent.items() if run in runs and recorded[run] < n}
+    assert missing == {}, f"DELETEs without an attempt record: {missing}"
+
+
 # --- Live processes ---
 
 

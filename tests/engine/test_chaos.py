@@ -14,7 +14,7 @@ import pytest
 
 from deletions import transitions
 from deletions.models import AuditEvent, DeletionAttempt, DeletionItem, DeletionRequest, Source
-from tests.engine.conftest import wait_until
+from tests.engine.conftest import assert_every_delete_recorded, wait_until
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
@@ -118,6 +118,7 @@ def test_the_engine_survives_chaos_and_the_ledger_proves_it(
         DeletionAttempt.objects.filter(item__request=approved).values("item").distinct().count()
     )
     assert items_with_history == RUNS
+    assert_every_delete_recorded(sim, approved)
     assert mishaps, "the chaos schedule did nothing"
 
 
@@ -193,5 +194,6 @@ def test_holds_pauses_and_remaps_at_random_moments_stop_every_delete_they_cover(
     assert len(windows) >= 5
     req.refresh_from_db()
     assert req.held_count > 0 and req.failed_count > 0  # the held and the remapped runs
+    assert_every_delete_recorded(sim, req)
     for item in req.items.filter(status=IS.DELETED).select_related("parse_run"):
         assert sim.is_deleted(item.parse_run.run_id)

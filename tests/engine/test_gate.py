@@ -30,7 +30,7 @@ from deletions.models import (
     Workspace,
 )
 from deletions.sync import RunRow, upsert_runs
-from tests.engine.conftest import background
+from tests.engine.conftest import assert_every_delete_recorded, background
 from tests.factories import CustomerFactory
 
 IS = DeletionItem.Status
@@ -166,12 +166,7 @@ def test_nothing_covered_is_sent_after_the_change_commits(
 
     assert _late_deletes(sim, committed, covered) == []
     # Every DELETE that reached Extend has its attempt record (the outbox).
-    sent = [e.run_id for e in sim.ledger(method="DELETE")]
-    recorded = DeletionAttempt.objects.filter(kind="delete", item__request=req).exclude(
-        outcome__in=["not_sent"]
-    )
-    assert recorded.count() >= len(sent)
-    assert set(sent) <= set(recorded.values_list("item__parse_run__run_id", flat=True))
+    assert_every_delete_recorded(sim, req)
     # Nothing is left half-done: every item is settled or waiting, none stays in flight.
     assert not req.items.filter(status=IS.IN_FLIGHT).exists()
 

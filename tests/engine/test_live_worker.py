@@ -10,7 +10,12 @@ import pytest
 from deletions import transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, Source
 from deletions.tasks.engine import run_workspace_task
-from tests.engine.conftest import approve_and_start, deletes_per_run, wait_until
+from tests.engine.conftest import (
+    approve_and_start,
+    assert_every_delete_recorded,
+    deletes_per_run,
+    wait_until,
+)
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
@@ -37,6 +42,7 @@ def _assert_every_run_gone_once(req: DeletionRequest, sim) -> None:
             answered_2xx[entry.run_id] = answered_2xx.get(entry.run_id, 0) + 1
     assert max(answered_2xx.values(), default=0) <= 1
     assert max(deletes_per_run(sim).values()) == 1
+    assert_every_delete_recorded(sim, req)
 
 
 def test_an_approved_request_is_carried_out_by_the_worker(
