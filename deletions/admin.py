@@ -6,10 +6,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from deletions import transitions
+from deletions import organizations, transitions
 from deletions.errors import DomainError
 from deletions.models import (
     Approval,
@@ -19,6 +20,7 @@ from deletions.models import (
     DeletionItem,
     DeletionRequest,
     Membership,
+    Organization,
     ParseRun,
     Source,
     Workspace,
@@ -54,7 +56,7 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
             "api_version",
             "key_scope",
             "extend_workspace_id",
-            "organization_ref",
+            "organization",
             "customer_metadata_key",
             "rate_limit",
             "get_rate_limit",
@@ -77,9 +79,56 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin[Workspace]):
     form = WorkspaceForm
-    list_display = ["name", "base_url", "key_scope", "rate_limit", "health", "masked_api_key"]
+    list_display = [
+        "name",
+        "base_url",
+        "key_scope",
+        "organization",
+        "rate_limit",
+        "health",
+        "masked_api_key",
+    ]
     readonly_fields = ["masked_api_key", "masked_webhook_secret", "webhook_token", "created_at"]
-    list_filter = ["health", "key_scope"]
+    list_filter = ["health", "key_scope", "organization"]
+    list_select_related = ["organization"]
+
+
+class OrganizationWorkspaceInline(admin.TabularInline[Workspace, Organization]):
+    model = Workspace
+    fields = ["name", "base_url", "health"]
+    readonly_fields = ["name", "base_url", "health"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin[Organization]):
+    """Extend organisations; their limits apply to every workspace in them."""
+
+    list_display = ["name", "extend_organization_id", "write_rate_limit", "get_rate_limit"]
+    search_fields = ["name", "extend_organization_id"]
+    readonly_fields = ["created_at"]
+    inlines = [OrganizationWorkspaceInline]
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: Organization,
+        form: forms.ModelForm[Organization],
+        change: bool,
+    ) -> None:
+        # Its limits decide how fast every workspace in it calls Extend: changes are audited.
+        with transaction.atomic():
+            before = organizations.snapshot(Organization.objects.get(pk=obj.pk)) if change else None
+            super().save_model(request, obj, form, change)
+            if before is None:
+                organizations.record_created(obj, actor=request.user, source=Source.ADMIN)
+            else:
+                organizations.record_updated(obj, before, actor=request.user, source=Source.ADMIN)
 
 
 class MembershipInline(admin.TabularInline[Membership, Customer]):

@@ -210,9 +210,7 @@ def execute_item(
     if holds.is_held(item.parse_run):
         transitions.hold_item(item)
         return "held"
-    if not ratelimit.acquire(
-        workspace.rate_limit_key + ":write", workspace.rate_limit, deadline=deadline
-    ):
+    if not ratelimit.acquire_for(workspace, ratelimit.WRITE, deadline=deadline):
         transitions.reschedule_item(
             item, next_attempt_at=timezone.now(), http_status=None, count_attempt=False
         )
@@ -316,7 +314,7 @@ def _handle_not_found(call: Call) -> str:
 def _handle_rate_limited(call: Call) -> str:
     assert isinstance(call.result, RateLimited)
     wait = max(call.result.retry_after, 1.0)
-    ratelimit.block(call.workspace.rate_limit_key + ":write", wait)
+    ratelimit.block_for(call.workspace, ratelimit.WRITE, wait)
     _record_attempt(
         call.item,
         "delete",
@@ -453,9 +451,7 @@ _HANDLERS: dict[type, Handler] = {
 def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClient) -> bool:
     """Confirm with a GET (its own budget at Extend) that a deleted run now answers 404."""
     deadline = time.monotonic() + 30
-    if not ratelimit.acquire(
-        workspace.rate_limit_key + ":get", workspace.get_rate_limit, deadline=deadline
-    ):
+    if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=deadline):
         return False
     started, t0 = timezone.now(), time.monotonic()
     try:
@@ -473,6 +469,8 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
         DeletionItem.objects.filter(pk=item.pk).update(verified_at=timezone.now())
         return True
     except ExtendError as exc:
+        if isinstance(exc, RateLimited):  # every GET caller of the organisation waits
+            ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))
         _record_attempt(
             item,
             "verify",

@@ -166,8 +166,13 @@ def key_for(workspace: Workspace, category: str) -> str:
 
 
 def limit_for(workspace: Workspace, category: str) -> float:
-    """Requests per second Extend allows *workspace*'s organisation in *category*."""
-    return float(workspace.rate_limit if category == WRITE else workspace.get_rate_limit)
+    """Requests per second Extend allows *workspace*'s organisation in *category*.
+
+    The organisation's limit when the workspace belongs to one, else the workspace's own.
+    """
+    if category == WRITE:
+        return float(workspace.applied_write_limit)
+    return float(workspace.applied_get_limit)
 
 
 def acquire_for(workspace: Workspace, category: str, *, deadline: float) -> bool:

@@ -53,7 +53,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def get_workspace(pk: int) -> Workspace:
-    return get_object_or_404(Workspace, pk=pk)
+    return get_object_or_404(Workspace.objects.select_related("organization"), pk=pk)
 
 
 def webhook_url(workspace: Workspace) -> str:
@@ -62,7 +62,7 @@ def webhook_url(workspace: Workspace) -> str:
 
 @console_required()
 def workspace_list(request: HttpRequest) -> HttpResponse:
-    workspaces = list(Workspace.objects.all())
+    workspaces = list(Workspace.objects.select_related("organization"))
     pending = dict(
         DeletionItem.objects.filter(status=DeletionItem.Status.PENDING)
         .order_by()
