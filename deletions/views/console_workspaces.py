@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import audit, extend_client, sync, workspace_health
+from deletions import audit, extend_client, ratelimit, sync, workspace_health
 from deletions.errors import DomainError
 from deletions.extend_connection import client_for
 from deletions.forms_console import ReasonForm, SecretsForm, WorkspaceForm
@@ -26,6 +27,9 @@ from deletions.views.console_auth import (
     missing_reason,
     render_console,
 )
+
+# A connection test waits at most this long for a slot of the organisation's GET limit.
+CONNECTION_TEST_SLOT_WAIT_SECONDS = 5.0
 
 # What staff should do about each stopped state before resuming.
 HEALTH_ADVICE = {
@@ -249,9 +253,30 @@ def check_connection(ws: Workspace) -> ConnectionResult:
         client = client_for(ws, connect_timeout=3.05, read_timeout=10.0)
     except ValueError as exc:
         return ConnectionResult(ok=False, summary=f"The workspace is misconfigured: {exc}")
+    # The test is a GET like any other: it waits its turn in the organisation's limit (briefly:
+    # someone is waiting for the page), and a 429 pushes back every GET caller.
+    deadline = time.monotonic() + CONNECTION_TEST_SLOT_WAIT_SECONDS
+    if not ratelimit.acquire_for(ws, ratelimit.GET, deadline=deadline):
+        client.close()
+        return ConnectionResult(
+            ok=False,
+            summary="Not tested: Extend's rate limit for this organisation's reads is in use "
+            "(or Extend asked to wait after a 429). Try again in a moment.",
+        )
     try:
         with client:
             page = next(client.list_parse_runs(page_size=1))
+    except extend_client.RateLimited as exc:
+        ratelimit.block_for(ws, ratelimit.GET, max(exc.retry_after, 1.0))
+        return ConnectionResult(
+            ok=False,
+            summary="Extend answered 429 (rate limited): every read of this organisation now "
+            f"waits {exc.retry_after:g} s. Try again after that.",
+            status=exc.status,
+            code=exc.code,
+            message=exc.message,
+            request_id=exc.request_id,
+        )
     except extend_client.ExtendError as exc:
         return ConnectionResult(
             ok=False,
