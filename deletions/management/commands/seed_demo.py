@@ -49,9 +49,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         organization, _ = Organization.objects.get_or_create(
-            name="Demo organisation",
+            extend_organization_id=DEMO_ORGANIZATION_ID,
             defaults={
-                "extend_organization_id": DEMO_ORGANIZATION_ID,
+                "name": "Demo organisation",
                 "write_rate_limit": 10,
                 "get_rate_limit": 10,
             },
@@ -69,6 +69,7 @@ class Command(BaseCommand):
             workspace.set_api_key(DEMO_API_KEY)
             workspace.set_webhook_secret(DEMO_WEBHOOK_SECRET)
         workspace.base_url = options["extend_url"]
+        workspace.organization = workspace.organization or organization
         workspace.save()
 
         customers = {}
