@@ -21,6 +21,7 @@ and a later sync never takes away an assignment staff made.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -59,9 +60,6 @@ TIME_BUDGET_SECONDS = 180.0
 MAX_BATCH = 10
 # Transient errors on one page are retried this many times before the sync fails (resumable).
 MAX_PAGE_RETRIES = 4
-# A fetcher waits for a rate-limit slot this long at a time, then checks whether the sync is
-# stopped or out of time before it waits again.
-SLOT_PATIENCE_SECONDS = 1.0
 # A full sync refuses to mark more than this share of a workspace's present runs as vanished
 # (when there are more than VANISH_GUARD_MINIMUM): an empty list usually means a wrong
 # workspace id or key scope, not mass deletion. Staff see the refusal in the last result.
@@ -322,13 +320,11 @@ class _Fetcher:
 
     def _take_slot(self, out_of_time: Callable[[], bool]) -> bool:
         """Wait for the organisation's next GET slot; False if the sync ends first."""
-        while not out_of_time():
-            deadline = time.monotonic() + SLOT_PATIENCE_SECONDS
-            if ratelimit.acquire_for(self.workspace, ratelimit.GET, deadline=deadline):
-                return True
-            # The next slot is further away (a 429 pushed everyone back): look again later.
-            time.sleep(SLOT_PATIENCE_SECONDS)
-        return False
+        # No deadline of its own: a sync waits as long as Extend and the other callers make
+        # it, and stops waiting when it is stopped or out of time.
+        return ratelimit.acquire_for(
+            self.workspace, ratelimit.GET, deadline=math.inf, cancelled=out_of_time
+        )
 
 
 def _fetch_page(client: ExtendClient, token: str | None, page_size: int) -> ParseRunPage:

@@ -241,13 +241,12 @@ def _fetch_missing_details(workspace: Workspace, run_id: str) -> None:
     run = ParseRun.objects.filter(workspace=workspace, run_id=run_id).first()
     if run is None or run.file_name or run.state != ParseRun.State.PRESENT:
         return
-    # A GET like any other: it takes a slot of the organisation's limit, and a 429 pushes back
-    # every GET caller of the organisation (the event is retried on its next attempt).
-    if not ratelimit.acquire_for(
-        workspace, ratelimit.GET, deadline=time.monotonic() + SLOT_WAIT_SECONDS
-    ):
-        raise ValueError("no rate-limit slot for the run's details in time; retried later")
     with client_for(workspace) as client:
+        # A GET like any other: it takes a slot of the organisation's limit, and a 429 pushes
+        # back every GET caller of the organisation (the event is retried on its next attempt).
+        deadline = time.monotonic() + SLOT_WAIT_SECONDS
+        if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=deadline):
+            raise ValueError("no rate-limit slot for the run's details in time; retried later")
         try:
             full = client.get_parse_run(run_id, response_type="url")
         except NotFound:

@@ -253,18 +253,17 @@ def check_connection(ws: Workspace) -> ConnectionResult:
         client = client_for(ws, connect_timeout=3.05, read_timeout=10.0)
     except ValueError as exc:
         return ConnectionResult(ok=False, summary=f"The workspace is misconfigured: {exc}")
-    # The test is a GET like any other: it waits its turn in the organisation's limit (briefly:
-    # someone is waiting for the page), and a 429 pushes back every GET caller.
-    deadline = time.monotonic() + CONNECTION_TEST_SLOT_WAIT_SECONDS
-    if not ratelimit.acquire_for(ws, ratelimit.GET, deadline=deadline):
-        client.close()
-        return ConnectionResult(
-            ok=False,
-            summary="Not tested: Extend's rate limit for this organisation's reads is in use "
-            "(or Extend asked to wait after a 429). Try again in a moment.",
-        )
     try:
         with client:
+            # A GET like any other: it waits its turn in the organisation's limit (briefly:
+            # someone is waiting for the page), and a 429 pushes back every GET caller.
+            deadline = time.monotonic() + CONNECTION_TEST_SLOT_WAIT_SECONDS
+            if not ratelimit.acquire_for(ws, ratelimit.GET, deadline=deadline):
+                return ConnectionResult(
+                    ok=False,
+                    summary="Not tested: Extend's rate limit for this organisation's reads is in "
+                    "use (or Extend asked to wait after a 429). Try again in a moment.",
+                )
             page = next(client.list_parse_runs(page_size=1))
     except extend_client.RateLimited as exc:
         ratelimit.block_for(ws, ratelimit.GET, max(exc.retry_after, 1.0))

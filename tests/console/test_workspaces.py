@@ -184,6 +184,23 @@ def test_test_connection_takes_a_slot_of_the_organisations_read_limit(
         ratelimit.store().reset(key)
 
 
+def test_test_connection_sends_nothing_while_the_organisations_reads_must_wait(
+    client, approver, sim, sim_workspace
+):
+    key = ratelimit.key_for(sim_workspace, ratelimit.GET)
+    ratelimit.block(key, 30)  # as after a 429 with Retry-After: 30 on another call
+    client.force_login(approver)
+    try:
+        response = client.post(reverse("console:workspace_test", args=[sim_workspace.pk]))
+
+        result = response.context["connection"]
+        assert not result.ok
+        assert result.summary.startswith("Not tested")
+        assert sim.ledger() == []
+    finally:
+        ratelimit.store().reset(key)
+
+
 def test_a_429_on_the_connection_test_pushes_back_every_read_of_the_organisation(
     client, approver, sim, sim_workspace
 ):

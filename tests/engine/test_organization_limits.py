@@ -23,7 +23,7 @@ from deletions.models import (
     Workspace,
 )
 from deletions.submission import Selection, submit_request
-from deletions.views.console_workspaces import check_connection
+from deletions.views.console_workspaces import ConnectionResult, check_connection
 from extend_simulator import Simulator
 from extend_simulator.ledger import LedgerEntry, max_in_window
 from tests.engine.conftest import CUSTOMER_REF, approve_and_start, wait_until
@@ -151,6 +151,17 @@ def org_calls(sim: Simulator, category: str) -> list[LedgerEntry]:
     return [e for e in sim.ledger() if e.org_id == SIM_ORG and e.category == category]
 
 
+def densest_second(calls: list[LedgerEntry]) -> list[tuple[float, str, str]]:
+    """The calls of the busiest one-second window (for a failure message)."""
+    times = sorted(e.time for e in calls)
+    start = max(times, key=lambda t: sum(t <= u < t + 1.0 for u in times))
+    return [
+        (round(e.time - start, 4), e.method, e.path)
+        for e in sorted(calls, key=lambda e: e.time)
+        if start <= e.time < start + 1.0
+    ]
+
+
 def is_verification(entry: LedgerEntry, workspace_id: str) -> bool:
     return (
         entry.method == "GET"
@@ -161,8 +172,14 @@ def is_verification(entry: LedgerEntry, workspace_id: str) -> bool:
 
 @pytest.mark.slow
 def test_two_workspaces_syncing_deleting_verifying_and_following_webhooks_never_exceed_the_organisations_limits(  # noqa: E501
-    org_sim, organization, workspaces, engine_customer, requester, runner_cfg
+    org_sim, organization, workspaces, engine_customer, requester, runner_cfg, monkeypatch
 ):
+    """What this judges is that every caller of both workspaces shares one limiter per
+    category. The limiter's production margin (slots 3% wider than 1/limit, about 31 ms per
+    second) is for network jitter; on a busy shared test machine a thread can be descheduled
+    for longer than that between its slot and its send, so the slots are spaced 20% wider
+    here. The production margin is the live-worker test's and `make bench`'s business."""
+    monkeypatch.setattr(ratelimit, "SAFETY_FACTOR", 0.8)
     organization.write_rate_limit = 8
     organization.get_rate_limit = 8
     organization.save()
@@ -186,7 +203,8 @@ def test_two_workspaces_syncing_deleting_verifying_and_following_webhooks_never_
     callers.start(lambda: run_until_done(b, runner_cfg))
     callers.start(lambda: sync.sync_workspace(a, page_size=5, time_budget=None))
     callers.start(lambda: follow_up(events))
-    callers.start(lambda: [check_connection(b) for _ in range(4)])
+    tested: list[ConnectionResult] = []
+    callers.start(lambda: tested.extend(check_connection(b) for _ in range(4)))
     callers.join()
 
     # Everything was done...
@@ -205,42 +223,46 @@ def test_two_workspaces_syncing_deleting_verifying_and_following_webhooks_never_
     )
     assert len([e for e in gets if e.run_id in deleted]) == 32  # verifications
     assert len([e for e in gets if e.run_id in followed]) == 4  # webhook follow-ups
-    lists = [(e.workspace_id, e.path) for e in gets if e.path == "/parse_runs"]
-    assert (WS_A, "/parse_runs") in lists and (WS_B, "/parse_runs") in lists  # sync, tests
-    assert max_in_window((e.time for e in writes), 1.0) <= 8
-    assert max_in_window((e.time for e in gets), 1.0) <= 8
+    lists = [e.workspace_id for e in gets if e.path == "/parse_runs"]
+    assert lists.count(WS_A) >= 1  # the sync
+    assert lists.count(WS_B) == len([r for r in tested if r.ok])  # connection tests that ran
+    assert max_in_window((e.time for e in writes), 1.0) <= 8, densest_second(writes)
+    assert max_in_window((e.time for e in gets), 1.0) <= 8, densest_second(gets)
 
 
 @pytest.mark.slow
 def test_a_429_on_a_sync_get_pushes_back_the_engines_verification_gets_of_the_organisation(
     org_sim, organization, workspaces, engine_customer, requester, runner_cfg
 ):
+    # Reads half a second apart: a GET granted just before the 429 arrived is long gone by the
+    # time the next slot comes, so any GET inside the window would be one the 429 let through.
     organization.write_rate_limit = 20
-    organization.get_rate_limit = 5
+    organization.get_rate_limit = 2
     organization.save()
     a, b = workspaces
-    req = deletion_request(org_sim, b, WS_B, engine_customer, requester, 30)
+    req = deletion_request(org_sim, b, WS_B, engine_customer, requester, 12)
     retry_after = 2
 
     callers = Together()
     callers.start(lambda: run_until_done(b, runner_cfg))
-    # Once B's verifications are under way, Extend answers A's list calls with 429 for a while.
+    # Once B's verifications are under way, Extend answers A's list call with one 429.
     wait_until(lambda: len([e for e in org_sim.ledger() if is_verification(e, WS_B)]) >= 2)
     org_sim.set_faults(
         {
-            "storm_seconds": 3,
+            "storm_seconds": 60,
             "storm_retry_after": retry_after,
             "scope": {"workspace_id": WS_A, "methods": ["GET"]},
         }
     )
-    callers.start(lambda: sync.sync_workspace(a, page_size=10, time_budget=None))
+    callers.start(lambda: sync.sync_workspace(a, page_size=20, time_budget=None))
+    wait_until(lambda: org_sim.ledger(status=429), every=0.05)
+    org_sim.clear_faults()
     callers.join()
 
     req.refresh_from_db()
     assert req.status == DeletionRequest.Status.COMPLETED
-    refused = [e for e in org_sim.ledger() if e.status == 429]
-    assert refused
-    assert all(e.path == "/parse_runs" and e.workspace_id == WS_A for e in refused)
+    refused = org_sim.ledger(status=429)
+    assert [(e.path, e.workspace_id) for e in refused] == [("/parse_runs", WS_A)]
     gets = org_calls(org_sim, "GET")
     for no in refused:
         inside = [e for e in gets if no.time < e.time < no.time + retry_after]
