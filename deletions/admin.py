@@ -22,6 +22,7 @@ from deletions.models import (
     DeletionRequest,
     LegalHold,
     Membership,
+    Organization,
     OwnershipConflict,
     ParseRun,
     Workspace,
@@ -41,6 +42,12 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(ReadOnlyAdmin):
+    list_display = ["name", "extend_organization_id", "write_rate_limit", "get_rate_limit"]
+    search_fields = ["name", "extend_organization_id"]
 
 
 @admin.register(Workspace)

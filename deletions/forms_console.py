@@ -10,7 +10,14 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from deletions import roles
-from deletions.models import Customer, DeletionRequest, Membership, Source, Workspace
+from deletions.models import (
+    Customer,
+    DeletionRequest,
+    Membership,
+    Organization,
+    Source,
+    Workspace,
+)
 
 CUSTOM_REGION = "custom"
 
@@ -104,7 +111,7 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
             "api_version",
             "key_scope",
             "extend_workspace_id",
-            "organization_ref",
+            "organization",
             "customer_metadata_key",
             "rate_limit",
             "get_rate_limit",
@@ -113,14 +120,27 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
         labels = {
             "api_version": "API version",
             "extend_workspace_id": "Extend workspace id",
-            "organization_ref": "Organisation reference",
-            "rate_limit": "Delete rate limit (per second)",
-            "get_rate_limit": "Read rate limit (per second)",
+            "organization": "Extend organisation",
+            "rate_limit": "Own delete rate limit (per second)",
+            "get_rate_limit": "Own read rate limit (per second)",
             "verify_deletions": "Verify each deletion with a follow-up GET",
+        }
+        help_texts = {
+            "organization": "Extend's rate limits are per organisation: every workspace of one "
+            "organisation shares its limits. Leave empty if this workspace is the only one of "
+            "its organisation that the portal uses.",
+            "rate_limit": "DELETEs per second. Used only without an organisation; with one, the "
+            "organisation's limit applies and this is ignored.",
+            "get_rate_limit": "GETs per second (sync, verification, connection tests). Used only "
+            "without an organisation; with one, the organisation's limit applies and this is "
+            "ignored.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        organization = self.fields["organization"]
+        assert isinstance(organization, forms.ModelChoiceField)
+        organization.empty_label = "None: this workspace has its own limits"
         base = self.instance.base_url if self.instance.pk else Workspace.Region.US
         if base in Workspace.Region.values:
             self.fields["region"].initial = base
@@ -150,6 +170,31 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
         if "base_url" in self.cleaned_data:
             self.instance.base_url = self.cleaned_data["base_url"]
         return super().save(commit=commit)
+
+
+class OrganizationForm(forms.ModelForm[Organization]):
+    """An Extend organisation and the rate limits all its workspaces share."""
+
+    class Meta:
+        model = Organization
+        fields = ["name", "extend_organization_id", "write_rate_limit", "get_rate_limit"]
+        labels = {
+            "extend_organization_id": "Extend organisation id",
+            "write_rate_limit": "Delete rate limit (per second)",
+            "get_rate_limit": "Read rate limit (per second)",
+        }
+        help_texts = {
+            "extend_organization_id": "Optional (org_...); for reference. No two organisations "
+            "may have the same one.",
+            "write_rate_limit": "DELETEs per second (Extend's WRITE category), shared by every "
+            "workspace of this organisation.",
+            "get_rate_limit": "GETs per second (sync, verification, webhook follow-ups, connection "
+            "tests), shared by every workspace of this organisation.",
+        }
+
+    def clean_extend_organization_id(self) -> str:
+        value: str = self.cleaned_data.get("extend_organization_id") or ""
+        return value.strip()
 
 
 class SecretsForm(forms.Form):

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -31,6 +32,46 @@ class Source(models.TextChoices):
     WORKER = "worker", "Worker"
     SYSTEM = "system", "System"
     CLI = "cli", "Command line"
+
+
+class Organization(models.Model):
+    """An Extend organisation. Extend's rate limits are per organisation and category, so every
+    call of every workspace in it shares these limits (see :mod:`deletions.ratelimit`)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    extend_organization_id = models.CharField(
+        "Extend organisation id",
+        max_length=255,
+        blank=True,
+        help_text="Optional; for reference. Unique when given.",
+    )
+    write_rate_limit = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="DELETE requests per second (Extend's WRITE category), for all of its "
+        "workspaces.",
+    )
+    get_rate_limit = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="GET requests per second (list, retrieve, verification), for all of its "
+        "workspaces.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["extend_organization_id"],
+                condition=~Q(extend_organization_id=""),
+                name="organization_extend_id_unique_when_set",
+                violation_error_message="Another organisation has this Extend organisation id.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Workspace(models.Model):
@@ -67,10 +108,14 @@ class Workspace(models.Model):
         blank=True,
         help_text="Sent as x-extend-workspace-id; required with an organisation key.",
     )
-    organization_ref = models.CharField(
-        max_length=255,
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
         blank=True,
-        help_text="Extend organisation id; workspaces of one organisation share its rate limit.",
+        related_name="workspaces",
+        help_text="Workspaces of one Extend organisation share its rate limits. Without one, "
+        "the workspace has its own limits.",
     )
     customer_metadata_key = models.CharField(
         max_length=100,
@@ -78,10 +123,14 @@ class Workspace(models.Model):
         help_text="The parse-run metadata key whose value is the customer's external reference.",
     )
     rate_limit = models.PositiveIntegerField(
-        default=10, help_text="DELETE requests per second (Extend's WRITE category)."
+        default=10,
+        help_text="DELETE requests per second (Extend's WRITE category). Ignored while the "
+        "workspace belongs to an organisation: the organisation's limit applies.",
     )
     get_rate_limit = models.PositiveIntegerField(
-        default=10, help_text="GET requests per second (list, retrieve, verification)."
+        default=10,
+        help_text="GET requests per second (list, retrieve, verification). Ignored while the "
+        "workspace belongs to an organisation: the organisation's limit applies.",
     )
     verify_deletions = models.BooleanField(
         default=True, help_text="After each delete, confirm with a GET that the run answers 404."
@@ -154,7 +203,19 @@ class Workspace(models.Model):
     @property
     def rate_limit_key(self) -> str:
         """Workspaces of one Extend organisation share its limit; others have their own."""
-        return f"org:{self.organization_ref}" if self.organization_ref else f"ws:{self.pk}"
+        return f"org:{self.organization_id}" if self.organization_id else f"ws:{self.pk}"
+
+    @property
+    def applied_write_limit(self) -> int:
+        """DELETEs per second that apply: the organisation's, or this workspace's own."""
+        org = self.organization
+        return org.write_rate_limit if org is not None else self.rate_limit
+
+    @property
+    def applied_get_limit(self) -> int:
+        """GETs per second that apply: the organisation's, or this workspace's own."""
+        org = self.organization
+        return org.get_rate_limit if org is not None else self.get_rate_limit
 
 
 class Customer(models.Model):

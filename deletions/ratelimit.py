@@ -17,6 +17,7 @@ default, where all processes share one SQLite file and one clock).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
@@ -144,12 +145,21 @@ def reserve(key: str, rate_per_second: float, *, max_wait: float = 0.0) -> Reser
     return store().reserve(key, interval_for(rate_per_second), max_wait)
 
 
-def acquire(key: str, rate_per_second: float, *, deadline: float) -> bool:
+def acquire(
+    key: str,
+    rate_per_second: float,
+    *,
+    deadline: float,
+    cancelled: Callable[[], bool] | None = None,
+) -> bool:
     """Wait for a slot under *key*, sleeping as told, until *deadline* (a ``time.monotonic()``).
 
-    Returns True when the caller may send now, False if the deadline came first.
+    Returns True when the caller may send now, False if the deadline came first or
+    *cancelled* (asked before each try, at least once a second) says to stop waiting.
     """
     while True:
+        if cancelled is not None and cancelled():
+            return False
         reservation = reserve(key, rate_per_second)
         if reservation.granted:
             return True
@@ -175,13 +185,29 @@ def key_for(workspace: Workspace, category: str) -> str:
 
 
 def limit_for(workspace: Workspace, category: str) -> float:
-    """Requests per second Extend allows *workspace*'s organisation in *category*."""
-    return float(workspace.rate_limit if category == WRITE else workspace.get_rate_limit)
+    """Requests per second Extend allows *workspace*'s organisation in *category*.
+
+    The organisation's limit when the workspace belongs to one, else the workspace's own.
+    """
+    if category == WRITE:
+        return float(workspace.applied_write_limit)
+    return float(workspace.applied_get_limit)
 
 
-def acquire_for(workspace: Workspace, category: str, *, deadline: float) -> bool:
+def acquire_for(
+    workspace: Workspace,
+    category: str,
+    *,
+    deadline: float,
+    cancelled: Callable[[], bool] | None = None,
+) -> bool:
     """Wait for a slot of *workspace*'s organisation in *category* (see :func:`acquire`)."""
-    return acquire(key_for(workspace, category), limit_for(workspace, category), deadline=deadline)
+    return acquire(
+        key_for(workspace, category),
+        limit_for(workspace, category),
+        deadline=deadline,
+        cancelled=cancelled,
+    )
 
 
 def block_for(workspace: Workspace, category: str, seconds: float) -> None:

@@ -1,8 +1,9 @@
 """The parse-run inventory: syncing a workspace's runs from Extend's list endpoint.
 
-A sync walks ``GET /parse_runs`` page by page, newest first, at most ``get_rate_limit`` pages a
-second, and upserts each page in one statement together with the saved page token, so a sync
-that dies resumes where it stopped. Memory stays bounded by one page.
+A sync walks ``GET /parse_runs`` page by page, newest first, each call in a slot of the shared
+limiter (:mod:`deletions.ratelimit`: the GET limit of the workspace's organisation, shared with
+every other caller), and upserts each page in one statement together with the saved page token,
+so a sync that dies resumes where it stopped. Memory stays bounded by one page.
 
 Modes:
 
@@ -20,6 +21,7 @@ and a later sync never takes away an assignment staff made.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -28,11 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from deletions import ratelimit
 from deletions.extend_client import (
     MAX_PAGE_SIZE,
     ExtendClient,
@@ -164,7 +167,7 @@ def sync_workspace(
 
     try:
         with client_for(workspace) as client:
-            fetcher = _Fetcher(client, page_size, workspace.get_rate_limit, sleep, clock)
+            fetcher = _Fetcher(client, workspace, page_size, sleep)
             ahead = sync.mode == WorkspaceSync.Mode.FULL
             batches = _batches(fetcher, sync.page_token or None, out_of_time, ahead=ahead)
             try:
@@ -257,6 +260,10 @@ def _batches(
         except BaseException as error:  # handed to the consumer, which raises it
             give(error)
             return
+        finally:
+            # The limiter may have used this thread's own database connection (embedded
+            # default) or loaded the workspace's organisation: close it with the thread.
+            connection.close()
         give(_END)
 
     producer = threading.Thread(target=produce, args=(token,), name="sync-prefetch", daemon=True)
@@ -283,44 +290,47 @@ def _batches(
 
 
 class _Fetcher:
-    """Fetches one page at a time within the GET rate limit; no database access (it runs in
-    the prefetch thread)."""
+    """Fetches one page at a time, each call in a GET slot of the workspace's organisation.
+
+    Runs in the prefetch thread: its only database use is the limiter's (on the embedded
+    default). A 429 pushes back every GET caller of the organisation, this one included.
+    """
 
     def __init__(
         self,
         client: ExtendClient,
+        workspace: Workspace,
         page_size: int,
-        rate: int,
         sleep: Callable[[float], None],
-        clock: Callable[[], float],
     ) -> None:
         self.client = client
+        self.workspace = workspace
         self.page_size = page_size
-        self.interval = 1.0 / max(rate, 1)
         self.sleep = sleep
-        self.clock = clock
-        self.last_request = float("-inf")
 
     def fetch(self, token: str | None, out_of_time: Callable[[], bool]) -> ParseRunPage | None:
         """The page at *token*, retrying 429s and transient errors; None when out of time."""
         retries = 0
         while True:
-            if out_of_time():
+            if not self._take_slot(out_of_time):
                 return None
-            # Pace: requests at least 1/get_rate_limit s apart, whatever the latency.
-            wait = self.last_request + self.interval - self.clock()
-            if wait > 0:
-                self.sleep(wait)
-            self.last_request = self.clock()
             try:
                 return _fetch_page(self.client, token, self.page_size)
             except RateLimited as error:
-                self.sleep(error.retry_after)
+                ratelimit.block_for(self.workspace, ratelimit.GET, max(error.retry_after, 1.0))
             except Transient:
                 retries += 1
                 if retries > MAX_PAGE_RETRIES:
                     raise
                 self.sleep(min(2.0**retries, 30.0))
+
+    def _take_slot(self, out_of_time: Callable[[], bool]) -> bool:
+        """Wait for the organisation's next GET slot; False if the sync ends first."""
+        # No deadline of its own: a sync waits as long as Extend and the other callers make
+        # it, and stops waiting when it is stopped or out of time.
+        return ratelimit.acquire_for(
+            self.workspace, ratelimit.GET, deadline=math.inf, cancelled=out_of_time
+        )
 
 
 def _fetch_page(client: ExtendClient, token: str | None, page_size: int) -> ParseRunPage:

@@ -21,7 +21,8 @@ import requests
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deletions.extend_client import ExtendError, NotFound
+from deletions import ratelimit
+from deletions.extend_client import ExtendError, NotFound, RateLimited
 from deletions.extend_connection import client_for
 from deletions.models import OwnershipConflict, ParseRun, WebhookEvent, Workspace
 from deletions.sync import MAX_RUN_ID, run_row, upsert_runs
@@ -39,6 +40,8 @@ MAX_EVENT_TYPE = 100
 MAX_SIGNED_PAYLOAD_BYTES = 1_000_000
 # Attempts at fetching a signed payload or run details before the event is marked failed.
 MAX_ATTEMPTS = 5
+# How long fetching a run's details waits for a slot of the organisation's GET limit.
+SLOT_WAIT_SECONDS = 30.0
 
 
 class WebhookRefused(Exception):
@@ -239,10 +242,18 @@ def _fetch_missing_details(workspace: Workspace, run_id: str) -> None:
     if run is None or run.file_name or run.state != ParseRun.State.PRESENT:
         return
     with client_for(workspace) as client:
+        # A GET like any other: it takes a slot of the organisation's limit, and a 429 pushes
+        # back every GET caller of the organisation (the event is retried on its next attempt).
+        deadline = time.monotonic() + SLOT_WAIT_SECONDS
+        if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=deadline):
+            raise ValueError("no rate-limit slot for the run's details in time; retried later")
         try:
             full = client.get_parse_run(run_id, response_type="url")
         except NotFound:
             return  # deleted since; the next full sync will notice
+        except RateLimited as error:
+            ratelimit.block_for(workspace, ratelimit.GET, max(error.retry_after, 1.0))
+            raise
     now = timezone.now()
     row = run_row(workspace, full)
     if row is not None:

@@ -10,6 +10,7 @@ from deletions.views import (
     console_deadline,
     console_gdpr,
     console_holds,
+    console_organizations,
     console_people,
     console_requests,
     console_workspaces,
@@ -78,6 +79,27 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="workspace_resume",
     ),
     path("workspaces/<int:pk>/sync/", console_workspaces.workspace_sync, name="workspace_sync"),
+    # Extend organisations (their workspaces share their rate limits)
+    path(
+        "workspaces/organisations/",
+        console_organizations.organization_list,
+        name="organization_list",
+    ),
+    path(
+        "workspaces/organisations/new/",
+        console_organizations.organization_create,
+        name="organization_create",
+    ),
+    path(
+        "workspaces/organisations/<int:pk>/",
+        console_organizations.organization_detail,
+        name="organization_detail",
+    ),
+    path(
+        "workspaces/organisations/<int:pk>/edit/",
+        console_organizations.organization_edit,
+        name="organization_edit",
+    ),
     # Customers and staff (admins)
     path("customers/", console_people.customer_list, name="customer_list"),
     path("customers/new/", console_people.customer_create, name="customer_create"),

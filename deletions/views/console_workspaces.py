@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import audit, extend_client, fence, sync, workspace_health
+from deletions import audit, extend_client, fence, ratelimit, sync, workspace_health
 from deletions.errors import DomainError
 from deletions.extend_connection import client_for
 from deletions.forms_console import ReasonForm, SecretsForm, WorkspaceForm
@@ -26,6 +27,9 @@ from deletions.views.console_auth import (
     missing_reason,
     render_console,
 )
+
+# A connection test waits at most this long for a slot of the organisation's GET limit.
+CONNECTION_TEST_SLOT_WAIT_SECONDS = 5.0
 
 # What staff should do about each stopped state before resuming.
 HEALTH_ADVICE = {
@@ -53,7 +57,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def get_workspace(pk: int) -> Workspace:
-    return get_object_or_404(Workspace, pk=pk)
+    return get_object_or_404(Workspace.objects.select_related("organization"), pk=pk)
 
 
 def webhook_url(workspace: Workspace) -> str:
@@ -62,7 +66,7 @@ def webhook_url(workspace: Workspace) -> str:
 
 @console_required()
 def workspace_list(request: HttpRequest) -> HttpResponse:
-    workspaces = list(Workspace.objects.all())
+    workspaces = list(Workspace.objects.select_related("organization"))
     pending = dict(
         DeletionItem.objects.filter(status=DeletionItem.Status.PENDING)
         .order_by()
@@ -260,7 +264,27 @@ def check_connection(ws: Workspace) -> ConnectionResult:
         return ConnectionResult(ok=False, summary=f"The workspace is misconfigured: {exc}")
     try:
         with client:
+            # A GET like any other: it waits its turn in the organisation's limit (briefly:
+            # someone is waiting for the page), and a 429 pushes back every GET caller.
+            deadline = time.monotonic() + CONNECTION_TEST_SLOT_WAIT_SECONDS
+            if not ratelimit.acquire_for(ws, ratelimit.GET, deadline=deadline):
+                return ConnectionResult(
+                    ok=False,
+                    summary="Not tested: Extend's rate limit for this organisation's reads is in "
+                    "use (or Extend asked to wait after a 429). Try again in a moment.",
+                )
             page = next(client.list_parse_runs(page_size=1))
+    except extend_client.RateLimited as exc:
+        ratelimit.block_for(ws, ratelimit.GET, max(exc.retry_after, 1.0))
+        return ConnectionResult(
+            ok=False,
+            summary="Extend answered 429 (rate limited): every read of this organisation now "
+            f"waits {exc.retry_after:g} s. Try again after that.",
+            status=exc.status,
+            code=exc.code,
+            message=exc.message,
+            request_id=exc.request_id,
+        )
     except extend_client.ExtendError as exc:
         return ConnectionResult(
             ok=False,

@@ -29,6 +29,10 @@ REQUIRED = {
     "workspace_pause": OPERATE,
     "workspace_resume": OPERATE,
     "workspace_sync": OPERATE,
+    "organization_list": VIEW,
+    "organization_create": ADMINISTER,
+    "organization_detail": VIEW,
+    "organization_edit": ADMINISTER,
     "customer_list": ADMINISTER,
     "customer_create": ADMINISTER,
     "customer_detail": ADMINISTER,
@@ -98,9 +102,10 @@ def _url(name, objects):
 
 @pytest.fixture
 def objects(pending_request, workspace, customer, viewer, staff_admin):
-    from deletions.models import ErasureIntake, LegalHold
+    from deletions.models import ErasureIntake, LegalHold, Organization
 
     return {
+        "organization": Organization.objects.create(name="Acme Extend org"),
         "hold": LegalHold.objects.create(
             scope=LegalHold.Scope.CUSTOMER,
             customer=customer,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from deletions import workspace_health
-from deletions.models import AuditEvent, Source, Workspace
+from deletions import ratelimit, workspace_health
+from deletions.models import AuditEvent, Organization, Source, Workspace
 from extend_simulator import Simulator
 from tests.factories import WorkspaceFactory
 
@@ -165,6 +165,65 @@ def test_test_connection_succeeds_against_the_simulator(client, approver, sim, s
     assert b"Connection works" in response.content
     assert len(sim.ledger()) == 1
     assert AuditEvent.objects.get(action="workspace.connection_tested").detail["ok"] is True
+
+
+def test_test_connection_takes_a_slot_of_the_organisations_read_limit(
+    client, approver, sim, sim_workspace
+):
+    org = Organization.objects.create(name="Org", get_rate_limit=1)
+    sim_workspace.organization = org
+    sim_workspace.save()
+    key = ratelimit.key_for(sim_workspace, ratelimit.GET)
+    ratelimit.store().reset(key)
+    client.force_login(approver)
+    try:
+        client.post(reverse("console:workspace_test", args=[sim_workspace.pk]))
+        # The slot is taken: the organisation's next read (1/s) is not due yet.
+        assert not ratelimit.reserve(key, 1).granted
+    finally:
+        ratelimit.store().reset(key)
+
+
+def test_test_connection_sends_nothing_while_the_organisations_reads_must_wait(
+    client, approver, sim, sim_workspace
+):
+    key = ratelimit.key_for(sim_workspace, ratelimit.GET)
+    ratelimit.block(key, 30)  # as after a 429 with Retry-After: 30 on another call
+    client.force_login(approver)
+    try:
+        response = client.post(reverse("console:workspace_test", args=[sim_workspace.pk]))
+
+        result = response.context["connection"]
+        assert not result.ok
+        assert result.summary.startswith("Not tested")
+        assert sim.ledger() == []
+    finally:
+        ratelimit.store().reset(key)
+
+
+def test_a_429_on_the_connection_test_pushes_back_every_read_of_the_organisation(
+    client, approver, sim, sim_workspace
+):
+    org = Organization.objects.create(name="Org")
+    sim_workspace.organization = org
+    sim_workspace.save()
+    other = Workspace.objects.create(name="Other workspace of the organisation", organization=org)
+    keys = [ratelimit.key_for(other, category) for category in (ratelimit.GET, ratelimit.WRITE)]
+    sim.set_faults({"storm_seconds": 60, "storm_retry_after": 7})
+    client.force_login(approver)
+    try:
+        response = client.post(reverse("console:workspace_test", args=[sim_workspace.pk]))
+
+        result = response.context["connection"]
+        assert (result.ok, result.status) == (False, 429)
+        assert "every read of this organisation now waits 7 s" in response.content.decode()
+        # Every GET caller of the organisation waits (another workspace's sync, verification...);
+        # its deletes (another category at Extend) do not.
+        assert not ratelimit.reserve(keys[0], 10).granted
+        assert ratelimit.reserve(keys[1], 10).granted
+    finally:
+        for key in keys:
+            ratelimit.store().reset(key)
 
 
 def test_test_connection_reports_a_revoked_key_exactly(client, approver, sim, sim_workspace):

@@ -203,7 +203,7 @@ def test_two_workers_share_one_rate_limit_and_never_exceed_it(
     """RELIABILITY 12: two workspaces of one Extend organisation, each worked by its own runner
     in its own worker process, share the organisation's limit: what Extend sees never exceeds
     it in any one-second window. (How close it comes is a figure for `make bench`.)"""
-    from deletions.models import ParseRun, Workspace
+    from deletions.models import Organization, ParseRun, Workspace
     from deletions.submission import Selection, submit_request
 
     limit = 20
@@ -211,9 +211,10 @@ def test_two_workers_share_one_rate_limit_and_never_exceed_it(
     second = Workspace(name="Second", base_url=sim.url)
     second.set_api_key(sim_workspace.reveal_api_key())
     second.save()
-    Workspace.objects.filter(pk__in=[sim_workspace.pk, second.pk]).update(
-        organization_ref="org_simulated", rate_limit=limit, get_rate_limit=limit
+    org = Organization.objects.create(
+        name="Simulated", write_rate_limit=limit, get_rate_limit=limit
     )
+    Workspace.objects.filter(pk__in=[sim_workspace.pk, second.pk]).update(organization=org)
     requests = []
     for ws in Workspace.objects.filter(pk__in=[sim_workspace.pk, second.pk]):
         ids = [run["id"] for run in sim.add_runs(count=150)]

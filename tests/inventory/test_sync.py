@@ -10,10 +10,15 @@ from django.utils import timezone
 
 from deletions import sync
 from deletions.extend_client import Credentials, ExtendClient
-from deletions.models import DeletionRequest, ParseRun, Source, WorkspaceSync
+from deletions.models import DeletionRequest, Organization, ParseRun, Source, WorkspaceSync
 from deletions.submission import Selection, submit_request
+from extend_simulator.ledger import max_in_window
 from tests.factories import customer_user, make_runs
 from tests.inventory.conftest import API_KEY, no_sleep
+
+# A full sync fetches pages in a second thread, which takes its rate-limit slots with its own
+# database connection on the embedded default: test data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def sim_runs(sim):
@@ -271,44 +276,42 @@ def test_it_refuses_to_mark_most_of_the_inventory_vanished(sim, sim_workspace):
     assert "workspace id" in state.last_error
 
 
-def test_pages_are_paced_to_the_workspace_get_rate_limit(sim, sim_workspace):
+def test_list_calls_never_exceed_the_workspace_get_limit_in_any_second(sim, sim_workspace):
     sim_workspace.get_rate_limit = 4
-    now = [0.0]
-    slept: list[float] = []
 
-    def clock():
-        return now[0]
-
-    def sleep(seconds):
-        slept.append(seconds)
-        now[0] += seconds
-
-    outcome = sync.sync_workspace(
-        sim_workspace, page_size=10, sleep=sleep, clock=clock, time_budget=None
-    )
+    outcome = sync.sync_workspace(sim_workspace, page_size=10, sleep=no_sleep, time_budget=None)
 
     assert outcome.pages == 6
-    assert slept == [pytest.approx(0.25)] * 5
+    assert max_in_window((e.time for e in list_calls(sim)), 1.0) <= 4
 
 
-def test_a_429_waits_its_retry_after_and_retries_the_same_page(sim, sim_workspace, monkeypatch):
-    slept: list[float] = []
+def test_a_workspace_in_an_organisation_syncs_within_the_organisation_get_limit(sim, sim_workspace):
+    sim_workspace.organization = Organization.objects.create(name="Org", get_rate_limit=3)
+    sim_workspace.save()  # its own GET limit (1000/s) no longer applies
 
-    def sleep(seconds):
-        slept.append(seconds)
-        sim.clear_faults()
+    outcome = sync.sync_workspace(sim_workspace, page_size=10, sleep=no_sleep, time_budget=None)
 
+    assert outcome.pages == 6
+    assert max_in_window((e.time for e in list_calls(sim)), 1.0) <= 3
+
+
+def test_a_429_pushes_back_the_organisations_gets_and_the_same_page_is_retried(
+    sim, sim_workspace, monkeypatch
+):
     fault_from_call(
-        monkeypatch, 2, lambda: sim.set_faults({"storm_seconds": 60, "storm_retry_after": 3})
+        monkeypatch, 2, lambda: sim.set_faults({"storm_seconds": 1, "storm_retry_after": 2})
     )
 
-    outcome = sync.sync_workspace(sim_workspace, page_size=20, sleep=sleep)
+    outcome = sync.sync_workspace(sim_workspace, page_size=20, sleep=no_sleep)
 
     assert outcome.finished and not outcome.error
-    assert 3.0 in slept
-    assert len(list_calls(sim, 429)) == 1
-    assert len(list_calls(sim)) == 3
+    [refused] = list_calls(sim, 429)
+    ok = list_calls(sim)
+    assert len(ok) == 3
     assert ParseRun.objects.count() == 60
+    # The page refused is asked for again, and nothing is sent before Retry-After has passed.
+    assert ok[1].query == refused.query
+    assert all(not refused.time < e.time < refused.time + 2 for e in ok)
 
 
 def test_a_revoked_key_fails_the_sync_with_the_reason(sim, sim_workspace):
@@ -355,6 +358,7 @@ def test_sync_status_shows_progress_and_counts(sim, sim_workspace, acme):
     assert status["last_result"]["outcome"] == "completed"
 
 
+@pytest.mark.django_db  # inside a transaction, so that on_commit waits for its end
 def test_start_sync_enqueues_after_commit_and_not_while_running(
     sim_workspace, monkeypatch, django_capture_on_commit_callbacks
 ):

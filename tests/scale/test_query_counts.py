@@ -4,6 +4,7 @@ timings at full size)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions.models import AuditEvent, DeletionRequest, Source
+from deletions.models import AuditEvent, DeletionRequest, Organization, Source
 from tests.factories import WorkspaceFactory, make_runs
 from tests.helpers import submitted_request
 
@@ -84,8 +85,18 @@ def grow_items(world: World, count: int) -> None:
 
 
 def grow_workspaces(world: World, count: int) -> None:
+    """Half of them in an organisation of their own (its limits are shown on the row)."""
+    for i in range(count):
+        org = Organization.objects.create(name=f"Org {uuid.uuid4()}") if i % 2 else None
+        WorkspaceFactory(organization=org)
+
+
+def grow_organizations(world: World, count: int) -> None:
+    """Organisations with two workspaces each (listed on the organisation's row)."""
     for _ in range(count):
-        WorkspaceFactory()
+        org = Organization.objects.create(name=f"Org {uuid.uuid4()}")
+        WorkspaceFactory(organization=org)
+        WorkspaceFactory(organization=org)
 
 
 # page name -> (who looks, how to add n rows, how to build the URL)
@@ -123,6 +134,11 @@ PAGES: dict[str, tuple[str, Callable[[World, int], None], Callable[[World], str]
         lambda w: reverse("console:inventory_unassigned"),
     ),
     "console workspaces": ("viewer", grow_workspaces, lambda w: reverse("console:workspace_list")),
+    "console organisations": (
+        "viewer",
+        grow_organizations,
+        lambda w: reverse("console:organization_list"),
+    ),
 }
 
 

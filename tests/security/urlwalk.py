@@ -123,6 +123,8 @@ class Objects:
             return self._api_token().pk
         if (segment, param) == ("holds", "pk"):
             return self._hold().pk
+        if (segment, param) == ("organisations", "pk"):
+            return self._organization().pk
         if (segment, param) == ("erasure", "slug"):
             return self.customer.slug
         if (segment, param) == ("verify", "token"):
@@ -168,6 +170,17 @@ class Objects:
                 placed_by=self.staff,
             )
         return self.extra["hold"]
+
+    def _organization(self) -> Any:
+        """The Extend organisation customer A's workspace belongs to (staff-only pages)."""
+        if "organization" not in self.extra:
+            from deletions.models import Organization
+
+            org = Organization.objects.create(name="Sentinel organisation")
+            self.workspace.organization = org
+            self.workspace.save(update_fields=["organization"])
+            self.extra["organization"] = org
+        return self.extra["organization"]
 
     def _admin_value(self, route: Route, param: str) -> Any:
         if param == "app_label":

@@ -1,4 +1,5 @@
-"""Create the demo operator, customers and workspace. Safe to run again: nothing is made twice."""
+"""Create the demo operator, customers, organisation and workspace. Safe to run again: nothing is
+made twice."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from deletions import roles
-from deletions.models import Customer, Membership, Workspace
+from deletions.models import Customer, Membership, Organization, Workspace
 
 DEMO_PASSWORD = "demo-portal-2026"
 DEMO_API_KEY = "sk_demo_workspace_key_0001"
 DEMO_WEBHOOK_SECRET = "wss_demo_signing_secret_0001"
+# The simulator's organisation (its default id) and Extend's pay-as-you-go limits.
+DEMO_ORGANIZATION_ID = "org_simulated"
 # Customer references the demo simulator tags its runs with; the last one has no customer,
 # so the demo shows unassigned runs too.
 DEMO_CUSTOMERS = [("Acme Health", "cust_acme", "acme"), ("Globex Legal", "cust_globex", "globex")]
@@ -31,7 +34,10 @@ DEMO_USERS: list[tuple[str, str | None, str | None, str]] = [
 
 
 class Command(BaseCommand):
-    help = "Create demo users, customers and a workspace pointing at the local Extend simulator."
+    help = (
+        "Create demo users, customers, an organisation and a workspace pointing at the local "
+        "Extend simulator."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -42,14 +48,28 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        organization, _ = Organization.objects.get_or_create(
+            extend_organization_id=DEMO_ORGANIZATION_ID,
+            defaults={
+                "name": "Demo organisation",
+                "write_rate_limit": 10,
+                "get_rate_limit": 10,
+            },
+        )
         workspace, created = Workspace.objects.get_or_create(
             name="Demo workspace",
-            defaults={"base_url": options["extend_url"], "rate_limit": 10, "get_rate_limit": 10},
+            defaults={
+                "base_url": options["extend_url"],
+                "organization": organization,
+                "rate_limit": 10,
+                "get_rate_limit": 10,
+            },
         )
         if created or not workspace.has_api_key:
             workspace.set_api_key(DEMO_API_KEY)
             workspace.set_webhook_secret(DEMO_WEBHOOK_SECRET)
         workspace.base_url = options["extend_url"]
+        workspace.organization = workspace.organization or organization
         workspace.save()
 
         customers = {}

@@ -53,7 +53,7 @@ def plain_trigger(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deletions", "0009_gdpr_deadline_pause"),
+        ("deletions", "0010_organizations"),
     ]
 
     operations = [
