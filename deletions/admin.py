@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from deletions.models import (
@@ -33,6 +34,8 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
     """Nothing can be added, changed or deleted from the admin."""
 
     show_full_result_count = False
+    # The admin still builds (read-only) forms; Django 6's URL default, already.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -53,6 +53,23 @@ def wait_until(predicate: Callable[[], object], timeout: float = 30.0, every: fl
     return value
 
 
+def run_until_settled(workspace: Workspace, cfg: EngineSettings, *, rounds: int = 20):
+    """Call the runner (and the lease release) until the workspace has nothing due, as a worker
+    would; returns the last runner's summary."""
+    from deletions.engine import claim, due, runner
+
+    summary = None
+    for _ in range(rounds):
+        claim.release_expired_leases()
+        summary = runner.run_workspace(workspace.pk, cfg)
+        if summary.stopped_because and summary.stopped_because != runner.ANOTHER_RUNNER:
+            return summary
+        if not due.has_due_work(workspace.pk) and due.next_due_in(workspace.pk) is None:
+            return summary
+        time.sleep(min(due.next_due_in(workspace.pk) or 0.1, 1.0))
+    return summary
+
+
 def background(target: Callable[..., object], *args: object) -> threading.Thread:
     """Start *target(*args)* in a thread that closes its own database connection when done
     (an open one would keep the test database from being dropped)."""

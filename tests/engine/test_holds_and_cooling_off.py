@@ -13,8 +13,7 @@ from deletions import holds, retention, transitions
 from deletions.engine import reconciler, runner
 from deletions.errors import RuleViolation, TransitionError
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, LegalHold, Source
-from tests.engine.conftest import background, wait_until
-from tests.engine.test_outcomes import run_until_settled
+from tests.engine.conftest import background, run_until_settled, wait_until
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status

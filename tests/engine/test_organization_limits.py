@@ -6,13 +6,13 @@ category wait. Judged by what the simulator saw, by arrival time; never by how f
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import connection
 
-from deletions import engine, ratelimit, sync, webhooks
+from deletions import ratelimit, sync, webhooks
+from deletions.engine.config import EngineSettings
 from deletions.models import (
     DeletionItem,
     DeletionRequest,
@@ -26,7 +26,12 @@ from deletions.submission import Selection, submit_request
 from deletions.views.console_workspaces import ConnectionResult, check_connection
 from extend_simulator import Simulator
 from extend_simulator.ledger import LedgerEntry, max_in_window
-from tests.engine.conftest import CUSTOMER_REF, approve_and_start, wait_until
+from tests.engine.conftest import (
+    CUSTOMER_REF,
+    approve_and_start,
+    run_until_settled,
+    wait_until,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,7 +88,7 @@ def workspaces(org_sim, organization) -> tuple[Workspace, Workspace]:
 @pytest.fixture
 def runner_cfg(fast_settings):
     fast_settings.RUNNER_THREADS = 4
-    return engine.EngineSettings.current()
+    return EngineSettings.current()
 
 
 def deletion_request(sim, workspace, sim_workspace_id, customer, requester, count):
@@ -100,18 +105,6 @@ def deletion_request(sim, workspace, sim_workspace_id, customer, requester, coun
         source=Source.WEB,
     )
     return approve_and_start(req)
-
-
-def run_until_done(workspace: Workspace, cfg, patience: float = 90.0) -> None:
-    """Call the runner until the workspace has nothing left to do (as a worker would)."""
-    deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        engine.release_expired_leases()
-        engine.run_workspace(workspace.pk, cfg)
-        due_in = engine.next_due_in(workspace.pk)
-        if not engine.has_due_work(workspace.pk) and due_in is None:
-            return
-        time.sleep(min(due_in or 0.1, 1.0))
 
 
 class Together:
@@ -199,8 +192,8 @@ def test_two_workspaces_syncing_deleting_verifying_and_following_webhooks_never_
     ]
 
     callers = Together()
-    callers.start(lambda: run_until_done(a, runner_cfg))
-    callers.start(lambda: run_until_done(b, runner_cfg))
+    callers.start(lambda: run_until_settled(a, runner_cfg))
+    callers.start(lambda: run_until_settled(b, runner_cfg))
     callers.start(lambda: sync.sync_workspace(a, page_size=5, time_budget=None))
     callers.start(lambda: follow_up(events))
     tested: list[ConnectionResult] = []
@@ -244,7 +237,7 @@ def test_a_429_on_a_sync_get_pushes_back_the_engines_verification_gets_of_the_or
     retry_after = 2
 
     callers = Together()
-    callers.start(lambda: run_until_done(b, runner_cfg))
+    callers.start(lambda: run_until_settled(b, runner_cfg))
     # Once B's verifications are under way, Extend answers A's list call with one 429.
     wait_until(lambda: len([e for e in org_sim.ledger() if is_verification(e, WS_B)]) >= 2)
     org_sim.set_faults(

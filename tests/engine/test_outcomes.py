@@ -4,13 +4,12 @@ against the simulator over real HTTP)."""
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 from django.core import mail
 
 from deletions import ratelimit, transitions, workspace_health
-from deletions.engine import claim, due, reconciler, runner
+from deletions.engine import claim, reconciler, runner
 from deletions.models import (
     AuditEvent,
     DeletionAttempt,
@@ -20,7 +19,7 @@ from deletions.models import (
     Source,
     Workspace,
 )
-from tests.engine.conftest import deletes_per_run
+from tests.engine.conftest import deletes_per_run, run_until_settled
 from tests.factories import staff_user
 
 IS = DeletionItem.Status
@@ -28,19 +27,6 @@ RS = DeletionRequest.Status
 
 # Runner threads use their own database connections, so test data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_until_settled(workspace, cfg, *, rounds: int = 20):
-    """Call the runner (and the lease release) until the workspace has nothing due."""
-    for _ in range(rounds):
-        claim.release_expired_leases()
-        summary = runner.run_workspace(workspace.pk, cfg)
-        if summary.stopped_because and summary.stopped_because != "another runner is active":
-            return summary
-        if not due.has_due_work(workspace.pk) and due.next_due_in(workspace.pk) is None:
-            return summary
-        time.sleep(min(due.next_due_in(workspace.pk) or 0.1, 1.0))
-    return summary
 
 
 def test_a_2xx_marks_items_deleted_verifies_them_and_completes_the_request(

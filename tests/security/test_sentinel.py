@@ -8,7 +8,6 @@ import json
 import logging
 import shutil
 import subprocess
-import time
 from typing import Any, cast
 from unittest import mock
 
@@ -20,10 +19,10 @@ from django.test import Client
 from django.urls import reverse
 
 from deletions import transitions
-from deletions.engine import claim, config, due, runner
+from deletions.engine import config
 from deletions.models import AuditEvent, Customer, DeletionRequest, ParseRun, Source, Workspace
 from extend_simulator import Simulator
-from tests.engine.conftest import FAST
+from tests.engine.conftest import FAST, run_until_settled
 from tests.factories import CustomerFactory, customer_user, staff_user
 from tests.security.conftest import SENTINEL_KEY, SENTINEL_WEBHOOK_SECRET
 
@@ -62,17 +61,6 @@ def sentinel_sim():
         customer_metadata_key="customer_id",
     ) as simulator:
         yield simulator
-
-
-def _run_until_settled(workspace: Workspace, cfg: config.EngineSettings) -> None:
-    for _ in range(20):
-        claim.release_expired_leases()
-        summary = runner.run_workspace(workspace.pk, cfg)
-        if summary.stopped_because and summary.stopped_because != "another runner is active":
-            return
-        if not due.has_due_work(workspace.pk) and due.next_due_in(workspace.pk) is None:
-            return
-        time.sleep(min(due.next_due_in(workspace.pk) or 0.1, 1.0))
 
 
 def _submit_and_approve(client, workspace, customer, approver, ids) -> DeletionRequest:
@@ -130,7 +118,7 @@ def test_a_full_deletion_run_keeps_the_sentinel_out_of_logs_tasks_mails_and_audi
     if req.status == DeletionRequest.Status.APPROVED:
         transitions.start_request(req, actor=None, source=Source.SYSTEM)
     cfg = config.EngineSettings.current()
-    _run_until_settled(workspace, cfg)
+    run_until_settled(workspace, cfg)
     req.refresh_from_db()
     assert req.status == DeletionRequest.Status.COMPLETED
 
@@ -153,7 +141,7 @@ def test_a_full_deletion_run_keeps_the_sentinel_out_of_logs_tasks_mails_and_audi
     )
     if refused_req.status == DeletionRequest.Status.APPROVED:
         transitions.start_request(refused_req, actor=None, source=Source.SYSTEM)
-    _run_until_settled(refused, cfg)
+    run_until_settled(refused, cfg)
     refused.refresh_from_db()
     assert refused.health != Workspace.Health.ACTIVE
 
