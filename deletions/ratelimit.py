@@ -1,7 +1,7 @@
 """A rate limiter shared by every worker process and thread: Extend's limit is per organisation.
 
 It hands out send *slots* spaced ``1 / rate`` seconds apart (a generic cell-rate algorithm with a
-tolerance of a quarter interval and no burst), so no one-second window ever holds more than the
+small tolerance for a late caller and no burst), so no one-second window ever holds more than the
 limit, whichever process sends. A slot
 is granted only when it has come (the caller then sends at once); otherwise the caller is told
 how long to stay away and asks again then. Granting at the moment of sending, rather than
@@ -31,12 +31,19 @@ from deletions.models import RateLimitSlot, Workspace
 # Slots are spaced a little wider than 1/rate so that network jitter between the moment a
 # worker sends and the moment Extend counts never pushes a one-second window over the limit.
 SAFETY_FACTOR = 0.97
-# A slot nobody took on time can still be taken up to this fraction of an interval late without
-# the time being lost (the cell-rate algorithm's tolerance): a thread that wakes a few ms late,
-# which Python's thread switching makes common, does not slow the whole organisation down. The
-# window bound stays under the limit: at most floor((1 + tolerance * interval) / interval) + 1
-# calls in any second, 49 of 50 and 73 of 75 with the safety factor above.
+# A slot nobody took on time can still be taken a little late without the time being lost (the
+# cell-rate algorithm's tolerance): a thread that wakes a few ms late, which Python's thread
+# switching makes common, does not slow the whole organisation down. At most a quarter interval,
+# and never more than half the room the safety factor leaves: grants then put at most
+# floor((1 + tolerance) / interval) + 1 <= limit calls into any second, at every rate (it holds
+# while (1 + tolerance) * SAFETY_FACTOR < 1), with the other half left for network jitter.
 TOLERANCE = 0.25
+MAX_TOLERANCE_SECONDS = 0.5 * (1 / SAFETY_FACTOR - 1)
+
+
+def tolerance_for(interval: float) -> float:
+    """Seconds a late caller may still take the slot it missed, for slots *interval* apart."""
+    return min(TOLERANCE * interval, MAX_TOLERANCE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ class RedisSlots:
 
     def reserve(self, key: str, interval: float, max_wait: float) -> Reservation:
         granted, wait = self._reserve(
-            keys=[f"ratelimit:{key}"], args=[interval, max_wait, interval * TOLERANCE]
+            keys=[f"ratelimit:{key}"], args=[interval, max_wait, tolerance_for(interval)]
         )
         return Reservation(bool(int(granted)), float(wait))
 
@@ -107,7 +114,7 @@ class DatabaseSlots:
         with transaction.atomic():
             row, _ = RateLimitSlot.objects.select_for_update().get_or_create(key=key)
             now = time.time()
-            slot = max(row.next_free, now - interval * TOLERANCE)
+            slot = max(row.next_free, now - tolerance_for(interval))
             wait = max(slot - now, 0.0)
             if wait > max_wait:
                 return Reservation(False, wait - max_wait)
