@@ -1,8 +1,7 @@
 """A rate limiter shared by every worker process and thread: Extend's limit is per organisation.
 
-It hands out send *slots* spaced ``1 / rate`` seconds apart (a generic cell-rate algorithm with a
-small tolerance for a late caller and no burst), so no one-second window ever holds more than the
-limit, whichever process sends. A slot
+It hands out send *slots* spaced ``1 / rate`` seconds apart (a generic cell-rate algorithm with no
+burst), so no one-second window ever holds more than the limit, whichever process sends. A slot
 is granted only when it has come (the caller then sends at once); otherwise the caller is told
 how long to stay away and asks again then. Granting at the moment of sending, rather than
 reserving a future slot and sleeping until it, keeps a caller that wakes up late from landing
@@ -31,13 +30,13 @@ from deletions.models import RateLimitSlot, Workspace
 # Slots are spaced a little wider than 1/rate so that network jitter between the moment a
 # worker sends and the moment Extend counts never pushes a one-second window over the limit.
 SAFETY_FACTOR = 0.97
-# A slot nobody took on time can still be taken a little late without the time being lost (the
-# cell-rate algorithm's tolerance): a thread that wakes a few ms late, which Python's thread
-# switching makes common, does not slow the whole organisation down. At most a quarter interval,
-# and never more than half the room the safety factor leaves: grants then put at most
-# floor((1 + tolerance) / interval) + 1 <= limit calls into any second, at every rate (it holds
-# while (1 + tolerance) * SAFETY_FACTOR < 1), with the other half left for network jitter.
-TOLERANCE = 0.25
+# A slot nobody took on time may be taken this much late without the time being lost (the
+# cell-rate algorithm's tolerance). It is zero: all of the room the safety factor leaves (about
+# 30 ms in any second) is kept for what happens between a grant and the call's arrival at
+# Extend (a thread paused by a busy machine, network jitter), so that no one-second window by
+# Extend's clock ever holds more than the limit. A tolerance would buy a few per cent of
+# throughput with that room; the suite's "never above the limit" tests showed it was needed.
+TOLERANCE = 0.0
 MAX_TOLERANCE_SECONDS = 0.5 * (1 / SAFETY_FACTOR - 1)
 
 
