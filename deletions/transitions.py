@@ -454,8 +454,11 @@ def complete_item(
     extend_request_id: str = "",
     error: str = "",
     at: datetime | None = None,
+    answer_lost: bool = False,
 ) -> bool:
     """Move an in-flight item to a terminal state and update its request's counters.
+
+    *answer_lost*: deleted, but the answer to the portal's own DELETE was lost.
 
     Returns False if the item was no longer in flight (another worker's lease took it over):
     the caller's outcome is then recorded in the attempt log only.
@@ -475,6 +478,8 @@ def complete_item(
         }
         if target in (IS.DELETED, IS.ALREADY_GONE):
             fields["confirmed_at"] = now
+        if answer_lost:
+            fields["answer_lost"] = True
         moved = _claimed(item).update(**fields)
         if not moved:
             return False

@@ -153,6 +153,7 @@ def handle_not_found(call: Call) -> str:
             http_status=404,
             extend_request_id=request_id,
             error="Deleted; the answer to our first DELETE was lost, the retry found it gone.",
+            answer_lost=True,
         )
         return "deleted"
     streak = _note_not_found(call.workspace)
