@@ -6,20 +6,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from deletions.models import DeletionItem, DeletionRequest, Workspace
 
 
 def waiting_items(workspace_id: int | None = None) -> QuerySet[DeletionItem]:
-    """Pending items of running requests in runnable workspaces, due now or later."""
-    items = DeletionItem.objects.filter(
-        status=DeletionItem.Status.PENDING,
-        next_attempt_at__isnull=False,
-        request__status=DeletionRequest.Status.RUNNING,
-        workspace__health=Workspace.Health.ACTIVE,
-    ).exclude(workspace__api_key_encrypted="")
+    """Pending items of running requests in runnable workspaces (breaker not open), due now or
+    later."""
+    items = (
+        DeletionItem.objects.filter(
+            status=DeletionItem.Status.PENDING,
+            next_attempt_at__isnull=False,
+            request__status=DeletionRequest.Status.RUNNING,
+            workspace__health=Workspace.Health.ACTIVE,
+        )
+        .filter(
+            Q(workspace__breaker_open_until__isnull=True)
+            | Q(workspace__breaker_open_until__lte=timezone.now())
+        )
+        .exclude(workspace__api_key_encrypted="")
+    )
     if workspace_id is not None:
         items = items.filter(workspace_id=workspace_id)
     return items
