@@ -516,12 +516,12 @@ class DeletionItem(models.Model):
     claim_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # Deleted, but the answer to the portal's DELETE was lost: Extend answered 404 to a retry
     # after a DELETE of ours may have reached it. Receipts and certificates say so.
-    answer_lost = models.BooleanField(default=False)
+    answer_lost = models.BooleanField(default=False, db_default=False)
     # When an unconfirmed item's 404 came, and under which credentials version.
     unconfirmed_at = models.DateTimeField(null=True, blank=True)
     # Verification: GETs that still found the run, and when the next verification is due (a
     # deleted item whose verification could not run yet).
-    verify_failures = models.PositiveSmallIntegerField(default=0)
+    verify_failures = models.PositiveSmallIntegerField(default=0, db_default=0)
     verify_due_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(
         null=True, blank=True, help_text="When Extend answered 2xx or 404 for the delete."

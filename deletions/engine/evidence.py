@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
 from deletions import ratelimit, transitions
-from deletions.extend_client import ExtendClient, ExtendError, NotFound, RateLimited
+from deletions.extend_client import ExtendClient, ExtendError, RateLimited
 from deletions.models import DeletionItem, ParseRun, Workspace
 from deletions.workspace_health import mark_workspace
 
@@ -63,6 +64,10 @@ def stop_for_404s(workspace: Workspace, reason: str) -> None:
     confirmed once the workspace is shown healthy). The count stays: a resume that fixes
     nothing stops again at the next 404."""
     mark_workspace(workspace, Workspace.Health.NOT_FOUND_BURST, reason=reason)
+    # Until a success proves otherwise, the next unexplained 404 stops it again at once.
+    Workspace.objects.filter(
+        pk=workspace.pk, unexplained_404s__lt=settings.NOT_FOUND_BURST_THRESHOLD
+    ).update(unexplained_404s=settings.NOT_FOUND_BURST_THRESHOLD)
     DeletionItem.objects.filter(
         workspace_id=workspace.pk, status=DeletionItem.Status.UNCONFIRMED
     ).update(
@@ -71,16 +76,33 @@ def stop_for_404s(workspace: Workspace, reason: str) -> None:
 
 
 def probe(workspace: Workspace, client: ExtendClient) -> bool | None:
-    """Ask Extend for a run the inventory knows to be present (and in no open request).
+    """Check the workspace's unconfirmed 404s against what Extend shows.
 
-    True: it answered with that run, the workspace is healthy (its 404s are confirmed). False: it
-    answered 404 to a run that should exist, the workspace is misconfigured (it is stopped).
-    None: nothing to ask about, no GET slot, or another error: no conclusion.
+    First a GET of the newest unconfirmed run: if Extend returns it, the DELETE's 404 was wrong
+    (the workspace is stopped, nothing is marked). Then a GET of a run the inventory knows to be
+    present (or, without one, the list of runs): a 404 there means a wrong URL, workspace id or
+    key (stopped); the run, or a known run in the list, proves the workspace healthy and the
+    404s are confirmed. True: healthy. False: stopped. None: no conclusion (nothing to ask
+    about, no GET slot, another error).
     """
-    key = f"engine:probe:{workspace.pk}"
-    if not cache.add(key, 1, timeout=PROBE_EVERY_SECONDS):
+    if not cache.add(f"engine:probe:{workspace.pk}", 1, timeout=PROBE_EVERY_SECONDS):
         return None  # probed moments ago
-    run_id = (
+    unconfirmed = list(
+        DeletionItem.objects.filter(
+            workspace_id=workspace.pk, status=DeletionItem.Status.UNCONFIRMED
+        ).values_list("parse_run__run_id", flat=True)[:PROBE_LIST_SIZE]
+    )
+    if unconfirmed:
+        answer = _get(workspace, client, unconfirmed[0])
+        if answer is _SLOT_OR_ERROR:
+            return None
+        if answer is not None:
+            return _stop(
+                workspace,
+                f"DELETE answered 404 for run {unconfirmed[0]}, which a GET still returns: the "
+                "DELETEs do not reach the runs they name. Nothing was marked gone.",
+            )
+    known = (
         ParseRun.objects.filter(
             workspace_id=workspace.pk, state=ParseRun.State.PRESENT, open_request__isnull=True
         )
@@ -88,50 +110,73 @@ def probe(workspace: Workspace, client: ExtendClient) -> bool | None:
         .values_list("run_id", flat=True)
         .first()
     )
-    if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=time.monotonic() + 10):
+    if known is None:
+        return _probe_list(workspace, client, set(unconfirmed))
+    answer = _get(workspace, client, known)
+    if answer is _SLOT_OR_ERROR:
         return None
-    if run_id is None:
-        return _probe_list(workspace, client)
-    try:
-        found = client.get_parse_run(run_id)
-    except NotFound:
-        stop_for_404s(
+    if answer is None:
+        return _stop(
             workspace,
-            f"A DELETE answered 404 and so did a check of run {run_id}, which should exist: the "
+            f"A DELETE answered 404 and so did a check of run {known}, which should exist: the "
             "workspace's URL, workspace id or key probably point elsewhere. Nothing was marked "
-            "gone. Fix the connection, then resume.",
+            "gone.",
         )
-        return False
-    except RateLimited as exc:
-        ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))
-        return None
-    except ExtendError:
-        return None
-    if found.get("id") != run_id:
+    if answer.get("id") != known:
         return None
     prove_healthy(workspace.pk, workspace.credentials_version)
     return True
 
 
-def _probe_list(workspace: Workspace, client: ExtendClient) -> bool | None:
-    """No run to ask about by id: list the newest runs. A 404 to the list itself is a wrong URL
-    or workspace; a run the inventory knows to be present proves the workspace healthy."""
+# What a probe lists, and a marker for "no answer worth concluding from".
+PROBE_LIST_SIZE = 25
+_SLOT_OR_ERROR: dict[str, object] = {}
+
+
+def _get(workspace: Workspace, client: ExtendClient, run_id: str) -> dict[str, object] | None:
+    """The run as Extend returns it, None on a 404 (any body), or ``_SLOT_OR_ERROR``."""
+    if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=time.monotonic() + 10):
+        return _SLOT_OR_ERROR
     try:
-        page = next(iter(client.list_parse_runs(page_size=10)))
-    except NotFound:
-        stop_for_404s(
+        return client.get_parse_run(run_id)
+    except ExtendError as exc:
+        if exc.status == 404:
+            return None
+        if isinstance(exc, RateLimited):
+            ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))
+        return _SLOT_OR_ERROR
+
+
+def _stop(workspace: Workspace, why: str) -> bool:
+    stop_for_404s(workspace, why + " Fix the connection, then resume.")
+    return False
+
+
+def _probe_list(workspace: Workspace, client: ExtendClient, unconfirmed: set[str]) -> bool | None:
+    """No run to ask about by id: list the newest runs. A 404 to the list is a wrong URL or
+    workspace; an unconfirmed run in the list contradicts its 404; a run the inventory knows
+    to be present proves the workspace healthy."""
+    if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=time.monotonic() + 10):
+        return None
+    try:
+        page = next(iter(client.list_parse_runs(page_size=PROBE_LIST_SIZE)))
+    except ExtendError as exc:
+        if exc.status != 404:
+            if isinstance(exc, RateLimited):
+                ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))
+            return None
+        return _stop(
             workspace,
             "A DELETE answered 404 and so did the list of parse runs: the workspace's URL, "
-            "workspace id or key probably point elsewhere. Nothing was marked gone. Fix the "
-            "connection, then resume.",
+            "workspace id or key probably point elsewhere. Nothing was marked gone.",
         )
-        return False
-    except RateLimited as exc:
-        ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))
-        return None
-    except ExtendError:
-        return None
-    listed = [run.get("id") for run in page.runs if isinstance(run.get("id"), str)]
+    listed = {run.get("id") for run in page.runs if isinstance(run.get("id"), str)}
+    if listed & unconfirmed:
+        return _stop(
+            workspace,
+            "DELETE answered 404 for runs that Extend still lists: the DELETEs do not reach the "
+            "runs they name. Nothing was marked gone.",
+        )
     if not ParseRun.objects.filter(
         workspace_id=workspace.pk, run_id__in=listed, state=ParseRun.State.PRESENT
     ).exists():

@@ -197,6 +197,17 @@ def handle_rate_limited(call: Call) -> str:
     return "rate_limited"
 
 
+def _extend_answers(call: Call) -> bool:
+    """Whether Extend answers a plain GET (the list, one run) for this workspace right now."""
+    if not ratelimit.acquire_for(call.workspace, ratelimit.GET, deadline=time.monotonic() + 3):
+        return False
+    try:
+        next(iter(call.client.list_parse_runs(page_size=1)))
+    except ExtendError:
+        return False
+    return True
+
+
 def handle_transient(call: Call) -> str:
     assert isinstance(call.result, ExtendError)
     record(
@@ -207,6 +218,11 @@ def handle_transient(call: Call) -> str:
         error=str(call.result),
     )
     run = breaker.note_failure(call.workspace.pk)
+    if run > 1 and not breaker.is_open(call.workspace.pk) and _extend_answers(call):
+        # Failures in a row, yet Extend answers a GET: the trouble is this run's own, and it
+        # uses up the item's attempts as usual.
+        breaker.note_success(call.workspace.pk)
+        run = 1
     if run > 1 or breaker.is_open(call.workspace.pk):
         # Not this item's fault: Extend (or the way to it) fails for every run. The item keeps
         # its attempt; the breaker decides when to try again.

@@ -99,7 +99,10 @@ def run_workspace(
         if transitions.requeue_unconfirmed(workspace_id, version=workspace.credentials_version):
             # 404s under credentials that have changed since prove nothing: count afresh.
             Workspace.objects.filter(pk=workspace_id).update(unexplained_404s=0)
-        if breaker.half_open(workspace) and not _probe_breaker(workspace, cfg, summary):
+        # After an outage (breaker) or a stop for 404s, one DELETE alone decides first: a resume
+        # that fixed nothing costs one call, not one per thread.
+        suspect = workspace.unexplained_404s >= cfg.not_found_burst
+        if (breaker.half_open(workspace) or suspect) and not _probe_first(workspace, cfg, summary):
             return summary
         _run_threads(workspace, cfg, summary, heartbeat.lost, successor)
         summary.more_work = has_due_work(workspace_id)
@@ -119,15 +122,16 @@ def _has_unconfirmed(workspace_id: int) -> bool:
     ).exists()
 
 
-def _probe_breaker(workspace: Workspace, cfg: EngineSettings, summary: RunSummary) -> bool:
-    """The breaker's time has come: one DELETE alone decides. True if Extend answered well."""
+def _probe_first(workspace: Workspace, cfg: EngineSettings, summary: RunSummary) -> bool:
+    """Send one DELETE alone before the threads start. True if Extend answered well."""
     item = claim_item(workspace.pk, workspace.credentials_version, cfg)
     if item is None:
         return True  # nothing to probe with: the runner finds nothing either
     with ExtendClient(credentials_for(workspace), read_timeout=cfg.read_timeout) as client:
         outcome = send(item, workspace, client, cfg, deadline=time.monotonic() + cfg.slot_wait)
     summary.add(outcome)
-    if breaker.is_open(workspace.pk) or outcome in outcomes.STOPPING_OUTCOMES:
+    _finish_if_done(item.request_id)
+    if breaker.is_open(workspace.pk) or outcome not in ("deleted", "held", *gate.PUT_BACK):
         summary.stopped_because = outcome
         return False
     return True
