@@ -63,6 +63,9 @@ ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
     IS.UNCONFIRMED: frozenset({IS.ALREADY_GONE, IS.PENDING}),
     IS.FAILED: frozenset({IS.PENDING}),
     IS.HELD: frozenset({IS.PENDING}),
+    # A verification GET still found the run after Extend acknowledged its DELETE: sent again,
+    # or failed after a few such verifications.
+    IS.DELETED: frozenset({IS.PENDING, IS.FAILED}),
 }
 
 APPROVE_PERMISSION = "deletions.approve_request"
@@ -594,3 +597,38 @@ def requeue_unconfirmed(workspace_id: int, *, version: int) -> int:
         .exclude(claim_version=version)
         .update(status=IS.PENDING, next_attempt_at=timezone.now(), unconfirmed_at=None)
     )
+
+
+def unverify_item(item: DeletionItem, *, give_up: bool) -> bool:
+    """Extend acknowledged *item*'s DELETE, yet a GET still finds the run: it is not gone.
+
+    The item goes back to pending (its DELETE is sent again) or, with *give_up*, fails; either
+    way its run is present again and stays with the request.
+    """
+    target = IS.FAILED if give_up else IS.PENDING
+    with transaction.atomic():
+        moved = DeletionItem.objects.filter(pk=item.pk, status=IS.DELETED).update(
+            status=target,
+            confirmed_at=None,
+            verified_at=None,
+            verify_due_at=None,
+            verify_failures=F("verify_failures") + 1,
+            next_attempt_at=None if give_up else timezone.now(),
+            last_error=(
+                "Extend acknowledged the DELETE, but the run is still there"
+                + ("; given up after repeated checks." if give_up else "; sending it again.")
+            ),
+        )
+        if not moved:
+            return False
+        counters: dict[str, object] = {"deleted_count": F("deleted_count") - 1}
+        if give_up:
+            counters["failed_count"] = F("failed_count") + 1
+        DeletionRequest.objects.filter(pk=item.request_id).update(**counters)
+        ParseRun.objects.filter(pk=item.parse_run_id).update(
+            state=ParseRun.State.PRESENT,
+            deleted_at=None,
+            deleted_by_request=None,
+            open_request_id=item.request_id,
+        )
+        return True

@@ -82,6 +82,8 @@ def _foreign_success(kind: str, run_id: str) -> Response:
         return Response(204)
     if kind == "other_id":
         return Response(200, json.dumps({"id": run_id + "_other"}).encode())
+    if kind == "ignored":
+        return Response(200, json.dumps({"id": run_id}).encode())
     page = b"<html><body><h1>Down for maintenance</h1></body></html>"
     return Response(200, page, content_type="text/html")
 

@@ -17,7 +17,8 @@ Faults and where they act, in request order:
 - ``delete_not_found``: every DELETE answers 404 and deletes nothing (a misconfigured workspace).
 - ``delete_success_body``: every DELETE answers a success that is not Extend's and deletes
   nothing, as a proxy or maintenance page would: ``html`` (200, a page), ``empty`` (204) or
-  ``other_id`` (200, ``{"id"}`` of another run).
+  ``other_id`` (200, ``{"id"}`` of another run), or ``ignored`` (Extend's own 200 ``{"id"}``
+  while the run stays: what a verification GET must catch).
 - ``drop_rate``: the call is carried out, then the connection is closed without an answer.
 - ``slow_rate`` + ``slow_ms``: the call is carried out, then answered after ``slow_ms``.
 """
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 BODY_FORMATS = ("auto", "json", "html", "text", "empty")
-SUCCESS_BODIES = ("html", "empty", "other_id")
+SUCCESS_BODIES = ("html", "empty", "other_id", "ignored")
 DISTRIBUTIONS = ("fixed", "uniform", "normal")
 
 

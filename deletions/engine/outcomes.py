@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deletions import ratelimit, transitions
+from deletions.alerts import alert_verification_failed
 from deletions.engine import breaker, evidence
 from deletions.engine.config import EngineSettings, backoff_delay
 from deletions.extend_client import (
@@ -364,9 +365,28 @@ def _verify_record(
     )
 
 
+# Verifications that find the run still there before the item fails, and how long a
+# verification that could not run waits before it is tried again.
+MAX_VERIFY_FAILURES = 3
+VERIFY_RETRY_SECONDS = 60
+
+
+def _verify_later(item: DeletionItem) -> None:
+    DeletionItem.objects.filter(pk=item.pk, status=IS.DELETED).update(
+        verify_due_at=timezone.now() + timedelta(seconds=VERIFY_RETRY_SECONDS)
+    )
+
+
 def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClient) -> bool:
-    """Confirm with a GET (its own budget at Extend) that a deleted run now answers 404."""
+    """Confirm with a GET (its own budget at Extend) that a deleted run now answers 404.
+
+    A run still there sends the item back (its DELETE is sent again) with a "verification
+    failed" attempt, and fails it after ``MAX_VERIFY_FAILURES`` with staff alerted. A
+    verification that could not run (no GET slot, an error) is due again later; until it ran,
+    the certificate says "deletion acknowledged, not yet verified".
+    """
     if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=time.monotonic() + 30):
+        _verify_later(item)
         return False
     started, t0 = timezone.now(), time.monotonic()
     try:
@@ -376,7 +396,9 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
             _verify_record(
                 item, started, t0, "confirmed_gone", http_status=404, request_id=exc.request_id
             )
-            DeletionItem.objects.filter(pk=item.pk).update(verified_at=timezone.now())
+            DeletionItem.objects.filter(pk=item.pk).update(
+                verified_at=timezone.now(), verify_due_at=None
+            )
         return True
     except RateLimited as exc:
         ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))
@@ -384,20 +406,43 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
             item, started, t0, "verify_error", http_status=429, request_id=exc.request_id,
             error=str(exc),
         )  # fmt: skip
+        _verify_later(item)
         return False
     except ExtendError as exc:
         _verify_record(
             item, started, t0, "verify_error", http_status=exc.status, request_id=exc.request_id,
             error=str(exc),
         )  # fmt: skip
+        _verify_later(item)
         return False
-    _verify_record(
-        item,
-        started,
-        t0,
-        "still_present",
-        http_status=200,
-        error="Extend still returns the run after answering its DELETE with success.",
-    )
+    failures = item.verify_failures + 1
+    give_up = failures >= MAX_VERIFY_FAILURES
+    with transaction.atomic():
+        _verify_record(
+            item,
+            started,
+            t0,
+            "verification_failed",
+            http_status=200,
+            error="Extend still returns the run after answering its DELETE with success.",
+        )
+        moved = transitions.unverify_item(item, give_up=give_up)
     log.warning("run %s still present after delete (item %s)", item.parse_run.run_id, item.pk)
+    if moved and give_up:
+        transaction.on_commit(lambda: alert_verification_failed(item.pk))
     return False
+
+
+def retry_verifications(workspace: Workspace, client: ExtendClient, *, limit: int = 50) -> int:
+    """Run the verifications of *workspace* that are due (they could not run before)."""
+    due = list(
+        DeletionItem.objects.filter(
+            workspace_id=workspace.pk,
+            status=IS.DELETED,
+            verified_at__isnull=True,
+            verify_due_at__lte=timezone.now(),
+        ).select_related("parse_run")[:limit]
+    )
+    for item in due:
+        verify_deleted(item, workspace, client)
+    return len(due)

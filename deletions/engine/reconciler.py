@@ -82,7 +82,14 @@ def reconcile(wake: Callable[[int], object]) -> ReconcileSummary:
     unconfirmed = DeletionItem.objects.filter(
         status=DeletionItem.Status.UNCONFIRMED, workspace__health="active"
     ).values_list("workspace_id", flat=True)
-    for workspace_id in sorted(set(workspaces_with_due_work()) | set(unconfirmed.distinct())):
+    unverified = DeletionItem.objects.filter(
+        status=DeletionItem.Status.DELETED,
+        verified_at__isnull=True,
+        verify_due_at__lte=timezone.now(),
+        workspace__health="active",
+    ).values_list("workspace_id", flat=True)
+    others = set(unconfirmed.distinct()) | set(unverified.distinct())
+    for workspace_id in sorted(set(workspaces_with_due_work()) | others):
         wake(workspace_id)
         summary.workspaces_woken.append(workspace_id)
     stuck_before = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS)

@@ -106,10 +106,13 @@ def run_workspace(
             return summary
         _run_threads(workspace, cfg, summary, heartbeat.lost, successor)
         summary.more_work = has_due_work(workspace_id)
-        if not summary.stopped_because and _has_unconfirmed(workspace_id):
-            # Nothing else to send may prove the workspace healthy: ask about a present run.
+        if not summary.stopped_because:
             with ExtendClient(credentials_for(workspace), read_timeout=cfg.read_timeout) as client:
-                evidence.probe(workspace, client)
+                # Verifications that could not run before, then the 404s nothing has proved yet
+                # (nothing else to send may prove the workspace healthy: ask Extend).
+                outcomes.retry_verifications(workspace, client)
+                if _has_unconfirmed(workspace_id):
+                    evidence.probe(workspace, client)
     finally:
         heartbeat.stop()
         lease.give_up(workspace_id, owner)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from deletions import ratelimit, transitions, workspace_health
 from deletions.engine import claim, reconciler, runner
@@ -390,3 +391,39 @@ def test_the_limiter_pushes_everyone_back_after_a_429(fast_settings):
     later = ratelimit.reserve("test-key", 100, max_wait=0.5)
     assert not later.granted
     assert later.wait >= 1.0
+
+
+def test_a_run_still_there_after_its_acknowledged_delete_is_sent_again_then_failed(
+    sim, sim_workspace, make_request, engine_cfg, settings
+):
+    settings.STAFF_ALERT_EMAILS = ["oncall@example.com"]
+    req = make_request(1)
+    sim.set_faults({"delete_success_body": "ignored"})  # "deleted", yet the run stays
+
+    run_until_settled(sim_workspace, engine_cfg)
+
+    item = req.items.get()
+    req.refresh_from_db()
+    assert (item.status, item.verify_failures) == (IS.FAILED, 3)
+    assert (req.deleted_count, req.failed_count, req.status) == (
+        0, 1, RS.COMPLETED_WITH_FAILURES,
+    )  # fmt: skip
+    assert item.parse_run.state == ParseRun.State.PRESENT
+    outcomes = list(item.attempts_log.filter(kind="verify").values_list("outcome", flat=True))
+    assert outcomes == ["verification_failed"] * 3
+    assert any("still at Extend" in m.subject and "oncall@example.com" in m.to for m in mail.outbox)
+
+
+def test_a_verification_that_could_not_run_is_retried_and_then_confirms(
+    sim, sim_workspace, make_request, engine_cfg
+):
+    req = make_request(2)
+    sim.set_faults({"error_rates": {"503": 1.0}, "scope": {"methods": ["GET"]}})
+    run_until_settled(sim_workspace, engine_cfg)
+    assert req.items.filter(verified_at__isnull=True, verify_due_at__isnull=False).count() == 2
+
+    sim.clear_faults()
+    DeletionItem.objects.filter(request=req).update(verify_due_at=timezone.now())
+    runner.run_workspace(sim_workspace.pk, engine_cfg)
+
+    assert req.items.filter(verified_at__isnull=False, verify_due_at__isnull=True).count() == 2
