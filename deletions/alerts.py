@@ -35,3 +35,18 @@ def alert_workspace_stopped(workspace_id: int) -> int:
         staff_alert_recipients(),
         {"workspace": workspace, "url": _workspace_url(workspace)},
     )
+
+
+def alert_verification_failed(item_id: int) -> int:
+    """Tell staff that Extend acknowledged a DELETE several times, yet the run is still there."""
+    from deletions.models import DeletionItem
+
+    item = DeletionItem.objects.select_related("parse_run", "workspace").get(pk=item_id)
+    return emails.send(
+        "verification_failed",
+        staff_alert_recipients(),
+        {
+            "item": item,
+            "url": emails.absolute_url(reverse("console:request_detail", args=[item.request_id])),
+        },
+    )

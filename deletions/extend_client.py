@@ -216,6 +216,11 @@ class Unexpected(ExtendError):
     """Any other answer, including a 2xx whose body is not what Extend sends."""
 
 
+class UnexpectedSuccess(Unexpected):
+    """A 2xx to a DELETE whose body is not Extend's ``{"id": <this run's id>}``: an HTML page, an
+    empty body, another run's id. Whatever answered, it did not prove this run deleted."""
+
+
 class _BearerAuth(requests.auth.AuthBase):
     """Adds the bearer key to each request; its repr shows only a hint of the key."""
 
@@ -396,11 +401,15 @@ class ExtendClient:
         not have happened, and only a later call can tell (a 404 then means it did).
         """
         response = self._request("DELETE", f"/parse_runs/{encode_run_id(run_id)}")
-        # Any 2xx means deleted; but a body naming another run means something is badly wrong.
-        body = _error_body(response) or {}
-        deleted_id = body.get("id")
-        if deleted_id is not None and deleted_id != run_id:
-            raise _unexpected(response, "Extend confirmed the deletion of a different run id")
+        # Deleted only on Extend's own answer: a JSON object naming this run. A maintenance page,
+        # an empty 204 or another run's id proves nothing about this one.
+        body = _error_body(response)
+        if body is None:
+            raise _unexpected_success(response, "a success without Extend's JSON body")
+        if body.get("id") != run_id:
+            raise _unexpected_success(
+                response, f"a success naming {str(body.get('id'))[:80]!r}, not this run"
+            )
         return Deleted(run_id=run_id, request_id=_request_id(response), status=response.status_code)
 
     # -- plumbing --------------------------------------------------------------------------
@@ -517,6 +526,14 @@ def _json_object(response: requests.Response) -> dict[str, Any]:
 
 def _unexpected(response: requests.Response, why: str) -> Unexpected:
     return Unexpected(why, status=response.status_code, request_id=_request_id(response))
+
+
+def _unexpected_success(response: requests.Response, why: str) -> UnexpectedSuccess:
+    return UnexpectedSuccess(
+        f"DELETE answered {response.status_code} with {why}",
+        status=response.status_code,
+        request_id=_request_id(response),
+    )
 
 
 def _request_id(response: requests.Response) -> str | None:

@@ -93,6 +93,7 @@ class Workspace(models.Model):
         PAYMENT_REQUIRED = "payment_required", "Payment required"
         PAUSED = "paused", "Paused by staff"
         NOT_FOUND_BURST = "not_found_burst", "Paused: too many runs not found"
+        UNEXPECTED_ANSWERS = "unexpected_answers", "Stopped: unexpected answers from Extend"
 
     name = models.CharField(max_length=100, unique=True)
     base_url = models.URLField(
@@ -143,6 +144,14 @@ class Workspace(models.Model):
     api_key_last4 = models.CharField(max_length=4, blank=True, editable=False)
     webhook_secret_encrypted = models.TextField(blank=True, editable=False)
     webhook_secret_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    # Evidence about the workspace's configuration (deletions.engine.evidence): 404s no DELETE of
+    # ours explains, since the workspace was last shown healthy (a well-formed success). Kept
+    # across a resume: only a success clears it.
+    unexplained_404s = models.PositiveIntegerField(default=0)
+    health_proven_at = models.DateTimeField(null=True, blank=True)
+    # The circuit breaker: transient failures in a row across items, and until when it is open.
+    breaker_failures = models.PositiveIntegerField(default=0)
+    breaker_open_until = models.DateTimeField(null=True, blank=True)
     # Bumped whenever what a call is sent with changes (key, URL, version, workspace id, key
     # scope): a DELETE claimed under an older version is not sent (deletions.engine.gate).
     credentials_version = models.PositiveIntegerField(default=1, editable=False)
@@ -477,6 +486,10 @@ class DeletionItem(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         IN_FLIGHT = "in_flight", "In flight"
+        # Extend answered 404 to the portal's first DELETE: evidence that the run is gone, not
+        # proof. It waits here until the workspace is shown healthy around it (then already
+        # gone) or its credentials change (then it is sent again). Never counted as done.
+        UNCONFIRMED = "unconfirmed", "Not found, awaiting proof"
         DELETED = "deleted", "Deleted"
         ALREADY_GONE = "already_gone", "Already gone"
         FAILED = "failed", "Failed"
@@ -501,6 +514,15 @@ class DeletionItem(models.Model):
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     # The workspace's credentials_version the claim was made under.
     claim_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Deleted, but the answer to the portal's DELETE was lost: Extend answered 404 to a retry
+    # after a DELETE of ours may have reached it. Receipts and certificates say so.
+    answer_lost = models.BooleanField(default=False, db_default=False)
+    # When an unconfirmed item's 404 came, and under which credentials version.
+    unconfirmed_at = models.DateTimeField(null=True, blank=True)
+    # Verification: GETs that still found the run, and when the next verification is due (a
+    # deleted item whose verification could not run yet).
+    verify_failures = models.PositiveSmallIntegerField(default=0, db_default=0)
+    verify_due_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(
         null=True, blank=True, help_text="When Extend answered 2xx or 404 for the delete."
     )

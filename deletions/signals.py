@@ -16,9 +16,6 @@ from django.dispatch import Signal
 # resumed). Receivers wake a runner for each.
 work_due = Signal()
 
-# Sent after commit with ``workspace_id``: staff resumed a stopped workspace.
-workspace_resumed = Signal()
-
 
 def announce_work_due(workspace_ids: Iterable[int]) -> None:
     """Send :data:`work_due` for *workspace_ids* once the current transaction has committed."""

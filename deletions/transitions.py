@@ -55,9 +55,17 @@ REQUEST_TRANSITIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 # The item lifecycle. In flight may go back to pending: a retry scheduled for later.
 ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
     IS.PENDING: frozenset({IS.IN_FLIGHT, IS.HELD}),
-    IS.IN_FLIGHT: frozenset({IS.PENDING, IS.DELETED, IS.ALREADY_GONE, IS.FAILED, IS.HELD}),
+    IS.IN_FLIGHT: frozenset(
+        {IS.PENDING, IS.UNCONFIRMED, IS.DELETED, IS.ALREADY_GONE, IS.FAILED, IS.HELD}
+    ),
+    # A 404 awaiting proof: confirmed gone once the workspace is shown healthy around it, or sent
+    # again when it came under other credentials.
+    IS.UNCONFIRMED: frozenset({IS.ALREADY_GONE, IS.PENDING}),
     IS.FAILED: frozenset({IS.PENDING}),
     IS.HELD: frozenset({IS.PENDING}),
+    # A verification GET still found the run after Extend acknowledged its DELETE: sent again,
+    # or failed after a few such verifications.
+    IS.DELETED: frozenset({IS.PENDING, IS.FAILED}),
 }
 
 APPROVE_PERMISSION = "deletions.approve_request"
@@ -454,13 +462,16 @@ def complete_item(
     extend_request_id: str = "",
     error: str = "",
     at: datetime | None = None,
+    answer_lost: bool = False,
 ) -> bool:
     """Move an in-flight item to a terminal state and update its request's counters.
+
+    *answer_lost*: deleted, but the answer to the portal's own DELETE was lost.
 
     Returns False if the item was no longer in flight (another worker's lease took it over):
     the caller's outcome is then recorded in the attempt log only.
     """
-    if target not in ITEM_TRANSITIONS[IS.IN_FLIGHT] or target == IS.PENDING:
+    if target not in ITEM_TRANSITIONS[IS.IN_FLIGHT] or target in (IS.PENDING, IS.UNCONFIRMED):
         raise TransitionError(f"An in-flight item cannot become {target}.")
     now = at or timezone.now()
     with transaction.atomic():
@@ -475,6 +486,8 @@ def complete_item(
         }
         if target in (IS.DELETED, IS.ALREADY_GONE):
             fields["confirmed_at"] = now
+        if answer_lost:
+            fields["answer_lost"] = True
         moved = _claimed(item).update(**fields)
         if not moved:
             return False
@@ -518,3 +531,104 @@ def reschedule_item(
         # does not use up the item's retry budget.
         updates["attempts"] = F("attempts") - 1
     return bool(_claimed(item).update(**updates))
+
+
+def unconfirm_item(
+    item: DeletionItem, *, http_status: int | None, extend_request_id: str = ""
+) -> bool:
+    """Extend answered 404 to the portal's first DELETE of *item*: evidence, not proof. The item
+    waits, under the credentials version it was claimed with, for the workspace to be shown
+    healthy (:func:`confirm_unconfirmed`) or its credentials to change
+    (:func:`requeue_unconfirmed`).
+    """
+    return bool(
+        _claimed(item).update(
+            status=IS.UNCONFIRMED,
+            unconfirmed_at=timezone.now(),
+            lease_expires_at=None,
+            next_attempt_at=None,
+            claim_token=None,
+            last_http_status=http_status,
+            last_request_id=extend_request_id,
+            last_error="Extend answered 404. Awaiting proof that the workspace is healthy.",
+        )
+    )
+
+
+def confirm_unconfirmed(workspace_id: int, *, version: int, proven_at: datetime) -> int:
+    """The workspace answered well after these 404s, under the same credentials: the runs they
+    concern are gone (already gone, not deleted by the portal). Returns how many."""
+    with transaction.atomic():
+        items = DeletionItem.objects.select_for_update().filter(
+            workspace_id=workspace_id,
+            status=IS.UNCONFIRMED,
+            claim_version=version,
+            unconfirmed_at__lt=proven_at,
+        )
+        rows = list(items.values_list("pk", "request_id", "parse_run_id"))
+        if not rows:
+            return 0
+        pks = [pk for pk, _, _ in rows]
+        DeletionItem.objects.filter(pk__in=pks).update(
+            status=IS.ALREADY_GONE, confirmed_at=proven_at, last_error=""
+        )
+        per_request: dict[int, int] = {}
+        for _, request_id, _ in rows:
+            per_request[request_id] = per_request.get(request_id, 0) + 1
+        for request_id, count in per_request.items():
+            DeletionRequest.objects.filter(pk=request_id).update(
+                already_gone_count=F("already_gone_count") + count
+            )
+            ParseRun.objects.filter(
+                pk__in=[run for _, req, run in rows if req == request_id]
+            ).update(
+                state=ParseRun.State.DELETED,
+                deleted_at=proven_at,
+                deleted_by_request_id=request_id,
+                open_request=None,
+            )
+        return len(rows)
+
+
+def requeue_unconfirmed(workspace_id: int, *, version: int) -> int:
+    """404s that came under other credentials than *version* prove nothing now: send again."""
+    return (
+        DeletionItem.objects.filter(workspace_id=workspace_id, status=IS.UNCONFIRMED)
+        .exclude(claim_version=version)
+        .update(status=IS.PENDING, next_attempt_at=timezone.now(), unconfirmed_at=None)
+    )
+
+
+def unverify_item(item: DeletionItem, *, give_up: bool) -> bool:
+    """Extend acknowledged *item*'s DELETE, yet a GET still finds the run: it is not gone.
+
+    The item goes back to pending (its DELETE is sent again) or, with *give_up*, fails; either
+    way its run is present again and stays with the request.
+    """
+    target = IS.FAILED if give_up else IS.PENDING
+    with transaction.atomic():
+        moved = DeletionItem.objects.filter(pk=item.pk, status=IS.DELETED).update(
+            status=target,
+            confirmed_at=None,
+            verified_at=None,
+            verify_due_at=None,
+            verify_failures=F("verify_failures") + 1,
+            next_attempt_at=None if give_up else timezone.now(),
+            last_error=(
+                "Extend acknowledged the DELETE, but the run is still there"
+                + ("; given up after repeated checks." if give_up else "; sending it again.")
+            ),
+        )
+        if not moved:
+            return False
+        counters: dict[str, object] = {"deleted_count": F("deleted_count") - 1}
+        if give_up:
+            counters["failed_count"] = F("failed_count") + 1
+        DeletionRequest.objects.filter(pk=item.request_id).update(**counters)
+        ParseRun.objects.filter(pk=item.parse_run_id).update(
+            state=ParseRun.State.PRESENT,
+            deleted_at=None,
+            deleted_by_request=None,
+            open_request_id=item.request_id,
+        )
+        return True

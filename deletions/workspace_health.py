@@ -14,7 +14,7 @@ from django.utils import timezone
 from deletions import audit, fence
 from deletions.errors import RuleViolation, TransitionError
 from deletions.models import Source, Workspace
-from deletions.signals import announce_work_due, workspace_resumed
+from deletions.signals import announce_work_due
 
 if TYPE_CHECKING:
     from deletions.audit import Actor
@@ -98,5 +98,4 @@ def resume_workspace(workspace: Workspace, *, actor: Actor, source: Source | str
             after={"health": Workspace.Health.ACTIVE},
         )
     workspace.health, workspace.health_reason = Workspace.Health.ACTIVE, ""
-    transaction.on_commit(lambda: workspace_resumed.send(sender=None, workspace_id=workspace.pk))
     announce_work_due([workspace.pk])

@@ -76,6 +76,18 @@ class Request:
         return values[0] if values else None
 
 
+def _foreign_success(kind: str, run_id: str) -> Response:
+    """A success that is not Extend's (a proxy's page, an empty 204, another run's id)."""
+    if kind == "empty":
+        return Response(204)
+    if kind == "other_id":
+        return Response(200, json.dumps({"id": run_id + "_other"}).encode())
+    if kind == "ignored":
+        return Response(200, json.dumps({"id": run_id}).encode())
+    page = b"<html><body><h1>Down for maintenance</h1></body></html>"
+    return Response(200, page, content_type="text/html")
+
+
 @dataclass
 class Response:
     """What to send back; ``drop`` closes the connection without answering."""
@@ -327,6 +339,9 @@ class SimulatorApp:
         if decision.delete_not_found:
             outcome.fault = "delete_not_found"
             raise ApiError(404, _not_found_message(run_id), fault="delete_not_found")
+        if decision.delete_success_body:
+            outcome.fault = "delete_success_body"
+            return _foreign_success(decision.delete_success_body, run_id)
         return self._delete(request_id, workspace, run_id, outcome)
 
     def _workspace(self, key: KeyInfo, header: str | None) -> WorkspaceData:

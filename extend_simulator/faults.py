@@ -15,6 +15,10 @@ Faults and where they act, in request order:
 - ``payment_required``: 402 USAGE_BLOCKED.
 - ``error_rates``: any status with a probability; ``error_body`` picks JSON, HTML, text or empty.
 - ``delete_not_found``: every DELETE answers 404 and deletes nothing (a misconfigured workspace).
+- ``delete_success_body``: every DELETE answers a success that is not Extend's and deletes
+  nothing, as a proxy or maintenance page would: ``html`` (200, a page), ``empty`` (204) or
+  ``other_id`` (200, ``{"id"}`` of another run), or ``ignored`` (Extend's own 200 ``{"id"}``
+  while the run stays: what a verification GET must catch).
 - ``drop_rate``: the call is carried out, then the connection is closed without an answer.
 - ``slow_rate`` + ``slow_ms``: the call is carried out, then answered after ``slow_ms``.
 """
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 BODY_FORMATS = ("auto", "json", "html", "text", "empty")
+SUCCESS_BODIES = ("html", "empty", "other_id", "ignored")
 DISTRIBUTIONS = ("fixed", "uniform", "normal")
 
 
@@ -94,6 +99,7 @@ class FaultRule:
     revoked: bool = False
     payment_required: bool = False
     delete_not_found: bool = False
+    delete_success_body: str | None = None
     drop_rate: float = 0.0
     slow_rate: float = 0.0
     slow_ms: float = 0.0
@@ -104,7 +110,7 @@ class FaultRule:
         known = {
             "scope", "latency", "latency_ms", "error_rates", "error_body", "storm_seconds",
             "storm_fraction", "storm_retry_after", "revoked", "payment_required",
-            "delete_not_found", "drop_rate", "slow_rate", "slow_ms",
+            "delete_not_found", "delete_success_body", "drop_rate", "slow_rate", "slow_ms",
         }  # fmt: skip
         unknown = set(data) - known
         if unknown:
@@ -146,6 +152,10 @@ class FaultRule:
         rule.revoked = bool(data.get("revoked", False))
         rule.payment_required = bool(data.get("payment_required", False))
         rule.delete_not_found = bool(data.get("delete_not_found", False))
+        success_body = data.get("delete_success_body")
+        if success_body is not None and success_body not in SUCCESS_BODIES:
+            raise ValueError(f"delete_success_body must be one of {SUCCESS_BODIES}")
+        rule.delete_success_body = success_body
         rule.drop_rate = _fraction(data.get("drop_rate", 0))
         rule.slow_rate = _fraction(data.get("slow_rate", 0))
         rule.slow_ms = float(data.get("slow_ms", 0))
@@ -177,6 +187,7 @@ class FaultRule:
             "revoked": self.revoked,
             "payment_required": self.payment_required,
             "delete_not_found": self.delete_not_found,
+            "delete_success_body": self.delete_success_body,
             "drop_rate": self.drop_rate,
             "slow_rate": self.slow_rate,
             "slow_ms": self.slow_ms,
@@ -194,6 +205,7 @@ class Decision:
     error_status: int | None = None
     error_body: str = "auto"
     delete_not_found: bool = False
+    delete_success_body: str | None = None
     drop: bool = False
     slow: float = 0.0
 
@@ -248,6 +260,9 @@ class FaultInjector:
                             decision.error_body = rule.error_body
                             break
                 decision.delete_not_found |= rule.delete_not_found
+                decision.delete_success_body = (
+                    decision.delete_success_body or rule.delete_success_body
+                )
                 if rule.drop_rate > 0 and rng.random() < rule.drop_rate:
                     decision.drop = True
                 if rule.slow_rate > 0 and rng.random() < rule.slow_rate:

@@ -293,6 +293,11 @@ RUNNER_WATCH_SECONDS: float = env.float("RUNNER_WATCH_SECONDS", default=2.0)
 # Longest a gated DELETE waits for its rate-limit slot; a hold or pause waits at most this long
 # (plus one call) for DELETEs already past the gate. Past it the item goes back, unsent.
 GATE_SLOT_WAIT_SECONDS: float = env.float("GATE_SLOT_WAIT_SECONDS", default=3.0)
+# The circuit breaker (deletions/engine/breaker.py): transient failures in a row across items
+# that open it, and how long it stays open (doubling while failures go on, up to the maximum).
+BREAKER_FAILURES: int = env.int("BREAKER_FAILURES", default=5)
+BREAKER_OPEN_SECONDS: float = env.float("BREAKER_OPEN_SECONDS", default=10.0)
+BREAKER_OPEN_MAX_SECONDS: float = env.float("BREAKER_OPEN_MAX_SECONDS", default=300.0)
 # Items due for longer than this are reported as stuck.
 STUCK_AFTER_SECONDS: float = env.float("STUCK_AFTER_SECONDS", default=600.0)
 

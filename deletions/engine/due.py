@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from deletions.models import DeletionItem, DeletionRequest, Workspace
 
 
-def waiting_items(workspace_id: int | None = None) -> QuerySet[DeletionItem]:
-    """Pending items of running requests in runnable workspaces, due now or later."""
+def _pending(workspace_id: int | None) -> QuerySet[DeletionItem]:
     items = DeletionItem.objects.filter(
         status=DeletionItem.Status.PENDING,
         next_attempt_at__isnull=False,
@@ -23,6 +22,15 @@ def waiting_items(workspace_id: int | None = None) -> QuerySet[DeletionItem]:
     if workspace_id is not None:
         items = items.filter(workspace_id=workspace_id)
     return items
+
+
+def waiting_items(workspace_id: int | None = None) -> QuerySet[DeletionItem]:
+    """Pending items of running requests in runnable workspaces (breaker not open), due now or
+    later."""
+    return _pending(workspace_id).filter(
+        Q(workspace__breaker_open_until__isnull=True)
+        | Q(workspace__breaker_open_until__lte=timezone.now())
+    )
 
 
 def due_items(
@@ -37,15 +45,21 @@ def has_due_work(workspace_id: int) -> bool:
 
 
 def next_due_in(workspace_id: int) -> float | None:
-    """Seconds until the workspace's next scheduled retry, or None if nothing is scheduled."""
+    """Seconds until the workspace's next item is due (a scheduled retry, or the end of an open
+    breaker), or None if nothing waits."""
     nxt = (
-        waiting_items(workspace_id)
+        _pending(workspace_id)
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()
     )
     if nxt is None:
         return None
+    open_until = Workspace.objects.filter(pk=workspace_id).values_list(
+        "breaker_open_until", flat=True
+    )[0]
+    if open_until is not None and open_until > nxt:
+        nxt = open_until
     return max((nxt - timezone.now()).total_seconds(), 0.0)
 
 

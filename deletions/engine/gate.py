@@ -32,6 +32,8 @@ CREDENTIALS_CHANGED = "credentials_changed"
 HELD = "held"
 OWNER_CHANGED = "owner_changed"
 STOPS_RUNNER = frozenset({WORKSPACE_STOPPED, CREDENTIALS_CHANGED})
+# Refusals about the item alone: the runner goes on with the next one.
+PUT_BACK = frozenset({CLAIM_LOST, REQUEST_NOT_RUNNING, HELD, OWNER_CHANGED})
 
 
 @dataclass(frozen=True)

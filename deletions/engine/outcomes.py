@@ -10,17 +10,17 @@ items left pending; 400/422 fail the item.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from deletions import ratelimit, transitions
+from deletions.alerts import alert_verification_failed
+from deletions.engine import breaker, evidence
 from deletions.engine.config import EngineSettings, backoff_delay
 from deletions.extend_client import (
     Deleted,
@@ -33,6 +33,7 @@ from deletions.extend_client import (
     RateLimited,
     Transient,
     Unauthorized,
+    UnexpectedSuccess,
 )
 from deletions.models import DeletionAttempt, DeletionItem, Workspace
 from deletions.workspace_health import mark_workspace
@@ -43,7 +44,7 @@ IS = DeletionItem.Status
 
 # Earlier outcomes after which a DELETE of ours may have reached Extend: sent without an answer
 # (a killed runner's outbox row), or answered with an error that does not rule it out.
-MAY_HAVE_REACHED = frozenset({DeletionAttempt.SENDING, "transient"})
+MAY_HAVE_REACHED = frozenset({DeletionAttempt.SENDING, "transient", "unexpected_answer"})
 
 
 class Call(NamedTuple):
@@ -78,39 +79,6 @@ def record(
     )
 
 
-# --- The 404 streak: a workspace that answers 404 to everything is misconfigured ---
-
-
-def _not_found_key(workspace_id: int) -> str:
-    return f"engine:404-streak:{workspace_id}"
-
-
-# The runner's threads share one counter per workspace (one runner per workspace at a time);
-# the lock makes the count exact where the cache's incr is not atomic (the file-based cache).
-_streak_lock = threading.Lock()
-
-
-def _note_success(workspace: Workspace) -> None:
-    cache.set(_not_found_key(workspace.pk), 0, timeout=None)
-
-
-def _note_not_found(workspace: Workspace) -> int:
-    """Count a 404 in the workspace's current streak; return the streak length."""
-    key = _not_found_key(workspace.pk)
-    with _streak_lock:
-        cache.add(key, 0, timeout=None)
-        try:
-            return int(cache.incr(key))
-        except ValueError:  # the key vanished (cache flushed) between add and incr
-            cache.set(key, 1, timeout=None)
-            return 1
-
-
-def reset_not_found_streak(workspace_id: int) -> None:
-    """Staff resumed the workspace: start counting 404s afresh."""
-    cache.delete(_not_found_key(workspace_id))
-
-
 def _may_have_reached_before(call: Call) -> bool:
     return (
         DeletionAttempt.objects.filter(
@@ -134,14 +102,17 @@ def handle_deleted(call: Call) -> str:
             http_status=call.result.status,
             extend_request_id=call.result.request_id or "",
         )
-    _note_success(call.workspace)
+    # A well-formed success: the workspace is healthy (its earlier 404s are confirmed) and
+    # Extend is up (the breaker closes).
+    evidence.prove_healthy(call.workspace.pk, call.item.claim_version or 0)
+    breaker.note_success(call.workspace.pk)
     if call.workspace.verify_deletions:
         verify_deleted(call.item, call.workspace, call.client)
     return "deleted"
 
 
 def handle_not_found(call: Call) -> str:
-    assert isinstance(call.result, NotFound)
+    assert isinstance(call.result, ExtendError) and call.result.status == 404
     request_id = call.result.request_id or ""
     if _may_have_reached_before(call):
         # Our own earlier DELETE reached Extend and its answer was lost (killed runner, cut
@@ -153,37 +124,56 @@ def handle_not_found(call: Call) -> str:
             http_status=404,
             extend_request_id=request_id,
             error="Deleted; the answer to our first DELETE was lost, the retry found it gone.",
+            answer_lost=True,
         )
         return "deleted"
-    streak = _note_not_found(call.workspace)
-    if streak > call.cfg.not_found_burst:
-        # Extend says "not found" to everything: more likely a wrong workspace id or key than
-        # hundreds of runs deleted behind our back. Stop and ask a human; mark nothing gone.
-        record(
-            call, "not_found_burst", http_status=404, request_id=request_id, error=str(call.result)
-        )
-        mark_workspace(
+    # Evidence, not proof: the run may be gone, or the workspace may point elsewhere.
+    record(call, "not_found", http_status=404, request_id=request_id, error=str(call.result))
+    transitions.unconfirm_item(call.item, http_status=404, extend_request_id=request_id)
+    count = evidence.note_unexplained_404(call.workspace.pk)
+    if count >= call.cfg.not_found_burst:
+        # Extend says "not found" again and again: more likely a wrong URL, workspace id or key
+        # than runs deleted behind our back. Stop and ask a human; nothing is marked gone.
+        evidence.stop_for_404s(
             call.workspace,
-            Workspace.Health.NOT_FOUND_BURST,
-            reason=(
-                f"{streak} DELETEs in a row answered 404 (not found). Check the workspace id "
-                "and API key: a run of another workspace also answers 404. Resume once checked."
-            ),
-        )
-        transitions.reschedule_item(
-            call.item,
-            next_attempt_at=timezone.now(),
-            http_status=404,
-            count_attempt=False,
-            extend_request_id=request_id,
-            error="Paused: burst of 404s",
+            f"{count} DELETEs answered 404 (not found) since the workspace last answered a "
+            "success. Check its URL, workspace id and API key: a run of another workspace also "
+            "answers 404. Nothing was marked gone; resume once checked.",
         )
         return "not_found_burst"
-    record(call, "already_gone", http_status=404, request_id=request_id)
-    transitions.complete_item(
-        call.item, IS.ALREADY_GONE, http_status=404, extend_request_id=request_id
+    if evidence.probe(call.workspace, call.client) is False:
+        return "not_found_burst"
+    return "unconfirmed"
+
+
+def handle_unexpected_success(call: Call) -> str:
+    """A 2xx that is not Extend's answer (HTML, empty, another run's id): nothing is marked, the
+    workspace stops for a human (it may be answering from somewhere else entirely)."""
+    assert isinstance(call.result, ExtendError)
+    record(
+        call,
+        "unexpected_answer",
+        http_status=call.result.status,
+        request_id=call.result.request_id,
+        error=str(call.result),
     )
-    return "already_gone"
+    mark_workspace(
+        call.workspace,
+        Workspace.Health.UNEXPECTED_ANSWERS,
+        reason=(
+            f"Extend's DELETE answered {call.result}. Nothing was marked deleted: check the "
+            "workspace's URL (a proxy or maintenance page answers like this), then resume."
+        ),
+    )
+    transitions.reschedule_item(
+        call.item,
+        next_attempt_at=timezone.now(),
+        http_status=call.result.status,
+        count_attempt=False,
+        extend_request_id=call.result.request_id or "",
+        error=str(call.result),
+    )
+    return "unexpected_answers"
 
 
 def handle_rate_limited(call: Call) -> str:
@@ -208,6 +198,17 @@ def handle_rate_limited(call: Call) -> str:
     return "rate_limited"
 
 
+def _extend_answers(call: Call) -> bool:
+    """Whether Extend answers a plain GET (the list, one run) for this workspace right now."""
+    if not ratelimit.acquire_for(call.workspace, ratelimit.GET, deadline=time.monotonic() + 3):
+        return False
+    try:
+        next(iter(call.client.list_parse_runs(page_size=1)))
+    except ExtendError:
+        return False
+    return True
+
+
 def handle_transient(call: Call) -> str:
     assert isinstance(call.result, ExtendError)
     record(
@@ -217,6 +218,24 @@ def handle_transient(call: Call) -> str:
         request_id=call.result.request_id,
         error=str(call.result),
     )
+    run = breaker.note_failure(call.workspace.pk)
+    if run > 1 and not breaker.is_open(call.workspace.pk) and _extend_answers(call):
+        # Failures in a row, yet Extend answers a GET: the trouble is this run's own, and it
+        # uses up the item's attempts as usual.
+        breaker.note_success(call.workspace.pk)
+        run = 1
+    if run > 1 or breaker.is_open(call.workspace.pk):
+        # Not this item's fault: Extend (or the way to it) fails for every run. The item keeps
+        # its attempt; the breaker decides when to try again.
+        transitions.reschedule_item(
+            call.item,
+            next_attempt_at=timezone.now(),
+            http_status=call.result.status,
+            extend_request_id=call.result.request_id or "",
+            error=str(call.result),
+            count_attempt=False,
+        )
+        return "breaker_open" if breaker.is_open(call.workspace.pk) else "retry_scheduled"
     if call.item.attempts >= call.cfg.max_attempts:
         transitions.complete_item(
             call.item,
@@ -302,6 +321,7 @@ Handler = Callable[[Call], str]
 HANDLERS: dict[type, Handler] = {
     Deleted: handle_deleted,
     NotFound: handle_not_found,
+    UnexpectedSuccess: handle_unexpected_success,
     RateLimited: handle_rate_limited,
     Transient: handle_transient,
     Unauthorized: handle_workspace_refused,
@@ -310,12 +330,16 @@ HANDLERS: dict[type, Handler] = {
     InvalidRequest: handle_invalid,
 }
 
-# Outcomes after which the runner stops: the workspace needs a human.
-STOPPING_OUTCOMES = frozenset({*STOPPING.values(), "not_found_burst"})
+# Outcomes after which the runner stops: the workspace needs a human, or Extend is down.
+STOPPING_OUTCOMES = frozenset(
+    {*STOPPING.values(), "not_found_burst", "unexpected_answers", "breaker_open"}
+)
 
 
 def handle(call: Call) -> str:
     """Record *call*'s answer and move its item on; return the outcome's name."""
+    if isinstance(call.result, ExtendError) and call.result.status == 404:
+        return handle_not_found(call)  # any 404, whatever its body, is the same evidence
     return HANDLERS.get(type(call.result), handle_unexpected)(call)
 
 
@@ -341,9 +365,28 @@ def _verify_record(
     )
 
 
+# Verifications that find the run still there before the item fails, and how long a
+# verification that could not run waits before it is tried again.
+MAX_VERIFY_FAILURES = 3
+VERIFY_RETRY_SECONDS = 60
+
+
+def _verify_later(item: DeletionItem) -> None:
+    DeletionItem.objects.filter(pk=item.pk, status=IS.DELETED).update(
+        verify_due_at=timezone.now() + timedelta(seconds=VERIFY_RETRY_SECONDS)
+    )
+
+
 def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClient) -> bool:
-    """Confirm with a GET (its own budget at Extend) that a deleted run now answers 404."""
+    """Confirm with a GET (its own budget at Extend) that a deleted run now answers 404.
+
+    A run still there sends the item back (its DELETE is sent again) with a "verification
+    failed" attempt, and fails it after ``MAX_VERIFY_FAILURES`` with staff alerted. A
+    verification that could not run (no GET slot, an error) is due again later; until it ran,
+    the certificate says "deletion acknowledged, not yet verified".
+    """
     if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=time.monotonic() + 30):
+        _verify_later(item)
         return False
     started, t0 = timezone.now(), time.monotonic()
     try:
@@ -353,7 +396,9 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
             _verify_record(
                 item, started, t0, "confirmed_gone", http_status=404, request_id=exc.request_id
             )
-            DeletionItem.objects.filter(pk=item.pk).update(verified_at=timezone.now())
+            DeletionItem.objects.filter(pk=item.pk).update(
+                verified_at=timezone.now(), verify_due_at=None
+            )
         return True
     except RateLimited as exc:
         ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))
@@ -361,20 +406,43 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
             item, started, t0, "verify_error", http_status=429, request_id=exc.request_id,
             error=str(exc),
         )  # fmt: skip
+        _verify_later(item)
         return False
     except ExtendError as exc:
         _verify_record(
             item, started, t0, "verify_error", http_status=exc.status, request_id=exc.request_id,
             error=str(exc),
         )  # fmt: skip
+        _verify_later(item)
         return False
-    _verify_record(
-        item,
-        started,
-        t0,
-        "still_present",
-        http_status=200,
-        error="Extend still returns the run after answering its DELETE with success.",
-    )
+    failures = item.verify_failures + 1
+    give_up = failures >= MAX_VERIFY_FAILURES
+    with transaction.atomic():
+        _verify_record(
+            item,
+            started,
+            t0,
+            "verification_failed",
+            http_status=200,
+            error="Extend still returns the run after answering its DELETE with success.",
+        )
+        moved = transitions.unverify_item(item, give_up=give_up)
     log.warning("run %s still present after delete (item %s)", item.parse_run.run_id, item.pk)
+    if moved and give_up:
+        transaction.on_commit(lambda: alert_verification_failed(item.pk))
     return False
+
+
+def retry_verifications(workspace: Workspace, client: ExtendClient, *, limit: int = 50) -> int:
+    """Run the verifications of *workspace* that are due (they could not run before)."""
+    due = list(
+        DeletionItem.objects.filter(
+            workspace_id=workspace.pk,
+            status=IS.DELETED,
+            verified_at__isnull=True,
+            verify_due_at__lte=timezone.now(),
+        ).select_related("parse_run")[:limit]
+    )
+    for item in due:
+        verify_deleted(item, workspace, client)
+    return len(due)

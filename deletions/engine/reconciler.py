@@ -78,7 +78,18 @@ def reconcile(wake: Callable[[int], object]) -> ReconcileSummary:
     summary.started = start_approved_requests()
     summary.leases_released = release_expired_leases()
     summary.finished = finish_done_requests()
-    for workspace_id in workspaces_with_due_work():
+    # Due work, and unconfirmed 404s that only a probe by the runner may prove.
+    unconfirmed = DeletionItem.objects.filter(
+        status=DeletionItem.Status.UNCONFIRMED, workspace__health="active"
+    ).values_list("workspace_id", flat=True)
+    unverified = DeletionItem.objects.filter(
+        status=DeletionItem.Status.DELETED,
+        verified_at__isnull=True,
+        verify_due_at__lte=timezone.now(),
+        workspace__health="active",
+    ).values_list("workspace_id", flat=True)
+    others = set(unconfirmed.distinct()) | set(unverified.distinct())
+    for workspace_id in sorted(set(workspaces_with_due_work()) | others):
         wake(workspace_id)
         summary.workspaces_woken.append(workspace_id)
     stuck_before = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS)

@@ -26,7 +26,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from deletions import fence, ratelimit, transitions
-from deletions.engine import gate, lease, outcomes
+from deletions.engine import breaker, evidence, gate, lease, outcomes
 from deletions.engine.claim import claim_item, release_orphans
 from deletions.engine.config import EngineSettings
 from deletions.engine.due import has_due_work
@@ -96,12 +96,48 @@ def run_workspace(
         if not workspace.is_runnable:
             summary.stopped_because = f"workspace {workspace.get_health_display().lower()}"
             return summary
+        if transitions.requeue_unconfirmed(workspace_id, version=workspace.credentials_version):
+            # 404s under credentials that have changed since prove nothing: count afresh.
+            Workspace.objects.filter(pk=workspace_id).update(unexplained_404s=0)
+        # After an outage (breaker) or a stop for 404s, one DELETE alone decides first: a resume
+        # that fixed nothing costs one call, not one per thread.
+        suspect = workspace.unexplained_404s >= cfg.not_found_burst
+        if (breaker.half_open(workspace) or suspect) and not _probe_first(workspace, cfg, summary):
+            return summary
         _run_threads(workspace, cfg, summary, heartbeat.lost, successor)
         summary.more_work = has_due_work(workspace_id)
+        if not summary.stopped_because:
+            with ExtendClient(credentials_for(workspace), read_timeout=cfg.read_timeout) as client:
+                # Verifications that could not run before, then the 404s nothing has proved yet
+                # (nothing else to send may prove the workspace healthy: ask Extend).
+                outcomes.retry_verifications(workspace, client)
+                if _has_unconfirmed(workspace_id):
+                    evidence.probe(workspace, client)
     finally:
         heartbeat.stop()
         lease.give_up(workspace_id, owner)
     return summary
+
+
+def _has_unconfirmed(workspace_id: int) -> bool:
+    return DeletionItem.objects.filter(
+        workspace_id=workspace_id, status=DeletionItem.Status.UNCONFIRMED
+    ).exists()
+
+
+def _probe_first(workspace: Workspace, cfg: EngineSettings, summary: RunSummary) -> bool:
+    """Send one DELETE alone before the threads start. True if Extend answered well."""
+    item = claim_item(workspace.pk, workspace.credentials_version, cfg)
+    if item is None:
+        return True  # nothing to probe with: the runner finds nothing either
+    with ExtendClient(credentials_for(workspace), read_timeout=cfg.read_timeout) as client:
+        outcome = send(item, workspace, client, cfg, deadline=time.monotonic() + cfg.slot_wait)
+    summary.add(outcome)
+    _finish_if_done(item.request_id)
+    if breaker.is_open(workspace.pk) or outcome not in ("deleted", "held", *gate.PUT_BACK):
+        summary.stopped_because = outcome
+        return False
+    return True
 
 
 def send(

@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from deletions import engine_health, transitions
-from deletions.engine import due, outcomes, reconciler, runner
+from deletions.engine import due, reconciler, runner
 from deletions.errors import TransitionError
 from deletions.models import DeletionItem, DeletionRequest, Source
-from deletions.signals import work_due, workspace_resumed
+from deletions.signals import work_due
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,4 @@ def _on_work_due(sender: object, workspace_ids: list[int], **kwargs: object) -> 
         wake_workspace(workspace_id)
 
 
-def _on_workspace_resumed(sender: object, workspace_id: int, **kwargs: object) -> None:
-    outcomes.reset_not_found_streak(workspace_id)
-
-
 work_due.connect(_on_work_due, dispatch_uid="wake-on-work-due")
-workspace_resumed.connect(_on_workspace_resumed, dispatch_uid="reset-404-streak-on-resume")

@@ -39,6 +39,8 @@ FAST = {
     "RUNNER_THREADS": 8,
     "EXTEND_READ_TIMEOUT_SECONDS": 2.0,
     "RECONCILE_INTERVAL_SECONDS": 1.0,
+    "BREAKER_OPEN_SECONDS": 0.5,
+    "BREAKER_OPEN_MAX_SECONDS": 1.0,
 }
 
 
@@ -53,7 +55,7 @@ def wait_until(predicate: Callable[[], object], timeout: float = 30.0, every: fl
     return value
 
 
-def run_until_settled(workspace: Workspace, cfg: EngineSettings, *, rounds: int = 20):
+def run_until_settled(workspace: Workspace, cfg: EngineSettings, *, rounds: int = 40):
     """Call the runner (and the lease release) until the workspace has nothing due, as a worker
     would; returns the last runner's summary."""
     from deletions.engine import claim, due, runner
@@ -62,6 +64,9 @@ def run_until_settled(workspace: Workspace, cfg: EngineSettings, *, rounds: int 
     for _ in range(rounds):
         claim.release_expired_leases()
         summary = runner.run_workspace(workspace.pk, cfg)
+        if summary.stopped_because == "breaker_open":
+            time.sleep(0.3)  # Extend is down: the breaker says when to try again
+            continue
         if summary.stopped_because and summary.stopped_because != runner.ANOTHER_RUNNER:
             return summary
         if not due.has_due_work(workspace.pk) and due.next_due_in(workspace.pk) is None:

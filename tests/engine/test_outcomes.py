@@ -3,10 +3,11 @@ against the simulator over real HTTP)."""
 
 from __future__ import annotations
 
-import itertools
+import time
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from deletions import ratelimit, transitions, workspace_health
 from deletions.engine import claim, reconciler, runner
@@ -19,7 +20,7 @@ from deletions.models import (
     Source,
     Workspace,
 )
-from tests.engine.conftest import deletes_per_run, run_until_settled
+from tests.engine.conftest import background, deletes_per_run, run_until_settled, wait_until
 from tests.factories import staff_user
 
 IS = DeletionItem.Status
@@ -52,7 +53,17 @@ def test_a_2xx_marks_items_deleted_verifies_them_and_completes_the_request(
     assert AuditEvent.objects.filter(request=req, action="request.completed").count() == 1
 
 
-def test_a_404_means_already_gone(sim, sim_workspace, make_request, engine_cfg):
+def _present_run_outside_requests(sim, workspace) -> str:
+    """A run at Extend that the inventory knows and no request holds: what a probe asks about."""
+    run_id = sim.add_runs(count=1)[0]["id"]
+    ParseRun.objects.create(workspace=workspace, run_id=run_id)
+    return run_id
+
+
+def test_a_404_is_already_gone_once_the_workspace_is_shown_healthy(
+    sim, sim_workspace, make_request, engine_cfg
+):
+    _present_run_outside_requests(sim, sim_workspace)
     req = make_request(3)
     gone = req.items.first().parse_run.run_id
     from deletions.extend_client import Credentials, ExtendClient
@@ -65,7 +76,83 @@ def test_a_404_means_already_gone(sim, sim_workspace, make_request, engine_cfg):
     req.refresh_from_db()
     assert req.status == RS.COMPLETED
     assert (req.deleted_count, req.already_gone_count) == (2, 1)
-    assert DeletionItem.objects.get(parse_run__run_id=gone).status == IS.ALREADY_GONE
+    item = DeletionItem.objects.get(parse_run__run_id=gone)
+    assert (item.status, item.answer_lost) == (IS.ALREADY_GONE, False)
+    sim_workspace.refresh_from_db()
+    assert sim_workspace.unexplained_404s == 0 and sim_workspace.health_proven_at is not None
+
+
+def test_a_404_nothing_proves_stays_unconfirmed_and_the_request_unfinished(
+    sim, sim_workspace, make_request, engine_cfg
+):
+    req = make_request(1)
+    from deletions.extend_client import Credentials, ExtendClient
+
+    with ExtendClient(Credentials(sim.url, sim_workspace.reveal_api_key())) as c:
+        c.delete_parse_run(req.items.get().parse_run.run_id)
+
+    run_until_settled(sim_workspace, engine_cfg)
+
+    # Extend lists nothing the inventory knows: no proof either way. Nothing is called gone.
+    req.refresh_from_db()
+    assert req.items.get().status == IS.UNCONFIRMED
+    assert req.status == RS.RUNNING and req.already_gone_count == 0
+
+
+@pytest.mark.parametrize("body", ["json", "html"])
+@pytest.mark.parametrize("size", [1, 15, 60])
+def test_a_workspace_answering_404_to_everything_marks_nothing_gone_and_stops(
+    sim, sim_workspace, make_request, engine_cfg, approver, settings, size, body
+):
+    """A wrong base path, workspace id or key: every call answers 404, whatever the body."""
+    settings.STAFF_ALERT_EMAILS = ["oncall@example.com"]
+    req = make_request(size)
+    sim.set_faults({"error_rates": {"404": 1.0}, "error_body": body})
+
+    run_until_settled(sim_workspace, engine_cfg)
+
+    req.refresh_from_db()
+    assert (req.deleted_count, req.already_gone_count) == (0, 0)
+    assert not req.items.filter(status__in=[IS.DELETED, IS.ALREADY_GONE, IS.FAILED]).exists()
+    sim_workspace.refresh_from_db()
+    assert sim_workspace.health == Workspace.Health.NOT_FOUND_BURST
+    assert "Nothing was marked gone" in sim_workspace.health_reason
+    assert any("oncall@example.com" in m.to for m in mail.outbox)
+
+    # A resume that fixes nothing costs one more call, not another burst.
+    workspace_health.resume_workspace(sim_workspace, actor=approver, source=Source.WEB)
+    sent = len(sim.ledger(method="DELETE"))
+    run_until_settled(sim_workspace, engine_cfg)
+    sim_workspace.refresh_from_db()
+    assert sim_workspace.health == Workspace.Health.NOT_FOUND_BURST
+    assert len(sim.ledger(method="DELETE")) - sent <= 1
+    assert req.items.filter(status__in=[IS.DELETED, IS.ALREADY_GONE]).count() == 0
+
+    # Fixed and resumed: every run is deleted by the portal, none "already gone".
+    sim.clear_faults()
+    workspace_health.resume_workspace(sim_workspace, actor=approver, source=Source.WEB)
+    run_until_settled(sim_workspace, engine_cfg)
+    req.refresh_from_db()
+    assert req.status == RS.COMPLETED
+    assert (req.deleted_count, req.already_gone_count) == (size, 0)
+    assert all(sim.is_deleted(r) for r in req.items.values_list("parse_run__run_id", flat=True))
+
+
+@pytest.mark.parametrize("body", ["html", "empty", "other_id"])
+def test_a_success_that_is_not_extends_answer_marks_nothing_and_stops_the_workspace(
+    sim, sim_workspace, make_request, engine_cfg, body
+):
+    req = make_request(3)
+    sim.set_faults({"delete_success_body": body})
+
+    run_until_settled(sim_workspace, engine_cfg)
+
+    req.refresh_from_db()
+    assert (req.deleted_count, req.already_gone_count, req.failed_count) == (0, 0, 0)
+    sim_workspace.refresh_from_db()
+    assert sim_workspace.health == Workspace.Health.UNEXPECTED_ANSWERS
+    assert req.items.filter(status=IS.PENDING).count() == 3
+    assert not any(sim.is_deleted(r) for r in req.items.values_list("parse_run__run_id", flat=True))
 
 
 def test_a_lost_response_is_retried_and_ends_deleted_answer_lost_with_both_attempts(
@@ -102,7 +189,7 @@ def test_a_burst_of_404s_stops_the_workspace_instead_of_marking_runs_gone(
     sim_workspace.refresh_from_db()
     assert sim_workspace.health == Workspace.Health.NOT_FOUND_BURST
     req.refresh_from_db()
-    assert req.already_gone_count <= engine_cfg.not_found_burst
+    assert (req.already_gone_count, req.deleted_count) == (0, 0)  # nothing is called gone
     assert req.status == RS.RUNNING
     assert req.items.filter(status=IS.PENDING).count() >= 30 - engine_cfg.not_found_burst
     assert not req.items.filter(status=IS.FAILED).exists()
@@ -114,6 +201,7 @@ def test_a_burst_of_404s_stops_the_workspace_instead_of_marking_runs_gone(
     run_until_settled(sim_workspace, engine_cfg)
     req.refresh_from_db()
     assert req.status == RS.COMPLETED
+    assert (req.deleted_count, req.already_gone_count) == (30, 0)
 
 
 def test_404s_after_lost_answers_do_not_count_as_a_burst(
@@ -153,30 +241,55 @@ def test_429_waits_as_retry_after_says_and_does_not_use_up_attempts(
     assert item.attempts_log.filter(outcome="rate_limited").exists()
 
 
-def test_5xx_is_retried_with_backoff_then_failed_and_staff_retry_completes_it(
+def test_an_item_that_keeps_failing_while_others_succeed_ends_failed_and_a_retry_completes_it(
     sim, sim_workspace, make_request, engine_cfg, approver
 ):
-    req = make_request(2)
-    sim.set_faults({"error_rates": {"503": 1.0}, "scope": {"methods": ["DELETE"]}})
+    req = make_request(6)
+    bad = req.items.order_by("id").first().parse_run.run_id
+    sim.set_faults(
+        {
+            "error_rates": {"503": 1.0},
+            "scope": {"methods": ["DELETE"], "path_prefix": f"/parse_runs/{bad}"},
+        }
+    )
 
     run_until_settled(sim_workspace, engine_cfg)
 
     req.refresh_from_db()
     assert req.status == RS.COMPLETED_WITH_FAILURES
-    item = req.items.first()
+    item = req.items.get(parse_run__run_id=bad)
     assert item.status == IS.FAILED
     assert item.attempts == engine_cfg.max_attempts
     assert "503" in item.last_error
-    times = list(item.attempts_log.order_by("started_at").values_list("started_at", flat=True))
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
-    assert all(gap >= engine_cfg.backoff_base / 2 for gap in gaps)
+    assert req.deleted_count == 5
 
     sim.clear_faults()
     transitions.retry_failed_items(req, actor=approver, source=Source.WEB)
     run_until_settled(sim_workspace, engine_cfg)
     req.refresh_from_db()
     assert req.status == RS.COMPLETED
-    assert req.deleted_count == 2
+    assert req.deleted_count == 6
+
+
+def test_an_outage_opens_the_breaker_fails_no_item_and_the_request_completes(
+    sim, sim_workspace, make_request, engine_cfg, settings
+):
+    """Extend fails every call for several times an item's whole retry budget."""
+    req = make_request(10)
+    sim.set_faults({"error_rates": {"503": 1.0}})  # every call, reads included
+    settled = background(lambda: run_until_settled(sim_workspace, engine_cfg, rounds=200))
+    wait_until(lambda: Workspace.objects.get(pk=sim_workspace.pk).breaker_open_until, timeout=30)
+    time.sleep(4)  # the outage goes on
+    assert not req.items.filter(status=IS.FAILED).exists()
+    sim.clear_faults()
+    settled.join(timeout=120)
+
+    req.refresh_from_db()
+    assert req.status == RS.COMPLETED and req.deleted_count == 10
+    sim_workspace.refresh_from_db()
+    assert (sim_workspace.breaker_failures, sim_workspace.breaker_open_until) == (0, None)
+    # While open, one probe at a time: never two DELETEs in flight during the outage's tail.
+    assert max(i.attempts for i in req.items.all()) <= engine_cfg.max_attempts
 
 
 @pytest.mark.parametrize(
@@ -278,3 +391,39 @@ def test_the_limiter_pushes_everyone_back_after_a_429(fast_settings):
     later = ratelimit.reserve("test-key", 100, max_wait=0.5)
     assert not later.granted
     assert later.wait >= 1.0
+
+
+def test_a_run_still_there_after_its_acknowledged_delete_is_sent_again_then_failed(
+    sim, sim_workspace, make_request, engine_cfg, settings
+):
+    settings.STAFF_ALERT_EMAILS = ["oncall@example.com"]
+    req = make_request(1)
+    sim.set_faults({"delete_success_body": "ignored"})  # "deleted", yet the run stays
+
+    run_until_settled(sim_workspace, engine_cfg)
+
+    item = req.items.get()
+    req.refresh_from_db()
+    assert (item.status, item.verify_failures) == (IS.FAILED, 3)
+    assert (req.deleted_count, req.failed_count, req.status) == (
+        0, 1, RS.COMPLETED_WITH_FAILURES,
+    )  # fmt: skip
+    assert item.parse_run.state == ParseRun.State.PRESENT
+    outcomes = list(item.attempts_log.filter(kind="verify").values_list("outcome", flat=True))
+    assert outcomes == ["verification_failed"] * 3
+    assert any("still at Extend" in m.subject and "oncall@example.com" in m.to for m in mail.outbox)
+
+
+def test_a_verification_that_could_not_run_is_retried_and_then_confirms(
+    sim, sim_workspace, make_request, engine_cfg
+):
+    req = make_request(2)
+    sim.set_faults({"error_rates": {"503": 1.0}, "scope": {"methods": ["GET"]}})
+    run_until_settled(sim_workspace, engine_cfg)
+    assert req.items.filter(verified_at__isnull=True, verify_due_at__isnull=False).count() == 2
+
+    sim.clear_faults()
+    DeletionItem.objects.filter(request=req).update(verify_due_at=timezone.now())
+    runner.run_workspace(sim_workspace.pk, engine_cfg)
+
+    assert req.items.filter(verified_at__isnull=False, verify_due_at__isnull=True).count() == 2
