@@ -152,6 +152,7 @@ def test_the_request_detail_shows_counts_approvals_and_estimate(
         "total": 2,
         "pending": 2,
         "in_flight": 0,
+        "unconfirmed": 0,
         "held": 0,
         "deleted": 0,
         "already_gone": 0,
@@ -160,7 +161,13 @@ def test_the_request_detail_shows_counts_approvals_and_estimate(
     assert [(a["approver"], a["decision"], a["comment"]) for a in body["approvals"]] == [
         ("anna", "approve", "fine")
     ]
-    assert set(body["estimate"]) == {"percent", "rate_per_second", "seconds_left", "text"}
+    assert set(body["estimate"]) == {
+        "percent",
+        "rate_per_second",
+        "seconds_left",
+        "text",
+        "duration_seconds",
+    }
 
 
 def test_another_customers_user_gets_404_on_every_object_url(
