@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from deletions.models import AuditEvent, DeletionRequest, ParseRun, Source
+from tests.customer import drive
 from tests.factories import customer_user, make_runs
 from tests.helpers import force_status, submitted_request
 
@@ -247,3 +248,22 @@ def test_the_certificate_is_there_once_the_request_has_finished(
     assert pdf.status_code == 200
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_the_api_gives_seconds_left_only_while_running_and_the_duration_once_finished(
+    member_api, workspace, customer, member, approver
+):
+    api = member_api
+    req = submitted_request(workspace, customer, member, runs=4)
+    estimate = api.get(f"/api/v1/requests/{req.pk}").json()["estimate"]
+    assert (estimate["seconds_left"], estimate["text"]) == (None, "Waiting for approval")
+    drive.approve(req, approver)
+    drive.start(req)
+    estimate = api.get(f"/api/v1/requests/{req.pk}").json()["estimate"]
+    assert estimate["seconds_left"] > 0 and estimate["rate_per_second"] == 10.0
+    drive.complete(req, 4)
+    drive.finish(req)
+    estimate = api.get(f"/api/v1/requests/{req.pk}").json()["estimate"]
+    assert estimate["seconds_left"] is None
+    assert estimate["duration_seconds"] is not None
+    assert estimate["text"].startswith("Finished in")
