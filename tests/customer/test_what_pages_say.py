@@ -44,12 +44,12 @@ def customer_progress(client, user, req):
     return client.get(reverse("customer:progress", args=[req.pk])).context["progress"]
 
 
-def customer_page(client, user, req) -> str:
+def customer_page(client, user, req):
     client.force_login(user)
     return client.get(reverse("customer:request", args=[req.pk])).content.decode()
 
 
-def console_page(client, user, req) -> str:
+def console_page(client, user, req):
     client.force_login(user)
     return client.get(reverse("console:request_detail", args=[req.pk])).content.decode()
 
