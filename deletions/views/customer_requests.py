@@ -29,6 +29,8 @@ PAGE_SIZE = 50
 # on, now and then while it waits for a decision (so an open page notices the approval).
 LIVE_STATUSES = frozenset({RS.APPROVED, RS.RUNNING, RS.PAUSED})
 WAITING_STATUSES = frozenset({RS.PENDING_APPROVAL, RS.AWAITING_VERIFICATION})
+LIVE_POLL_SECONDS = 2
+WAITING_POLL_SECONDS = 10
 
 
 @require_GET
@@ -70,7 +72,7 @@ def _detail_context(request: CustomerRequest, req: DeletionRequest) -> dict[str,
         "req": req,
         "progress": progress_of(req),
         "live": req.status in LIVE_STATUSES | WAITING_STATUSES,
-        "poll_seconds": 2 if req.status in LIVE_STATUSES else 10,
+        "poll_seconds": LIVE_POLL_SECONDS if req.status in LIVE_STATUSES else WAITING_POLL_SECONDS,
         "finished": req.status in FINISHED_STATUSES,
         "can_cancel": transitions.can("cancel", req),
         "cooling_off": cooling_off(req),
