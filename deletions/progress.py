@@ -30,9 +30,9 @@ IS = DeletionItem.Status
 WH = Workspace.Health
 FINISHED_STATUSES = frozenset({RS.COMPLETED, RS.COMPLETED_WITH_FAILURES})
 ENDED_UNDONE = {
-    RS.REJECTED: "Rejected: nothing will be deleted.",
-    RS.CANCELLED: "Cancelled: nothing will be deleted.",
-    RS.EXPIRED: "Expired before it was verified: nothing will be deleted.",
+    RS.REJECTED: "Rejected: nothing will be deleted",
+    RS.CANCELLED: "Cancelled: nothing will be deleted",
+    RS.EXPIRED: "Expired before it was verified: nothing will be deleted",
 }
 
 WAITING_FOR_APPROVAL = "Waiting for approval"
@@ -140,10 +140,10 @@ def _stopped(ws: Workspace | None, now: datetime) -> tuple[str, str] | None:
     if ws is None:
         return None
     if ws.health == WH.PAUSED:
-        reason = f": {ws.health_reason}" if ws.health_reason else ""
+        reason = f": {ws.health_reason.rstrip('. ')}" if ws.health_reason else ""
         return WORKSPACE_PAUSED, f"Workspace {ws.name} is paused by staff{reason}"
     if ws.health != WH.ACTIVE:
-        reason = f": {ws.health_reason}" if ws.health_reason else ""
+        reason = f": {ws.health_reason.rstrip('. ')}" if ws.health_reason else ""
         return CONNECTION_STOPPED, (
             f"Stopped: workspace {ws.name} is {ws.get_health_display().lower()}{reason}. "
             "Fix it on the workspace's page, then resume the workspace"

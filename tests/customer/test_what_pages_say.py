@@ -250,7 +250,8 @@ def test_a_request_that_ended_undone_says_nothing_will_be_deleted(
     req = force_status(submitted_request(workspace, customer, member, runs=2), status)
     p = customer_progress(client, member, req)
     assert p.eta_seconds is None
-    assert p.eta_text.endswith("nothing will be deleted.")
+    assert p.eta_text.endswith("nothing will be deleted")
+    assert "deleted.." not in customer_page(client, member, req)
 
 
 # --- Queries -------------------------------------------------------------------------------
