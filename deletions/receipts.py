@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from deletions.holds import CUSTOMER_NOTICE
 from deletions.models import Approval, DeletionItem, DeletionRequest
+from deletions.results import MEANINGS, Outcome, outcome_label, outcome_of
 
 CHUNK = 2000
 
@@ -43,6 +43,21 @@ class Summary:
     deleted: int
     already_gone: int
     failed: int
+    # Of ``deleted``: those whose DELETE's answer was lost (Extend confirms they are gone).
+    answer_lost: int
+    retained: int
+
+    @property
+    def outcome_text(self) -> str:
+        """'104 deleted, 2 already gone, 2 retained for legal reasons, of 108'."""
+        parts = [f"{self.deleted:,} deleted"]
+        if self.answer_lost:
+            parts[0] += f" ({self.answer_lost:,} with the answer to our request lost)"
+        parts.append(f"{self.already_gone:,} already gone")
+        parts.append(f"{self.failed:,} failed")
+        if self.retained:
+            parts.append(f"{self.retained:,} retained for legal reasons")
+        return f"{', '.join(parts)}, of {self.total:,}"
 
 
 def summary(req: DeletionRequest) -> Summary:
@@ -64,7 +79,29 @@ def summary(req: DeletionRequest) -> Summary:
         deleted=req.deleted_count,
         already_gone=req.already_gone_count,
         failed=req.failed_count,
+        answer_lost=answer_lost_count(req),
+        retained=req.held_count,
     )
+
+
+def answer_lost_count(req: DeletionRequest) -> int:
+    """Deleted items whose DELETE's answer was lost (no counter on the request: it is needed only
+    when a request has finished)."""
+    return DeletionItem.objects.filter(
+        request=req, status=DeletionItem.Status.DELETED, answer_lost=True
+    ).count()
+
+
+def legend(facts: Summary) -> list[tuple[str, str]]:
+    """The outcomes this receipt shows, each with what it means."""
+    present = {
+        Outcome.DELETED: facts.deleted > facts.answer_lost,
+        Outcome.DELETED_ANSWER_LOST: facts.answer_lost > 0,
+        Outcome.ALREADY_GONE: facts.already_gone > 0,
+        Outcome.FAILED: facts.failed > 0,
+        Outcome.RETAINED: facts.retained > 0,
+    }
+    return [(str(o.label), text) for o, text in MEANINGS.items() if present.get(o, False)]
 
 
 def items(req: DeletionRequest) -> Iterator[DeletionItem]:
@@ -76,15 +113,9 @@ def items(req: DeletionRequest) -> Iterator[DeletionItem]:
         .order_by("id")
         .iterator(chunk_size=CHUNK)
     ):
-        setattr(item, "outcome_label", outcome_label(item))  # noqa: B010 (for the template)
+        # For the template; a legal hold is never named as such.
+        setattr(item, "outcome_label", outcome_label(item))  # noqa: B010
         yield item
-
-
-def outcome_label(item: DeletionItem) -> str:
-    """The item's outcome as the customer may see it: a legal hold is never named as such."""
-    if item.status == DeletionItem.Status.HELD:
-        return CUSTOMER_NOTICE
-    return str(item.get_status_display())
 
 
 def _iso(value: datetime | None) -> str:
@@ -117,7 +148,7 @@ def csv_rows(req: DeletionRequest) -> Iterator[str]:
                 *head,
                 item.parse_run.run_id,
                 _safe(item.parse_run.file_name),
-                "retained" if item.status == DeletionItem.Status.HELD else item.status,
+                outcome_of(item).value,
                 _iso(item.confirmed_at),
                 item.last_request_id,
             ]

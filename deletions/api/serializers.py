@@ -23,6 +23,7 @@ from deletions.models import (
     Workspace,
 )
 from deletions.progress import progress_for
+from deletions.results import Outcome, outcome_of
 from deletions.submission import MAX_ID_LENGTH, MAX_REASON_LENGTH
 
 RS = DeletionRequest.Status
@@ -170,6 +171,9 @@ class CountsSerializer(serializers.Serializer[Any]):
     total = serializers.IntegerField()
     pending = serializers.IntegerField()
     in_flight = serializers.IntegerField()
+    unconfirmed = serializers.IntegerField(
+        help_text="Extend answered 404 to our first DELETE; waiting for proof that they are gone."
+    )
     held = serializers.IntegerField()
     deleted = serializers.IntegerField()
     already_gone = serializers.IntegerField()
@@ -178,9 +182,18 @@ class CountsSerializer(serializers.Serializer[Any]):
 
 class EstimateSerializer(serializers.Serializer[Any]):
     percent = serializers.IntegerField()
-    rate_per_second = serializers.FloatField()
-    seconds_left = serializers.FloatField(allow_null=True)
-    text = serializers.CharField()
+    rate_per_second = serializers.FloatField(
+        help_text="Running: the Extend organisation's deletions per second the estimate "
+        "assumes. Finished: the rate achieved from start to finish. Otherwise 0."
+    )
+    seconds_left = serializers.FloatField(
+        allow_null=True,
+        help_text="Only while the request runs on a workspace that can send; null otherwise.",
+    )
+    text = serializers.CharField(help_text="The estimate, or why there is none.")
+    duration_seconds = serializers.FloatField(
+        allow_null=True, help_text="Finished requests: seconds from start to finish."
+    )
 
 
 class RequestSummarySerializer(serializers.Serializer[Any]):
@@ -225,6 +238,7 @@ class RequestSerializer(RequestSummarySerializer):
             "total": p.total,
             "pending": p.pending,
             "in_flight": p.in_flight,
+            "unconfirmed": p.unconfirmed,
             "held": p.held,
             "deleted": p.deleted,
             "already_gone": p.already_gone,
@@ -239,6 +253,7 @@ class RequestSerializer(RequestSummarySerializer):
             "rate_per_second": p.rate_per_second,
             "seconds_left": p.eta_seconds,
             "text": p.eta_text,
+            "duration_seconds": p.duration_seconds,
         }
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -277,6 +292,20 @@ class ItemSerializer(serializers.Serializer[Any]):
     last_error = serializers.CharField()
     confirmed_at = serializers.DateTimeField(allow_null=True)
     verified_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=Outcome.choices,
+            help_text="deleted: Extend confirmed our DELETE. deleted_answer_lost: our DELETE "
+            "reached Extend but its answer was lost; Extend confirms the run is gone. "
+            "already_gone: the run no longer existed at Extend. unconfirmed: Extend answered "
+            "404 to our first DELETE; not yet proven gone. failed: not deleted. retained: "
+            "retained for legal reasons. pending: not finished yet (pending or in flight).",
+        )
+    )
+    def get_outcome(self, item: DeletionItem) -> str:
+        return outcome_of(item).value
 
 
 class ItemPageSerializer(serializers.Serializer[Any]):

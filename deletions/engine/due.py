@@ -33,6 +33,21 @@ def waiting_items(workspace_id: int | None = None) -> QuerySet[DeletionItem]:
     )
 
 
+def open_pending_items(
+    workspace_id: int | None = None, *, within: QuerySet[DeletionItem] | None = None
+) -> QuerySet[DeletionItem]:
+    """Pending items of open requests (awaiting a decision, approved, running or paused): the
+    work a workspace still has, whether or not it may be sent now. Items of rejected,
+    cancelled or expired requests stay pending for the record but are nobody's work.
+    *within*: only among these items."""
+    items = (within if within is not None else DeletionItem.objects.all()).filter(
+        status=DeletionItem.Status.PENDING, request__status__in=DeletionRequest.OPEN_STATUSES
+    )
+    if workspace_id is not None:
+        items = items.filter(workspace_id=workspace_id)
+    return items
+
+
 def due_items(
     workspace_id: int | None = None, now: datetime | None = None
 ) -> QuerySet[DeletionItem]:

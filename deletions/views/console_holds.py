@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from deletions import console_queries, holds
+from deletions.engine.due import open_pending_items
 from deletions.errors import DomainError
 from deletions.forms_holds import LiftHoldForm, PlaceHoldForm
 from deletions.models import (
@@ -125,7 +126,7 @@ def preview_place(data: dict[str, Any]) -> PlacePreview:
         workspace=data.get("workspace"),
         runs=data.get("runs") or (),
     )
-    waiting = items.filter(status=IS.PENDING)
+    waiting = open_pending_items(within=items)
     counts = dict(
         items.exclude(status=IS.PENDING).values_list("status").annotate(n=Count("id")).order_by()
     )

@@ -18,11 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import console_queries, transitions
+from deletions import console_queries, results, transitions
 from deletions.errors import DomainError
 from deletions.forms_console import ApproveForm, BulkForm, QueueFilterForm, ReasonForm, RejectForm
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.progress import Progress, progress_for
+from deletions.progress import moment as progress_moment
 from deletions.views import console_holds
 from deletions.views.console_auth import (
     APPROVE,
@@ -241,6 +242,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     open_conflicts = {c.parse_run_id for c in conflicts if c.resolved_at is None}
     for item in items_page.objects:
+        item.outcome = results.outcome_label(item, staff=True)  # type: ignore[attr-defined]
         item.holds = covering.get(item.parse_run_id, [])  # type: ignore[attr-defined]
         item.owner_conflict = item.parse_run_id in open_conflicts  # type: ignore[attr-defined]
     return render_console(
@@ -312,6 +314,11 @@ def _run(name: str, req: DeletionRequest, user: User, data: dict[str, Any]) -> s
     if name == "approve":
         done = transitions.approve_request(req, comment=data.get("comment", ""), **kwargs)
         if done.status == DeletionRequest.Status.APPROVED:
+            if done.execute_after and done.execute_after > timezone.now():
+                return (
+                    f"Request #{req.pk} is approved; deletion starts after the customer's "
+                    f"cooling-off window, at {progress_moment(done.execute_after)}."
+                )
             return f"Request #{req.pk} is approved; deletion starts shortly."
         return f"Your approval of request #{req.pk} is recorded; another approver is needed."
     if name == "reject":

@@ -16,10 +16,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deletions import audit, extend_client, fence, ratelimit, sync, workspace_health
+from deletions.engine.due import open_pending_items
 from deletions.errors import DomainError
 from deletions.extend_connection import client_for
 from deletions.forms_console import ReasonForm, SecretsForm, WorkspaceForm
-from deletions.models import DeletionItem, Source, Workspace
+from deletions.models import Source, Workspace
 from deletions.views.console_auth import (
     ADMINISTER,
     OPERATE,
@@ -67,12 +68,7 @@ def webhook_url(workspace: Workspace) -> str:
 @console_required()
 def workspace_list(request: HttpRequest) -> HttpResponse:
     workspaces = list(Workspace.objects.select_related("organization"))
-    pending = dict(
-        DeletionItem.objects.filter(status=DeletionItem.Status.PENDING)
-        .order_by()
-        .values_list("workspace")
-        .annotate(n=Count("id"))
-    )
+    pending = dict(open_pending_items().order_by().values_list("workspace").annotate(n=Count("id")))
     for ws in workspaces:
         ws.pending_items = pending.get(ws.pk, 0)  # type: ignore[attr-defined]
     return render_console(
@@ -92,9 +88,7 @@ def _detail_context(request: HttpRequest, ws: Workspace) -> dict[str, Any]:
         "secrets_form": SecretsForm(),
         "sync_available": sync is not None,
         "sync_status": sync_status,
-        "pending_items": DeletionItem.objects.filter(
-            workspace=ws, status=DeletionItem.Status.PENDING
-        ).count(),
+        "pending_items": open_pending_items(ws.pk).count(),
         "admin_reason": missing_reason(request, ADMINISTER),
         "operate_reason": missing_reason(request, OPERATE),
     }
@@ -337,7 +331,7 @@ def workspace_pause(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, str(exc))
         return redirect("console:workspace_detail", pk=ws.pk)
-    pending = DeletionItem.objects.filter(workspace=ws, status=DeletionItem.Status.PENDING).count()
+    pending = open_pending_items(ws.pk).count()
     return render_console(
         request,
         "console/workspace_confirm.html",
@@ -365,7 +359,7 @@ def workspace_resume(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, str(exc))
         return redirect("console:workspace_detail", pk=ws.pk)
-    pending = DeletionItem.objects.filter(workspace=ws, status=DeletionItem.Status.PENDING).count()
+    pending = open_pending_items(ws.pk).count()
     return render_console(
         request,
         "console/workspace_confirm.html",

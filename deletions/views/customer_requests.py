@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deletions import gdpr, holds, receipts, transitions
+from deletions import gdpr, holds, receipts, results, transitions
 from deletions.errors import DomainError
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.progress import FINISHED_STATUSES, Progress, progress_for
@@ -29,6 +29,8 @@ PAGE_SIZE = 50
 # on, now and then while it waits for a decision (so an open page notices the approval).
 LIVE_STATUSES = frozenset({RS.APPROVED, RS.RUNNING, RS.PAUSED})
 WAITING_STATUSES = frozenset({RS.PENDING_APPROVAL, RS.AWAITING_VERIFICATION})
+LIVE_POLL_SECONDS = 2
+WAITING_POLL_SECONDS = 10
 
 
 @require_GET
@@ -63,15 +65,20 @@ def progress_of(req: DeletionRequest) -> Progress:
 
 
 def _detail_context(request: CustomerRequest, req: DeletionRequest) -> dict[str, Any]:
+    """Everything the live parts of the page show (progress, heading, banner, approvals,
+    actions): the page renders them once and the poll re-renders them all."""
+    approvals = list(req.approvals.select_related("approver"))
     return {
         "req": req,
         "progress": progress_of(req),
         "live": req.status in LIVE_STATUSES | WAITING_STATUSES,
-        "poll_seconds": 2 if req.status in LIVE_STATUSES else 10,
+        "poll_seconds": LIVE_POLL_SECONDS if req.status in LIVE_STATUSES else WAITING_POLL_SECONDS,
         "finished": req.status in FINISHED_STATUSES,
         "can_cancel": transitions.can("cancel", req),
         "cooling_off": cooling_off(req),
         "customer_notice": holds.CUSTOMER_NOTICE,
+        "approvals": approvals,
+        "approvals_given": sum(1 for a in approvals if a.decision == Approval.Decision.APPROVE),
     }
 
 
@@ -79,23 +86,17 @@ def _detail_context(request: CustomerRequest, req: DeletionRequest) -> dict[str,
 @customer_required
 def request_detail(request: CustomerRequest, pk: int) -> HttpResponse:
     req = get_request_for_user(request, pk)
-    approvals = list(req.approvals.select_related("approver"))
     ctx = _detail_context(request, req)
-    ctx.update(
-        {
-            "approvals": approvals,
-            "days_left": gdpr.days_left(req),
-            "approvals_given": sum(1 for a in approvals if a.decision == Approval.Decision.APPROVE),
-            "nav": "requests",
-        }
-    )
+    ctx.update({"days_left": gdpr.days_left(req), "nav": "requests"})
     return render(request, "customer/request_detail.html", ctx)
 
 
 @require_GET
 @customer_required
 def request_progress(request: CustomerRequest, pk: int) -> HttpResponse:
-    """The progress fragment that the detail page polls (htmx) while the request is live."""
+    """The live parts of the detail page, polled (htmx) while the request is live: the progress
+    block, with the heading's status, the banner, the approvals and the cancel button swapped
+    in out of band."""
     req = get_request_for_user(request, pk)
     return render(request, "customer/_progress.html", _detail_context(request, req))
 
@@ -140,7 +141,7 @@ def request_items(request: CustomerRequest, pk: int) -> HttpResponse:
         before=request.GET.get("before", ""),
         size=PAGE_SIZE,
     )
-    rows = [(item, plain_error(item)) for item in page.rows]
+    rows = [(item, results.outcome_label(item), plain_error(item)) for item in page.rows]
     ctx: dict[str, Any] = {
         "req": req,
         "page": page,
@@ -199,10 +200,12 @@ def receipt_csv(request: CustomerRequest, pk: int) -> StreamingHttpResponse:
 def receipt_html(request: CustomerRequest, pk: int) -> HttpResponse:
     """A printable receipt."""
     req = _finished_request(request, pk)
+    summary = receipts.summary(req)
     ctx = {
         "req": req,
-        "summary": receipts.summary(req),
+        "summary": summary,
         "items": receipts.items(req),
+        "legend": receipts.legend(summary),
         "nav": "requests",
     }
     return render(request, "customer/receipt.html", ctx)

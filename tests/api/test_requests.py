@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from deletions.models import AuditEvent, DeletionRequest, ParseRun, Source
+from tests.customer import drive
 from tests.factories import customer_user, make_runs
 from tests.helpers import force_status, submitted_request
 
@@ -152,6 +153,7 @@ def test_the_request_detail_shows_counts_approvals_and_estimate(
         "total": 2,
         "pending": 2,
         "in_flight": 0,
+        "unconfirmed": 0,
         "held": 0,
         "deleted": 0,
         "already_gone": 0,
@@ -160,7 +162,13 @@ def test_the_request_detail_shows_counts_approvals_and_estimate(
     assert [(a["approver"], a["decision"], a["comment"]) for a in body["approvals"]] == [
         ("anna", "approve", "fine")
     ]
-    assert set(body["estimate"]) == {"percent", "rate_per_second", "seconds_left", "text"}
+    assert set(body["estimate"]) == {
+        "percent",
+        "rate_per_second",
+        "seconds_left",
+        "text",
+        "duration_seconds",
+    }
 
 
 def test_another_customers_user_gets_404_on_every_object_url(
@@ -240,3 +248,22 @@ def test_the_certificate_is_there_once_the_request_has_finished(
     assert pdf.status_code == 200
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_the_api_gives_seconds_left_only_while_running_and_the_duration_once_finished(
+    member_api, workspace, customer, member, approver
+):
+    api = member_api
+    req = submitted_request(workspace, customer, member, runs=4)
+    estimate = api.get(f"/api/v1/requests/{req.pk}").json()["estimate"]
+    assert (estimate["seconds_left"], estimate["text"]) == (None, "Waiting for approval")
+    drive.approve(req, approver)
+    drive.start(req)
+    estimate = api.get(f"/api/v1/requests/{req.pk}").json()["estimate"]
+    assert estimate["seconds_left"] > 0 and estimate["rate_per_second"] == 10.0
+    drive.complete(req, 4)
+    drive.finish(req)
+    estimate = api.get(f"/api/v1/requests/{req.pk}").json()["estimate"]
+    assert estimate["seconds_left"] is None
+    assert estimate["duration_seconds"] is not None
+    assert estimate["text"].startswith("Finished in")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from deletions import ratelimit, workspace_health
+from deletions import ratelimit, transitions, workspace_health
 from deletions.models import AuditEvent, Organization, Source, Workspace
 from extend_simulator import Simulator
 from tests.factories import WorkspaceFactory
+from tests.helpers import force_status, submitted_request
 
 SENTINEL_KEY = "sk_live_SENTINEL_9f8e7d6c5b4a"
 
@@ -314,3 +315,23 @@ def test_sync_now_starts_a_sync(client, approver, workspace, django_capture_on_c
     page = client.get(reverse("console:workspace_detail", args=[workspace.pk])).content
     assert b"Inventory sync" in page
     assert b"Last full sync" in page
+
+
+def test_pending_counts_exclude_rejected_cancelled_and_expired_requests(
+    client, staff_admin, approver, workspace, customer, member
+):
+    submitted_request(workspace, customer, member, runs=2, prefix="open_")  # counts
+    rejected = submitted_request(workspace, customer, member, runs=3, prefix="rej_")
+    transitions.reject_request(rejected, actor=approver, source=Source.WEB, reason="no")
+    cancelled = submitted_request(workspace, customer, member, runs=4, prefix="can_")
+    transitions.cancel_request(cancelled, actor=member, source=Source.WEB)
+    expired = submitted_request(workspace, customer, member, runs=5, prefix="exp_")
+    force_status(expired, "expired")
+
+    client.force_login(staff_admin)
+    listed = client.get(reverse("console:workspace_list")).context["workspaces"]
+    assert [ws.pending_items for ws in listed if ws.pk == workspace.pk] == [2]
+    detail = client.get(reverse("console:workspace_detail", args=[workspace.pk]))
+    assert detail.context["pending_items"] == 2
+    pause = client.get(reverse("console:workspace_pause", args=[workspace.pk])).content.decode()
+    assert "Its 2 pending items wait" in pause

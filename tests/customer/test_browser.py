@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
+from deletions.views import customer_requests
 from tests.customer import drive
 from tests.factories import customer_user, make_runs
+from tests.helpers import submitted_request
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here stay synchronous.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -247,3 +250,50 @@ def test_the_404_page_is_in_the_portal_style(page, member):
     assert response.status == 404
     expect(page.locator("h1")).to_have_text("Page not found")
     shot(page, "404")
+
+
+def test_the_live_update_replaces_the_banner_and_approvals_without_a_reload(
+    page, workspace, customer, member, approver, monkeypatch
+):
+    # A page waiting for a decision polls every 10 s; here every second, to keep the test short.
+    monkeypatch.setattr(customer_requests, "WAITING_POLL_SECONDS", 1)
+    customer.cooling_off_hours = 2
+    customer.save()
+    req = submitted_request(workspace, customer, member, runs=4)
+    sign_in(page, member)
+    page.wait_for_url("**/runs/")
+    page.goto(f"/requests/{req.pk}/")
+    expect(page.locator("#request-banner")).to_contain_text("Waiting for the operator's approval")
+    expect(page.locator("#approvals")).to_contain_text("No decision yet.")
+    expect(page.locator("[data-eta]")).to_have_text("Waiting for approval.")
+    page.evaluate("window.__notReloaded = true")
+
+    transitions.approve_request(req, actor=approver, source=Source.WEB)
+    req.refresh_from_db()
+
+    # The banner now tells of the cooling-off window, the approvals panel names the approver,
+    # the estimate line says when deletion starts, and the cancel button stays.
+    banner = page.locator("#request-banner")
+    expect(banner).to_contain_text("2-hour cooling-off window applies", timeout=8_000)
+    expect(banner).not_to_contain_text("Waiting for the operator")
+    expect(page.locator("#approvals")).not_to_contain_text("No decision yet")
+    expect(page.locator("#approvals")).to_contain_text("anna")
+    expect(page.locator("h1 .status")).to_have_text("Approved")
+    expect(page.locator("[data-eta]")).to_contain_text("Starts after the cooling-off window")
+    expect(page.locator("#cancel-slot")).to_contain_text("Cancel this request")
+    expect(page.locator("#cooling-off [data-until]")).to_contain_text(re.compile(r"\d+ h \d+ min"))
+    assert page.evaluate("window.__notReloaded") is True
+    shot(page, "request-cooling-off-live")
+
+    # Cooling-off over, the request runs and finishes: banner gone, a duration instead of an
+    # estimate, no cancel button, and the page stops polling.
+    DeletionRequest.objects.filter(pk=req.pk).update(execute_after=timezone.now())
+    drive.start(req)
+    drive.complete(req, 4)
+    drive.finish(req)
+    expect(page.locator("[data-eta]")).to_contain_text("Finished in", timeout=8_000)
+    expect(page.locator("#request-banner")).to_have_text("")
+    expect(page.locator("#cancel-slot")).to_have_text("")
+    expect(page.locator("h1 .status")).to_have_text("Completed")
+    assert page.locator("#progress[hx-get]").count() == 0
+    assert page.evaluate("window.__notReloaded") is True

@@ -119,7 +119,8 @@ def test_the_request_page_counts_down_the_cooling_off_window(cooling, client, me
     assert f'data-until="{until.isoformat()}"' in page
     assert "24-hour cooling-off window" in page
     assert "you can still cancel" in page
-    assert "Starts when the cooling-off window ends." in page
+    at = until.strftime("%-d %b %Y, %H:%M")
+    assert f"Starts after the cooling-off window, at {at}; you can still cancel until then" in page
     assert "Starting soon" not in page
     assert "js/countdown.js" in page
     assert reverse("customer:cancel", args=[cooling.pk]) in page
@@ -171,7 +172,7 @@ def test_the_receipt_shows_held_runs_only_as_retained(held, client, member, appr
         client.get(reverse("customer:receipt_csv", args=[held.pk])).streaming_content
     ).decode()
 
-    assert page.count(NOTICE) == 2
+    assert page.count(NOTICE) == 3  # the two runs and the legend
     assert "hold" not in page.lower()
     assert csv_text.count(",retained,") == 2
     assert "held" not in csv_text

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from deletions import transitions
-from deletions.models import DeletionRequest
+from deletions.models import DeletionItem, DeletionRequest
 from tests.customer import drive
 from tests.factories import customer_user
 from tests.helpers import submitted_request
@@ -114,3 +115,106 @@ class BrokenBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("SMTP server down")
+
+
+# --- What the e-mails say -------------------------------------------------------------------
+
+
+def _work_through(req, approver, *, deleted=0, answer_lost=0, gone=0, failed=0, held=0):
+    """Run *req* up to its finish with these outcomes (holds set up directly, as the engine
+    would). Outside ``committed()``, so that only the finish's e-mail is sent."""
+    drive.approve(req, approver)
+    drive.start(req)
+    for item in DeletionItem.objects.filter(request=req, status="pending").order_by("-id")[:held]:
+        DeletionItem.objects.filter(pk=item.pk).update(status="held", next_attempt_at=None)
+    DeletionRequest.objects.filter(pk=req.pk).update(held_count=held)
+    drive.complete(req, deleted)
+    drive.complete(req, answer_lost, answer_lost=True)
+    drive.complete(req, gone, "already_gone")
+    drive.complete(req, failed, "failed")
+
+
+def test_the_completion_email_says_how_many_were_deleted_and_how_many_are_retained(
+    workspace, customer, member, approver, committed
+):
+    req = submitted_request(workspace, customer, member, runs=106)
+    DeletionRequest.objects.filter(pk=req.pk).update(required_approvals=1)
+    _work_through(req, approver, deleted=104, held=2)
+    with committed():
+        drive.finish(req)
+    message = _only_message()
+    for part in (message.body, message.alternatives[0][0]):
+        assert "104 deleted" in part
+        assert "2 retained for legal reasons; they will be deleted when the hold ends" in part
+        assert "104 of the 106 parse runs" in part
+        assert "all 106 parse runs" not in part
+        assert "already gone" not in part  # only the outcomes that happened
+    assert message.subject == (
+        f"Deletion request #{req.pk} completed: 104 of 106 parse runs gone, "
+        "2 retained for legal reasons"
+    )
+
+
+def test_the_completion_email_names_deletions_whose_answer_was_lost_and_runs_already_gone(
+    workspace, customer, member, approver, committed
+):
+    req = submitted_request(workspace, customer, member, runs=6)
+    _work_through(req, approver, deleted=3, answer_lost=2, gone=1)
+    with committed():
+        drive.finish(req)
+    message = _only_message()
+    assert "all 6 parse runs of" in message.body
+    assert "- 3 deleted\n" in message.body
+    assert (
+        "- 2 deleted (the answer to our request was lost; Extend confirms they are gone)"
+        in message.body
+    )
+    assert "- 1 already gone at Extend" in message.body
+    assert "<li>1 already gone at Extend</li>" in message.alternatives[0][0]
+
+
+def test_the_completion_email_with_failures_never_says_all_are_gone(
+    workspace, customer, member, approver, committed
+):
+    req = submitted_request(workspace, customer, member, runs=5)
+    _work_through(req, approver, deleted=2, gone=1, failed=1, held=1)
+    with committed():
+        drive.finish(req)
+    message = _only_message()
+    assert "1 parse run could not be deleted" in message.subject
+    for part in (message.body, message.alternatives[0][0]):
+        assert "all 5" not in part
+        assert "2 deleted" in part
+        assert "1 already gone at Extend" in part
+        assert "1 failed" in part
+        assert "1 retained for legal reasons; it will be deleted when the hold ends" in part
+
+
+def test_the_approval_email_names_the_cooling_off_window_and_how_to_cancel(
+    req, customer, approver, committed
+):
+    customer.cooling_off_hours = 24
+    customer.save()
+    with committed():
+        drive.approve(req, approver)
+    req.refresh_from_db()
+    message = _only_message()
+    at = timezone.localtime(req.execute_after).strftime("%-d %b %Y, %H:%M")
+    assert f"after {at} UTC" in message.subject
+    for part in (message.body, message.alternatives[0][0]):
+        assert "24-hour cooling-off window" in part
+        assert "nothing is deleted before" in part
+        assert f"{at} (UTC)" in part
+        assert f"/requests/{req.pk}/cancel/" in part
+        assert "starts shortly" not in part
+
+
+def test_the_approval_email_without_a_cooling_off_window_says_it_starts_shortly(
+    req, approver, committed
+):
+    with committed():
+        drive.approve(req, approver)
+    message = _only_message()
+    assert "The deletion starts shortly" in message.body
+    assert "cooling-off" not in message.body
+    assert "cooling-off" not in message.alternatives[0][0]
