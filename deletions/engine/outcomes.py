@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import ratelimit, transitions
+from deletions import ratelimit, signals, transitions
 from deletions.engine.config import EngineSettings, backoff_delay
 from deletions.extend_client import (
     Deleted,
@@ -355,6 +355,8 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
                 item, started, t0, "confirmed_gone", http_status=404, request_id=exc.request_id
             )
             DeletionItem.objects.filter(pk=item.pk).update(verified_at=timezone.now())
+            # A verification that comes in after the request finished changes its certificate.
+            signals.announce_outcome_changed([item.request_id])
         return True
     except RateLimited as exc:
         ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))
