@@ -218,11 +218,10 @@ def outcome_digest(doc: dict[str, Any]) -> str:
     )
 
 
-def state_stamp(req: DeletionRequest) -> str:
-    """A digest of the request's item states, from one aggregate query: whatever changes a
-    certificate's runs changes this (a retry or a reopened request also moves ``finished_at``,
-    a late verification moves the newest ``verified_at``)."""
-    groups = (
+def item_states(req: DeletionRequest) -> list[dict[str, Any]]:
+    """The request's items grouped by status, with what else a certificate's runs depend on,
+    from one aggregate query."""
+    return list(
         DeletionItem.objects.filter(request=req)
         .values("status", "answer_lost")
         .annotate(
@@ -234,7 +233,13 @@ def state_stamp(req: DeletionRequest) -> str:
         )
         .order_by("status", "answer_lost")
     )
-    return _digest([req.status, _iso(req.finished_at), list(groups)])
+
+
+def state_stamp(req: DeletionRequest, states: list[dict[str, Any]]) -> str:
+    """A digest of the request's end state and its *states*: whatever changes a certificate's
+    runs changes this (a retry or a reopened request also moves ``finished_at``, a late
+    verification moves the newest ``verified_at``)."""
+    return _digest([req.status, _iso(req.finished_at), states])
 
 
 def versions(req: DeletionRequest) -> list[Certificate]:
@@ -295,14 +300,15 @@ def _issue(req: DeletionRequest, *, actor: Any, source: str) -> Certificate:
             f"Request #{req.pk} is {req.get_status_display().lower()}; a certificate is issued "
             "when it has finished."
         )
-    unconfirmed = DeletionItem.objects.filter(request=req, status=IS.UNCONFIRMED).count()
+    states = item_states(req)
+    unconfirmed = sum(g["n"] for g in states if g["status"] == IS.UNCONFIRMED)
     if unconfirmed:
         raise UnconfirmedRuns(
             f"Request #{req.pk} has {unconfirmed:,} run{'s' if unconfirmed != 1 else ''} that "
             "Extend answered 404 to without proof that they are gone; it is certified once "
             "they are settled."
         )
-    stamp = state_stamp(req)
+    stamp = state_stamp(req, states)
     if previous is not None and previous.state_stamp == stamp:
         return previous
     doc = build_document(req)
