@@ -441,8 +441,12 @@ def test_a_certificate_issued_before_versions_verifies_as_version_1_and_is_super
     finished_request,
 ):
     # The first format had no version, and one certificate per request.
-    old_doc = {"format": "extend-deletion-portal/certificate-of-erasure/v1", "issuer": "Portal"}
-    old_doc.update(request={"id": finished_request.pk}, issued_at="2026-01-01T00:00:00+00:00")
+    old_doc = {
+        "format": "extend-deletion-portal/certificate-of-erasure/v1",
+        "issuer": "Portal",
+        "request": {"id": finished_request.pk},
+        "issued_at": "2026-01-01T00:00:00+00:00",
+    }
     old = Certificate.objects.create(
         request=finished_request,
         request_number=finished_request.pk,
