@@ -646,6 +646,35 @@ def test_staff_download_from_the_console(client_of, viewer, finished_request):
     assert certificates.verify(response.content).valid
 
 
+def test_staff_see_every_version_and_the_latest_is_the_certificate(client_of, viewer, two_versions):
+    first, _second = two_versions
+    client = client_of(viewer)
+    pk = first.request_number
+    page = client.get(reverse("console:request_detail", args=[pk])).content.decode()
+    assert "Certificate versions" in page
+    assert "Version 2 (latest)" in page
+    assert "Version 1, issued" in page and "superseded by version 2" in page
+    json_url = reverse("console:request_certificate_json", args=[pk])
+    assert json.loads(client.get(json_url).content)["version"] == 2
+    old = client.get(json_url, {"version": 1})
+    assert json.loads(old.content)["superseded_by"]["version"] == 2
+    assert certificates.verify(old.content).superseded_by == 2
+    pdf = client.get(reverse("console:request_certificate_pdf", args=[pk]), {"version": 1})
+    assert "SUPERSEDED" in pdf_text(pdf.content)
+    assert client.get(json_url, {"version": 7}).status_code == 404
+    assert client.get(json_url, {"version": "x"}).status_code == 404
+
+
+def test_the_customer_downloads_the_latest_version(client_of, member, two_versions):
+    first, _second = two_versions
+    client = client_of(member)
+    response = client.get(reverse("customer:certificate_json", args=[first.request_number]))
+    assert json.loads(response.content)["version"] == 2
+    assert "-v2.json" in response["Content-Disposition"]
+    page = client.get(reverse("customer:request", args=[first.request_number])).content.decode()
+    assert "Certificate versions" not in page
+
+
 def test_finishing_a_request_enqueues_its_certificate(
     workspace, customer, member, monkeypatch, django_capture_on_commit_callbacks
 ):
