@@ -66,9 +66,11 @@ OUTCOMES = {
     DELETED: "Deleted: Extend answered our DELETE with success.",
     DELETED_ANSWER_LOST: "Deleted, answer lost: our DELETE was sent, its answer was lost, and "
     "Extend answered 404 when it was sent again.",
-    ALREADY_GONE: "Already gone: the run no longer existed at Extend before our DELETE.",
+    ALREADY_GONE: "Already gone: Extend answered our first DELETE with 404 (not found), in a "
+    "workspace shown to be answering correctly.",
     RETAINED: CUSTOMER_NOTICE,
-    FAILED: "Not deleted: Extend refused the deletion; the run may still exist.",
+    FAILED: "Failed: not deleted (Extend refused the DELETE, or it kept failing); the run may "
+    "still exist.",
 }
 VERIFICATIONS = {
     VERIFIED: "Verified absent: a later GET of the run answered 404.",
