@@ -909,25 +909,50 @@ class ErasureIntake(models.Model):
 
 
 class Certificate(models.Model):
-    """An issued certificate of erasure: the canonical JSON and its HMAC, kept after purges."""
+    """One version of a request's certificate of erasure: the canonical JSON and its HMAC, kept
+    after purges.
 
-    request = models.OneToOneField(
+    A request gets a new version whenever its outcome changed since the last one was issued
+    (:func:`deletions.certificates.issue`). An issued document never changes, so the link to the
+    version that replaced it is kept beside it (``superseded_by``), outside what the HMAC covers;
+    the successor's own document names the version it supersedes.
+    """
+
+    request = models.ForeignKey(
         DeletionRequest,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="certificate",
+        related_name="certificates",
     )
     request_number = models.PositiveBigIntegerField(db_index=True)
+    version = models.PositiveIntegerField(default=1)
     issued_at = models.DateTimeField(default=timezone.now, db_index=True)
     document = models.TextField(help_text="The canonical JSON of the certificate.")
     hmac = models.CharField(max_length=64)
+    # What the document says happened (a digest of its outcome part), and a cheap digest of the
+    # item states it was built from: an issue whose states match is answered without rebuilding.
+    outcome_digest = models.CharField(max_length=64, blank=True, editable=False)
+    state_stamp = models.CharField(max_length=64, blank=True, editable=False)
+    superseded_by = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supersedes",
+        editable=False,
+    )
 
     class Meta:
-        ordering = ["-issued_at"]
+        ordering = ["-issued_at", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_number", "version"], name="certificate_unique_version"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"Certificate for request #{self.request_number}"
+        return f"Certificate for request #{self.request_number}, version {self.version}"
 
 
 # The API's models live with the API; importing them here makes them the deletions app's.

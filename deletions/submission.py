@@ -259,9 +259,9 @@ def _create_items(req: DeletionRequest) -> None:
         cursor.execute(
             f"INSERT INTO {items} (request_id, parse_run_id, workspace_id, status, attempts, "  # noqa: S608
             f"last_error, last_request_id, answer_lost, verify_failures) "
-            f"SELECT %s, id, workspace_id, %s, 0, '', '', %s, 0 FROM {runs} "
+            f"SELECT %s, id, workspace_id, %s, 0, '', '', FALSE, 0 FROM {runs} "
             f"WHERE open_request_id = %s",
-            [req.pk, DeletionItem.Status.PENDING, False, req.pk],
+            [req.pk, DeletionItem.Status.PENDING, req.pk],
         )
 
 

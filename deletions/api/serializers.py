@@ -282,6 +282,16 @@ class ItemQuerySerializer(PageQuerySerializer):
     status = serializers.ChoiceField(choices=DeletionItem.Status.choices, required=False)
 
 
+class CertificateQuerySerializer(serializers.Serializer[Any]):
+    version = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        help_text="An earlier version of the certificate (1, 2, ...); without it, the latest. "
+        "An earlier version says which version superseded it.",
+    )
+
+
 class ItemSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     run_id = serializers.CharField(source="parse_run.run_id")

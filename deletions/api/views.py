@@ -412,19 +412,30 @@ class Queue(ApiView):
 
 
 class CertificateView(ApiView):
-    """The certificate of erasure of a finished request, as signed JSON or as PDF."""
+    """The certificate of erasure of a finished request, as signed JSON or as PDF: the latest
+    version (issued now if the outcome changed since the last one), or ``?version=N``."""
 
     permission_classes = [IsCustomerOrStaff]
     as_pdf = False
 
     def get(self, request: Request, pk: int) -> HttpResponse:
         req = load_request(request, pk)
-        try:
-            cert = certificates.issue(req, actor=request.user, source=Source.API)
-        except DomainError as exc:
-            raise ApiError(
-                str(exc), status_code=status.HTTP_409_CONFLICT, code="not_finished"
-            ) from exc
+        params = _query(request, s.CertificateQuerySerializer)
+        if "version" in params:
+            cert = certificates.get_version(req, params["version"])
+            if cert is None:
+                raise ApiError(
+                    f"Request #{req.pk} has no certificate version {params['version']}.",
+                    status_code=status.HTTP_404_NOT_FOUND,
+                    code="not_found",
+                )
+        else:
+            try:
+                cert = certificates.current(req, actor=request.user, source=Source.API)
+            except DomainError as exc:
+                raise ApiError(
+                    str(exc), status_code=status.HTTP_409_CONFLICT, code="not_finished"
+                ) from exc
         if self.as_pdf:
             response = HttpResponse(certificates.render_pdf(cert), content_type="application/pdf")
             extension = "pdf"
@@ -433,15 +444,26 @@ class CertificateView(ApiView):
                 certificates.signed_json(cert), content_type="application/json; charset=utf-8"
             )
             extension = "json"
-        name = f"certificate-of-erasure-{cert.request_number}.{extension}"
+        name = certificates.file_name(cert, extension)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+CERTIFICATE_DESCRIPTION = (
+    "A request's certificate has versions: a new one is issued when the request's outcome "
+    "changes after a certificate was issued (failed runs retried, a legal hold lifted, a "
+    "deletion verified later). Without `version`, the latest; with it, that version, which "
+    "then says (outside what its integrity code covers) which version superseded it. "
+    "A request with runs still unconfirmed is not certified."
+)
 
 
 @extend_schema_view(
     get=extend_schema(
         operation_id="get_certificate",
         summary="The certificate of erasure (signed JSON) of a finished request",
+        description=CERTIFICATE_DESCRIPTION,
+        parameters=[s.CertificateQuerySerializer],
         responses={(200, "application/json"): OpenApiTypes.OBJECT, **_errors(*OBJECT_ERRORS, 409)},
     )
 )
@@ -453,6 +475,8 @@ class CertificateJson(CertificateView):
     get=extend_schema(
         operation_id="get_certificate_pdf",
         summary="The certificate of erasure of a finished request, as PDF",
+        description=CERTIFICATE_DESCRIPTION,
+        parameters=[s.CertificateQuerySerializer],
         responses={(200, "application/pdf"): OpenApiTypes.BINARY, **_errors(*OBJECT_ERRORS, 409)},
     )
 )

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import ratelimit, transitions
+from deletions import ratelimit, signals, transitions
 from deletions.alerts import alert_verification_failed
 from deletions.engine import breaker, evidence
 from deletions.engine.config import EngineSettings, backoff_delay
@@ -399,6 +399,8 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
             DeletionItem.objects.filter(pk=item.pk).update(
                 verified_at=timezone.now(), verify_due_at=None
             )
+            # A verification that comes in after the request finished changes its certificate.
+            signals.announce_outcome_changed([item.request_id])
         return True
     except RateLimited as exc:
         ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))

@@ -1,8 +1,9 @@
 """Certificates of erasure: downloads for the customer and for staff, and the public verify page.
 
-A certificate is issued on first download if the finish hook's task has not issued it yet; an
-unfinished request has none (404 with an explanation would leak nothing, but the buttons are only
-shown once the request has finished).
+A download is of the request's current certificate: issued (or re-issued as a new version, if
+the outcome changed) on download if the finish hook's task has not done it yet. ``?version=N``
+downloads an earlier version, which says which version superseded it. A request that never
+finished has none (404; the buttons are only shown once the request has finished).
 """
 
 from __future__ import annotations
@@ -23,8 +24,17 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 def _certificate(request: HttpRequest, req: DeletionRequest) -> Certificate:
+    """The version asked for with ``?version=N``, else the current one; 404 if there is none."""
+    asked = request.GET.get("version", "")
+    if asked:
+        if not asked.isdigit() or len(asked) > 9:
+            raise Http404("No such certificate version.")
+        cert = certificates.get_version(req, int(asked))
+        if cert is None:
+            raise Http404("No such certificate version.")
+        return cert
     try:
-        return certificates.issue(req, actor=request.user, source=Source.WEB)
+        return certificates.current(req, actor=request.user, source=Source.WEB)
     except DomainError as exc:
         raise Http404(str(exc)) from exc
 
@@ -33,15 +43,17 @@ def _json_response(cert: Certificate) -> HttpResponse:
     response = HttpResponse(
         certificates.signed_json(cert), content_type="application/json; charset=utf-8"
     )
-    name = f"certificate-of-erasure-{cert.request_number}.json"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{certificates.file_name(cert, "json")}"'
+    )
     return response
 
 
 def _pdf_response(cert: Certificate) -> HttpResponse:
     response = HttpResponse(certificates.render_pdf(cert), content_type="application/pdf")
-    name = f"certificate-of-erasure-{cert.request_number}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{certificates.file_name(cert, "pdf")}"'
+    )
     return response
 
 
@@ -90,7 +102,8 @@ class VerifyForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 def verify_page(request: HttpRequest) -> HttpResponse:
-    """Anyone holding a certificate may check it; the answer is only valid or not."""
+    """Anyone holding a certificate may check it: valid or not, which version of which request,
+    and whether a later version superseded it."""
     form = VerifyForm(request.POST, request.FILES) if request.method == "POST" else VerifyForm()
     result = None
     if request.method == "POST" and form.is_valid():

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import console_queries, results, transitions
+from deletions import certificates, console_queries, results, transitions
 from deletions.errors import DomainError
 from deletions.forms_console import ApproveForm, BulkForm, QueueFilterForm, ReasonForm, RejectForm
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
@@ -260,6 +260,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "buttons": _buttons(request, req, state),
             "days_left": console_queries.days_left(req),
             "conflicts": conflicts,
+            "certificate_versions": certificates.versions(req),
             **state,
         },
         section="queue",

@@ -267,3 +267,61 @@ def test_the_api_gives_seconds_left_only_while_running_and_the_duration_once_fin
     assert estimate["seconds_left"] is None
     assert estimate["duration_seconds"] is not None
     assert estimate["text"].startswith("Finished in")
+
+
+def test_the_certificate_is_the_latest_version_and_version_fetches_an_earlier_one(
+    member_api, outsider_api, staff_admin_api, member, workspace, customer
+):
+    from django.utils import timezone
+
+    from deletions import certificates
+    from deletions.models import DeletionItem
+    from tests.gdpr.conftest import finish
+
+    req = finish(submitted_request(workspace, customer, member, runs=2), failed=1)
+    url = f"/api/v1/requests/{req.pk}/certificate"
+    first = member_api.get(url).json()
+    assert first["version"] == 1
+    # Staff retried the failed run and it was deleted: the request finished again.
+    now = timezone.now()
+    DeletionItem.objects.filter(request=req, status="failed").update(
+        status="deleted", confirmed_at=now, verified_at=now
+    )
+    force_status(req, RS.COMPLETED, failed_count=0, deleted_count=2, finished_at=now)
+    latest = member_api.get(url)
+    assert latest.status_code == 200
+    assert latest.json()["version"] == 2
+    assert latest.json()["supersedes"]["version"] == 1
+    assert 'filename="certificate-of-erasure-' in latest["Content-Disposition"]
+    assert f'{req.pk}-v2.json"' in latest["Content-Disposition"]
+
+    old = member_api.get(url, {"version": 1})
+    assert old.status_code == 200
+    body = old.json()
+    assert body["version"] == 1
+    assert body["superseded_by"]["version"] == 2
+    result = certificates.verify(old.content)
+    assert result.valid and result.version == 1 and result.superseded_by == 2
+    assert member_api.get(url, {"version": 2}).json()["version"] == 2
+    pdf = staff_admin_api.get(f"{url}.pdf", {"version": 1})
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    assert f'{req.pk}.pdf"' in pdf["Content-Disposition"]
+
+    missing = member_api.get(url, {"version": 3})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    for bad in ("0", "abc", "-1", "99999999999"):
+        assert member_api.get(url, {"version": bad}).status_code == 400, bad
+    assert member_api.get(url, {"versoin": 1}).status_code == 400
+    assert outsider_api.get(url, {"version": 1}).status_code == 404
+
+
+def test_the_schema_documents_the_version_parameter(member_api):
+    schema = member_api.get("/api/v1/schema", {"format": "json"}).json()
+    for path in ("/api/v1/requests/{id}/certificate", "/api/v1/requests/{id}/certificate.pdf"):
+        parameters = schema["paths"][path]["get"]["parameters"]
+        version = next(p for p in parameters if p["name"] == "version")
+        assert version["in"] == "query"
+        assert version.get("required", False) is False
+        assert version["schema"]["minimum"] == 1

@@ -53,7 +53,7 @@ def test_a_2xx_marks_items_deleted_verifies_them_and_completes_the_request(
     assert AuditEvent.objects.filter(request=req, action="request.completed").count() == 1
 
 
-def _present_run_outside_requests(sim, workspace) -> str:
+def _present_run_outside_requests(sim, workspace):
     """A run at Extend that the inventory knows and no request holds: what a probe asks about."""
     run_id = sim.add_runs(count=1)[0]["id"]
     ParseRun.objects.create(workspace=workspace, run_id=run_id)

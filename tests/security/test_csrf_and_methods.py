@@ -23,7 +23,8 @@ from tests.security.urlwalk import urls
 CSRF_EXEMPT_NAMES = {"extend_webhook"}
 CSRF_EXEMPT_NAMESPACES = {"api"}
 # Models a GET may legitimately write: sign-in bookkeeping; certificates of erasure, issued
-# (once, immutably) the first time a finished request's certificate is fetched; a workspace's
+# (each version once, immutably) when a finished request's certificate is fetched and no version
+# states its current outcome yet; a workspace's
 # sync bookkeeping row, created with its defaults the first time it is shown. The audit trail is
 # checked separately: a GET may only record that something was read.
 WRITTEN_ON_GET = {

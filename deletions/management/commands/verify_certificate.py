@@ -1,4 +1,5 @@
-"""Check a certificate of erasure (JSON) against its integrity code: exit 0 if valid, 1 if not."""
+"""Check a certificate of erasure (JSON) against its integrity code: exit 0 if valid, 1 if not.
+A valid one is reported with its version and, if a later version superseded it, which one."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
         result = certificates.verify(data)
-        where = f" (request #{result.request_number})" if result.request_number else ""
         if not result.valid:
-            raise CommandError(f"{result.message}{where}", returncode=1)
-        self.stdout.write(self.style.SUCCESS(f"{result.message}{where}"))
+            raise CommandError(result.summary, returncode=1)
+        if result.superseded_by is not None:
+            self.stdout.write(self.style.WARNING(result.summary))
+        else:
+            self.stdout.write(self.style.SUCCESS(result.summary))
