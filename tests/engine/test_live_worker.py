@@ -3,9 +3,11 @@ crashes, lost messages and duplicate deliveries only ever delay completion."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+from django.db.models import F
 
 from deletions import transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, Source
@@ -278,3 +280,50 @@ def test_a_killed_worker_is_taken_over_and_the_next_delete_leaves_within_ten_sec
 
     wait_until(lambda: _status(req) == RS.COMPLETED, timeout=180)
     _assert_every_run_gone_once(req, sim)
+
+
+def test_a_wrong_base_path_with_a_real_worker_marks_nothing_gone_until_fixed(
+    live_engine, sim, make_request, sim_workspace, staff_admin, settings
+):
+    """Every call answers 404 (a wrong base path): the worker stops the workspace and certifies
+    nothing; once the URL is fixed and the workspace resumed, every run is deleted by the portal
+    and the certificate says so."""
+    from deletions import certificates, fence, workspace_health
+    from deletions.models import Workspace
+
+    live_engine.start_worker()
+    live_engine.start_beat()
+    req = make_request(15)
+    right_url = sim_workspace.base_url
+    with fence.closed([sim_workspace.pk]):
+        Workspace.objects.filter(pk=sim_workspace.pk).update(
+            base_url=right_url + "/wrong-path", credentials_version=F("credentials_version") + 1
+        )
+    run_workspace_task.delay(sim_workspace.pk)
+
+    wait_until(
+        lambda: (
+            Workspace.objects.get(pk=sim_workspace.pk).health == Workspace.Health.NOT_FOUND_BURST
+        ),
+        timeout=60,
+    )
+    time.sleep(2)  # reconciler and watch periods: nothing more happens
+    req.refresh_from_db()
+    assert (req.deleted_count, req.already_gone_count, req.status) == (0, 0, RS.RUNNING)
+    assert not any(sim.is_deleted(r) for r in req.items.values_list("parse_run__run_id", flat=True))
+    assert not req.certificates.exists()
+
+    with fence.closed([sim_workspace.pk]):
+        Workspace.objects.filter(pk=sim_workspace.pk).update(
+            base_url=right_url, credentials_version=F("credentials_version") + 1
+        )
+    workspace_health.resume_workspace(
+        Workspace.objects.get(pk=sim_workspace.pk), actor=staff_admin, source=Source.WEB
+    )
+    wait_until(lambda: _status(req) == RS.COMPLETED, timeout=90)
+    _assert_every_run_gone_once(req, sim)
+    req.refresh_from_db()
+    assert (req.deleted_count, req.already_gone_count) == (15, 0)
+    cert = certificates.issue(req)
+    totals = json.loads(cert.document)["totals"]
+    assert (totals[certificates.DELETED], totals[certificates.ALREADY_GONE]) == (15, 0)
