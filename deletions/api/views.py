@@ -226,7 +226,9 @@ class RequestList(ApiView):
                 str,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="Any unique string.",
+                description="Any unique string of at most 255 printable characters.",
+                # What the server accepts (idempotency.MAX_KEY_LENGTH, printable), as ASCII.
+                pattern=r"^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$",
             )
         ],
         responses={201: s.RequestSerializer, **_errors(*ACTION_ERRORS, 422)},
