@@ -38,6 +38,18 @@ def _open(name: str) -> int:
     return os.open(_folder() / name, os.O_RDWR | os.O_CREAT, 0o600)
 
 
+def _flock(workspace_id: int, mode: int) -> tuple[int, int]:
+    """Take *workspace_id*'s fence file in *mode* behind its turnstile; closing the two
+    descriptors returned releases both. A sender (shared) passes the turnstile at once; a change
+    (exclusive) keeps it while it waits and holds, so new senders queue behind it."""
+    turnstile, fence = _open(f"{workspace_id}.turnstile"), _open(f"{workspace_id}.lock")
+    fcntl.flock(turnstile, fcntl.LOCK_EX)
+    fcntl.flock(fence, mode)
+    if mode == fcntl.LOCK_SH:
+        fcntl.flock(turnstile, fcntl.LOCK_UN)
+    return turnstile, fence
+
+
 @contextmanager
 def sending(workspace_id: int) -> Iterator[None]:
     """Hold *workspace_id*'s fence shared: from the gate until the DELETE's answer is back."""
@@ -52,15 +64,12 @@ def sending(workspace_id: int) -> Iterator[None]:
                     "SELECT pg_advisory_unlock_shared(%s, %s)", [_PG_CLASS, workspace_id]
                 )
         return
-    turnstile, fence = _open(f"{workspace_id}.turnstile"), _open(f"{workspace_id}.lock")
+    fds = _flock(workspace_id, fcntl.LOCK_SH)
     try:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
-        fcntl.flock(fence, fcntl.LOCK_SH)
-        fcntl.flock(turnstile, fcntl.LOCK_UN)
         yield
     finally:
-        os.close(fence)  # closing the descriptor releases its locks
-        os.close(turnstile)
+        for fd in fds:
+            os.close(fd)
 
 
 @contextmanager
@@ -87,10 +96,7 @@ def closed(workspace_ids: Iterable[int]) -> Iterator[None]:
     fds: list[int] = []
     try:
         for workspace_id in ids:
-            turnstile, fence = _open(f"{workspace_id}.turnstile"), _open(f"{workspace_id}.lock")
-            fds += [turnstile, fence]
-            fcntl.flock(turnstile, fcntl.LOCK_EX)
-            fcntl.flock(fence, fcntl.LOCK_EX)
+            fds += _flock(workspace_id, fcntl.LOCK_EX)
         with transaction.atomic():
             yield
     finally:

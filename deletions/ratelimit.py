@@ -30,19 +30,11 @@ from deletions.models import RateLimitSlot, Workspace
 # Slots are spaced a little wider than 1/rate so that network jitter between the moment a
 # worker sends and the moment Extend counts never pushes a one-second window over the limit.
 SAFETY_FACTOR = 0.97
-# A slot nobody took on time may be taken this much late without the time being lost (the
-# cell-rate algorithm's tolerance). It is zero: all of the room the safety factor leaves (about
-# 30 ms in any second) is kept for what happens between a grant and the call's arrival at
-# Extend (a thread paused by a busy machine, network jitter), so that no one-second window by
-# Extend's clock ever holds more than the limit. A tolerance would buy a few per cent of
-# throughput with that room; the suite's "never above the limit" tests showed it was needed.
-TOLERANCE = 0.0
-MAX_TOLERANCE_SECONDS = 0.5 * (1 / SAFETY_FACTOR - 1)
-
-
-def tolerance_for(interval: float) -> float:
-    """Seconds a late caller may still take the slot it missed, for slots *interval* apart."""
-    return min(TOLERANCE * interval, MAX_TOLERANCE_SECONDS)
+# A slot nobody took on time is lost, not credited to a late caller (the cell-rate algorithm
+# without tolerance): all of the room the safety factor leaves (about 30 ms in any second) is
+# kept for what happens between a grant and the call's arrival at Extend (a thread paused by a
+# busy machine, network jitter). A tolerance bought a few per cent of throughput with that room,
+# and a loaded machine then put one call over the limit in the suite's shared-limit test.
 
 
 @dataclass(frozen=True)
@@ -65,8 +57,8 @@ _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-local slot = math.max(nxt, now - tonumber(ARGV[3]))
-local wait = math.max(slot - now, 0)
+local slot = math.max(nxt, now)
+local wait = slot - now
 if wait > tonumber(ARGV[2]) then
   return {0, tostring(wait - tonumber(ARGV[2]))}
 end
@@ -94,9 +86,7 @@ class RedisSlots:
         self._block = self._redis.register_script(_BLOCK)
 
     def reserve(self, key: str, interval: float, max_wait: float) -> Reservation:
-        granted, wait = self._reserve(
-            keys=[f"ratelimit:{key}"], args=[interval, max_wait, tolerance_for(interval)]
-        )
+        granted, wait = self._reserve(keys=[f"ratelimit:{key}"], args=[interval, max_wait])
         return Reservation(bool(int(granted)), float(wait))
 
     def block(self, key: str, seconds: float) -> None:
@@ -113,8 +103,8 @@ class DatabaseSlots:
         with transaction.atomic():
             row, _ = RateLimitSlot.objects.select_for_update().get_or_create(key=key)
             now = time.time()
-            slot = max(row.next_free, now - tolerance_for(interval))
-            wait = max(slot - now, 0.0)
+            slot = max(row.next_free, now)
+            wait = slot - now
             if wait > max_wait:
                 return Reservation(False, wait - max_wait)
             row.next_free = slot + interval

@@ -28,7 +28,7 @@ def note_failure(workspace_id: int) -> int:
     failures = int(
         Workspace.objects.filter(pk=workspace_id).values_list("breaker_failures", flat=True)[0]
     )
-    if failures >= settings.BREAKER_FAILURES:
+    if opens_at(failures):
         seconds = min(
             settings.BREAKER_OPEN_MAX_SECONDS,
             settings.BREAKER_OPEN_SECONDS * 2 ** (failures - settings.BREAKER_FAILURES),
@@ -48,10 +48,15 @@ def note_success(workspace_id: int) -> bool:
     )
 
 
+def opens_at(failures: int) -> bool:
+    """Whether *failures* in a row (as :func:`note_failure` returned) have opened the breaker."""
+    return failures >= settings.BREAKER_FAILURES
+
+
 def is_open(workspace_id: int) -> bool:
     return Workspace.objects.filter(pk=workspace_id, breaker_open_until__gt=timezone.now()).exists()
 
 
 def half_open(workspace: Workspace) -> bool:
     """The breaker opened and its time has come: the next DELETE is the probe."""
-    return workspace.breaker_failures >= settings.BREAKER_FAILURES
+    return opens_at(workspace.breaker_failures)

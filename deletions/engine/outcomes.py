@@ -79,6 +79,33 @@ def record(
     )
 
 
+def record_error(call: Call, outcome: str) -> ExtendError:
+    """Complete the outbox attempt of a call Extend answered with an error; return the error."""
+    assert isinstance(call.result, ExtendError)
+    record(
+        call,
+        outcome,
+        http_status=call.result.status,
+        request_id=call.result.request_id,
+        error=str(call.result),
+    )
+    return call.result
+
+
+def give_back(call: Call) -> None:
+    """The item did nothing wrong (the workspace stopped, Extend is down): it is due again at
+    once, with its attempt given back; what stops the workspace decides when it is sent."""
+    assert isinstance(call.result, ExtendError)
+    transitions.reschedule_item(
+        call.item,
+        next_attempt_at=timezone.now(),
+        http_status=call.result.status,
+        count_attempt=False,
+        extend_request_id=call.result.request_id or "",
+        error=str(call.result),
+    )
+
+
 def _may_have_reached_before(call: Call) -> bool:
     return (
         DeletionAttempt.objects.filter(
@@ -149,30 +176,16 @@ def handle_not_found(call: Call) -> str:
 def handle_unexpected_success(call: Call) -> str:
     """A 2xx that is not Extend's answer (HTML, empty, another run's id): nothing is marked, the
     workspace stops for a human (it may be answering from somewhere else entirely)."""
-    assert isinstance(call.result, ExtendError)
-    record(
-        call,
-        "unexpected_answer",
-        http_status=call.result.status,
-        request_id=call.result.request_id,
-        error=str(call.result),
-    )
+    error = record_error(call, "unexpected_answer")
     mark_workspace(
         call.workspace,
         Workspace.Health.UNEXPECTED_ANSWERS,
         reason=(
-            f"Extend's DELETE answered {call.result}. Nothing was marked deleted: check the "
+            f"Extend's DELETE answered {error}. Nothing was marked deleted: check the "
             "workspace's URL (a proxy or maintenance page answers like this), then resume."
         ),
     )
-    transitions.reschedule_item(
-        call.item,
-        next_attempt_at=timezone.now(),
-        http_status=call.result.status,
-        count_attempt=False,
-        extend_request_id=call.result.request_id or "",
-        error=str(call.result),
-    )
+    give_back(call)
     return "unexpected_answers"
 
 
@@ -210,48 +223,35 @@ def _extend_answers(call: Call) -> bool:
 
 
 def handle_transient(call: Call) -> str:
-    assert isinstance(call.result, ExtendError)
-    record(
-        call,
-        "transient",
-        http_status=call.result.status,
-        request_id=call.result.request_id,
-        error=str(call.result),
-    )
+    error = record_error(call, "transient")
     run = breaker.note_failure(call.workspace.pk)
-    if run > 1 and not breaker.is_open(call.workspace.pk) and _extend_answers(call):
+    opened = breaker.opens_at(run)
+    if run > 1 and not opened and _extend_answers(call):
         # Failures in a row, yet Extend answers a GET: the trouble is this run's own, and it
         # uses up the item's attempts as usual.
         breaker.note_success(call.workspace.pk)
         run = 1
-    if run > 1 or breaker.is_open(call.workspace.pk):
+    if run > 1 or opened:
         # Not this item's fault: Extend (or the way to it) fails for every run. The item keeps
         # its attempt; the breaker decides when to try again.
-        transitions.reschedule_item(
-            call.item,
-            next_attempt_at=timezone.now(),
-            http_status=call.result.status,
-            extend_request_id=call.result.request_id or "",
-            error=str(call.result),
-            count_attempt=False,
-        )
-        return "breaker_open" if breaker.is_open(call.workspace.pk) else "retry_scheduled"
+        give_back(call)
+        return "breaker_open" if opened else "retry_scheduled"
     if call.item.attempts >= call.cfg.max_attempts:
         transitions.complete_item(
             call.item,
             IS.FAILED,
-            http_status=call.result.status,
-            extend_request_id=call.result.request_id or "",
-            error=f"Gave up after {call.item.attempts} attempts: {call.result}",
+            http_status=error.status,
+            extend_request_id=error.request_id or "",
+            error=f"Gave up after {call.item.attempts} attempts: {error}",
         )
         return "failed"
     delay = backoff_delay(call.item.attempts, call.cfg)
     transitions.reschedule_item(
         call.item,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        http_status=call.result.status,
-        extend_request_id=call.result.request_id or "",
-        error=str(call.result),
+        http_status=error.status,
+        extend_request_id=error.request_id or "",
+        error=str(error),
     )
     return "retry_scheduled"
 
@@ -266,47 +266,24 @@ STOPPING: dict[type[ExtendError], str] = {
 def handle_workspace_refused(call: Call) -> str:
     assert isinstance(call.result, ExtendError)
     health = STOPPING[type(call.result)]
-    record(
-        call,
-        health,
-        http_status=call.result.status,
-        request_id=call.result.request_id,
-        error=str(call.result),
-    )
+    error = record_error(call, health)
     mark_workspace(
         call.workspace,
         health,
-        reason=(
-            f"Extend answered {call.result.status} {call.result.code or ''}: {call.result.message}"
-        ).strip(),
+        reason=(f"Extend answered {error.status} {error.code or ''}: {error.message}").strip(),
     )
-    # The item did nothing wrong: it waits, with its attempt given back, for the fix.
-    transitions.reschedule_item(
-        call.item,
-        next_attempt_at=timezone.now(),
-        http_status=call.result.status,
-        count_attempt=False,
-        extend_request_id=call.result.request_id or "",
-        error=str(call.result),
-    )
+    give_back(call)  # it waits for the fix
     return health
 
 
 def handle_invalid(call: Call) -> str:
-    assert isinstance(call.result, ExtendError)
-    record(
-        call,
-        "invalid_request",
-        http_status=call.result.status,
-        request_id=call.result.request_id,
-        error=str(call.result),
-    )
+    error = record_error(call, "invalid_request")
     transitions.complete_item(
         call.item,
         IS.FAILED,
-        http_status=call.result.status,
-        extend_request_id=call.result.request_id or "",
-        error=f"Extend refused the request: {call.result.message}",
+        http_status=error.status,
+        extend_request_id=error.request_id or "",
+        error=f"Extend refused the request: {error.message}",
     )
     return "failed"
 
