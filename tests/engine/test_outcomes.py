@@ -125,7 +125,7 @@ def test_a_workspace_answering_404_to_everything_marks_nothing_gone_and_stops(
     run_until_settled(sim_workspace, engine_cfg)
     sim_workspace.refresh_from_db()
     assert sim_workspace.health == Workspace.Health.NOT_FOUND_BURST
-    assert len(sim.ledger(method="DELETE")) - sent <= 1
+    assert len(sim.ledger(method="DELETE")) - sent == 1
     assert req.items.filter(status__in=[IS.DELETED, IS.ALREADY_GONE]).count() == 0
 
     # Fixed and resumed: every run is deleted by the portal, none "already gone".
@@ -288,7 +288,7 @@ def test_an_outage_opens_the_breaker_fails_no_item_and_the_request_completes(
     assert req.status == RS.COMPLETED and req.deleted_count == 10
     sim_workspace.refresh_from_db()
     assert (sim_workspace.breaker_failures, sim_workspace.breaker_open_until) == (0, None)
-    # While open, one probe at a time: never two DELETEs in flight during the outage's tail.
+    # The outage used up no item's attempts: none came near failing.
     assert max(i.attempts for i in req.items.all()) <= engine_cfg.max_attempts
 
 

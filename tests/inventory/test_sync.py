@@ -137,23 +137,25 @@ def test_an_interrupted_sync_resumes_from_its_saved_page_token(sim, sim_workspac
 
 
 def test_a_killed_sync_keeps_its_token_and_the_next_run_resumes(sim, sim_workspace):
+    # 30 pages of 2: the sync stores at most MAX_BATCH (10) prefetched pages at a time, so dying
+    # once 3 are stored always leaves pages for the next run, however fast the prefetch is.
     def die_after_page_three(state):
         if state.pages_done >= 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         sync.sync_workspace(
-            sim_workspace, page_size=10, sleep=no_sleep, progress=die_after_page_three
+            sim_workspace, page_size=2, sleep=no_sleep, progress=die_after_page_three
         )
     state = sync.state_for(sim_workspace)
     assert state.status == WorkspaceSync.Status.RUNNING
     stored = state.pages_done
-    assert state.lease_expires_at is None and 3 <= stored < 6
-    assert ParseRun.objects.count() == stored * 10
+    assert state.lease_expires_at is None and 3 <= stored < 30
+    assert ParseRun.objects.count() == stored * 2
 
-    outcome = sync.sync_workspace(sim_workspace, page_size=10, sleep=no_sleep)
+    outcome = sync.sync_workspace(sim_workspace, page_size=2, sleep=no_sleep)
 
-    assert outcome.pages == 6 - stored
+    assert outcome.pages == 30 - stored
     assert sync.state_for(sim_workspace).runs_seen == 60
 
 
