@@ -1,4 +1,9 @@
-"""Writing the audit trail. Callers are inside the transaction of the change they record."""
+"""Writing the audit trail. Callers are inside the transaction of the change they record.
+
+An event recorded while a signed-in person's request is answered also keeps the address that
+request came from (``deletions.client_address``), so the trail says where an action came from,
+not only who did it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
+from deletions import client_address
 from deletions.models import AuditEvent, Customer, DeletionRequest, Source
 
 if TYPE_CHECKING:
@@ -53,4 +59,7 @@ def record(
         before=before,
         after=after,
         detail=detail or {},
+        # Whose request it was, for a signed-in actor only: a data subject's address on the
+        # public form is personal data the trail does not need to keep for years.
+        client_address=client_address.current() if user_id is not None else None,
     )

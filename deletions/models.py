@@ -757,6 +757,9 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # The address a signed-in actor's request came from (through the trusted proxies); empty for
+    # workers, the command line and anonymous data subjects.
+    client_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

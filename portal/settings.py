@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The client's address (through the trusted proxies), for the audit records of this request.
+    "deletions.client_address.ClientAddressMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -168,13 +171,39 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed logins: lock out a username+IP pair after this many failures for this long.
+# The reverse proxies in front of the portal (docs/deployment.md, "The client's address"): how
+# many append to X-Forwarded-For (nginx alone: 1; 0, the default: no proxy, REMOTE_ADDR is the
+# client), and the networks the nearest one connects from. The header is believed only from
+# those networks, and only the entry the outermost trusted proxy appended is used.
+TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_NETWORKS: list[str] = env.list(
+    "TRUSTED_PROXY_NETWORKS", default=["127.0.0.1/32", "::1/128"]
+)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 (no proxy) or more.")
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXY_NETWORKS: {_network!r} is not an address or network "
+            "(e.g. 127.0.0.1/32,10.0.0.0/8)."
+        ) from None
+
+# Failed logins: lock out a username+address pair after this many failures for this long. The
+# address is the client's, seen through the trusted proxies, so a failure from one client never
+# locks out the same username at another address.
 AXES_FAILURE_LIMIT: int = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME: float = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "deletions.client_address.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# Password-reset requests per hour from one client address (over it: 429) and for one e-mail
+# address (over it: the same answer, and no more mail for that address this hour).
+PASSWORD_RESET_LIMIT_PER_IP: int = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=10)
+PASSWORD_RESET_LIMIT_PER_EMAIL: int = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE: str = env.str("TIME_ZONE", default="UTC")
@@ -323,7 +352,8 @@ GDPR_VERIFICATION_MAX_AGE_SECONDS: int = env.int(
     "GDPR_VERIFICATION_MAX_AGE_SECONDS", default=48 * 3600
 )
 GDPR_UNVERIFIED_EXPIRY_DAYS: int = env.int("GDPR_UNVERIFIED_EXPIRY_DAYS", default=7)
-# Public form throttle: submissions per hour from one IP address and for one e-mail address.
+# Public form throttle: valid submissions per hour from one client address and for one e-mail
+# address.
 GDPR_INTAKE_LIMIT_PER_IP: int = env.int("GDPR_INTAKE_LIMIT_PER_IP", default=10)
 GDPR_INTAKE_LIMIT_PER_EMAIL: int = env.int("GDPR_INTAKE_LIMIT_PER_EMAIL", default=3)
 # Certificates of erasure: file names are personal data more often than not, so off by default.

@@ -3,6 +3,6 @@
 Split by concern; importing this package registers them all with the Celery app.
 """
 
-from deletions.tasks import api, engine, gdpr, inventory
+from deletions.tasks import accounts, api, engine, gdpr, inventory
 
-__all__ = ["api", "engine", "gdpr", "inventory"]
+__all__ = ["accounts", "api", "engine", "gdpr", "inventory"]

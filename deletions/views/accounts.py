@@ -13,16 +13,20 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+
+from deletions import throttle
+from deletions.tasks.accounts import send_password_reset_task
 
 
 class InvitationTokenGenerator(PasswordResetTokenGenerator):
@@ -70,16 +74,37 @@ def accept_invitation(request: HttpRequest, uidb64: str, token: str) -> HttpResp
     return render(request, "accounts/invitation_accept.html", ctx)
 
 
-EMAIL_CONTEXT = {"site_name": settings.SITE_NAME}
+THROTTLE_SCOPE = "password-reset"
 
-password_reset = auth_views.PasswordResetView.as_view(
-    template_name="accounts/password_reset_form.html",
-    email_template_name="registration/password_reset_email.txt",
-    html_email_template_name="registration/password_reset_email.html",
-    subject_template_name="registration/password_reset_subject.txt",
-    extra_email_context=EMAIL_CONTEXT,
-    success_url=reverse_lazy("password_reset_done"),
-)
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, limited per client and per address, with the mail sent afterwards.
+
+    Every valid request gets the same redirect to "Check your e-mail"; the address is looked up
+    and mailed by a worker (``deletions.password_reset``), so neither the answer nor its timing
+    says whether an account exists. Past the client's hourly limit the page says so (429);
+    past the address's limit it answers as usual and sends nothing more this hour, so a stranger
+    can neither flood someone's mailbox nor stop them from resetting (the links already sent
+    still work).
+    """
+
+    template_name = "accounts/password_reset_form.html"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        address: str = form.cleaned_data["email"]
+        if throttle.client_over_limit(
+            THROTTLE_SCOPE, self.request, settings.PASSWORD_RESET_LIMIT_PER_IP
+        ):
+            return throttle.too_many(self.request, "accounts/password_reset_throttled.html", {})
+        if not throttle.email_over_limit(
+            THROTTLE_SCOPE, address, settings.PASSWORD_RESET_LIMIT_PER_EMAIL
+        ):
+            transaction.on_commit(lambda: send_password_reset_task.delay(address))
+        return HttpResponseRedirect(self.get_success_url())
+
+
+password_reset = PasswordResetView.as_view()
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="accounts/password_reset_done.html"
 )

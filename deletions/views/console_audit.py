@@ -32,6 +32,7 @@ CSV_COLUMNS = [
     "before",
     "after",
     "detail",
+    "client_address",
 ]
 
 
@@ -91,6 +92,7 @@ def _rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
                 json.dumps(e.before, sort_keys=True) if e.before is not None else "",
                 json.dumps(e.after, sort_keys=True) if e.after is not None else "",
                 json.dumps(e.detail, sort_keys=True) if e.detail else "",
+                e.client_address or "",
             ]
         )
 

@@ -1,24 +1,24 @@
 """The public erasure form (no sign-in): a data subject asks one customer to erase their data.
 
 Every valid submission gets the same answer, whatever the reference: the page reveals nothing
-about whether any data exists. Submissions are throttled per IP address and per e-mail address
-(cache counters over an hour). The e-mailed link shows a confirmation page on GET; only POST
-verifies, once.
+about whether any data exists. Valid submissions are throttled per client address and per e-mail
+address (``deletions.throttle``: cache counters over an hour); an invalid one costs nothing, so
+no one can close the form for others by posting junk. The e-mailed link shows a confirmation
+page on GET; only POST verifies, once.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from deletions import intake
+from deletions import intake, throttle
 from deletions.models import Customer
 
-THROTTLE_WINDOW_SECONDS = 3600
+THROTTLE_SCOPE = "gdpr-intake"
 MAX_REFERENCE_LENGTH = 200
 
 TOKEN_PROBLEMS = {
@@ -59,48 +59,24 @@ class ErasureForm(forms.Form):
         return value
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
-
-
-def _over_limit(key: str, limit: int) -> bool:
-    """Count one hit on *key* in the current window; True if the limit is exceeded."""
-    cache.add(key, 0, THROTTLE_WINDOW_SECONDS)
-    try:
-        hits = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, THROTTLE_WINDOW_SECONDS)
-        hits = 1
-    return hits > limit
-
-
 def _throttled(request: HttpRequest, customer: Customer) -> HttpResponse:
-    response = render(
-        request,
-        "public/throttled.html",
-        {"customer": customer, "minutes": THROTTLE_WINDOW_SECONDS // 60},
-        status=429,
-    )
-    response["Retry-After"] = str(THROTTLE_WINDOW_SECONDS)
-    return response
+    return throttle.too_many(request, "public/throttled.html", {"customer": customer})
 
 
 @require_http_methods(["GET", "POST"])
 def erasure_form(request: HttpRequest, slug: str) -> HttpResponse:
     customer = get_object_or_404(Customer, slug=slug, is_active=True)
     form = ErasureForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        if _over_limit(f"gdpr-intake:ip:{_client_ip(request)}", settings.GDPR_INTAKE_LIMIT_PER_IP):
+    if request.method == "POST" and form.is_valid():
+        address = form.cleaned_data["email"]
+        if throttle.client_over_limit(
+            THROTTLE_SCOPE, request, settings.GDPR_INTAKE_LIMIT_PER_IP
+        ) or throttle.email_over_limit(
+            THROTTLE_SCOPE, address, settings.GDPR_INTAKE_LIMIT_PER_EMAIL
+        ):
             return _throttled(request, customer)
-        if form.is_valid():
-            address = form.cleaned_data["email"]
-            if _over_limit(
-                f"gdpr-intake:email:{intake.email_hash(address)}",
-                settings.GDPR_INTAKE_LIMIT_PER_EMAIL,
-            ):
-                return _throttled(request, customer)
-            intake.create_intake(customer, email=address, reference=form.cleaned_data["reference"])
-            return redirect("public:sent", slug=customer.slug)
+        intake.create_intake(customer, email=address, reference=form.cleaned_data["reference"])
+        return redirect("public:sent", slug=customer.slug)
     return render(request, "public/erasure_form.html", {"customer": customer, "form": form})
 
 

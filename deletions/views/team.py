@@ -7,15 +7,22 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deletions import audit, emails
 from deletions.forms import InviteUserForm
-from deletions.models import Membership, Source
+from deletions.models import Customer, Membership, Source
 from deletions.views.accounts import invitation_url
 from deletions.views.customer import CustomerRequest, customer_admin_required
+
+
+def _in_customer(user: User, customer: Customer) -> bool:
+    membership = getattr(user, "membership", None)
+    return membership is not None and membership.customer_id == customer.pk
 
 
 def _team_user(request: CustomerRequest, user_id: int) -> User:
@@ -41,36 +48,98 @@ def send_invitation(user: User, *, invited_by: User) -> int:
     )
 
 
+def send_existing_account_notice(account: User, *, invited_by: User, customer: Customer) -> int:
+    """Tell *account*'s holder that someone tried to invite their address, and that nothing
+    changed."""
+    return emails.send(
+        "invitation_existing_account",
+        [account.email],
+        {
+            "account": account,
+            "invited_by": invited_by,
+            "customer": customer,
+            "reset_url": emails.absolute_url(reverse("password_reset")),
+        },
+    )
+
+
+def _invite_new_user(request: CustomerRequest, data: dict[str, Any]) -> None:
+    customer = request.membership.customer
+    with transaction.atomic():
+        user = User(
+            username=data["email"],
+            email=data["email"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+        )
+        # No password until the invitation is accepted.
+        user.set_unusable_password()
+        user.save()
+        Membership.objects.create(user=user, customer=customer, role=data["role"])
+        audit.record(
+            "user.invited",
+            obj=user,
+            actor=request.user,
+            source=Source.WEB,
+            customer=customer,
+            detail={"role": data["role"]},
+        )
+        transaction.on_commit(lambda: send_invitation(user, invited_by=request.user))
+
+
+def _notify_existing_accounts(request: CustomerRequest, accounts: list[User]) -> None:
+    """The address has an account elsewhere (another customer, staff): attach nobody, tell
+    the holder, and keep a record for staff, who may help if the person needs both."""
+    customer = request.membership.customer
+    with transaction.atomic():
+        for account in accounts:
+            audit.record(
+                "user.invitation_to_existing_account",
+                obj=account,
+                actor=request.user,
+                source=Source.WEB,
+                customer=customer,
+            )
+            if account.is_active and account.email:
+                transaction.on_commit(
+                    lambda a=account: send_existing_account_notice(  # type: ignore[misc]
+                        a, invited_by=request.user, customer=customer
+                    )
+                )
+
+
 @require_http_methods(["GET", "POST"])
 @customer_admin_required
 def team(request: CustomerRequest) -> HttpResponse:
-    """The customer's users, and the invitation form."""
+    """The customer's users, and the invitation form.
+
+    An invitation answers "Invitation sent" whether or not the address already has an account
+    somewhere, so the form cannot be used to find out who uses the portal: a new address gets
+    its invitation; an address with an account of another customer or of the operator's staff
+    is not attached here (an account belongs to one customer), and its holder is told by
+    e-mail that someone tried. Only an address already in this team is refused, since the
+    admin sees those on this page anyway.
+    """
     customer = request.membership.customer
     form = InviteUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        with transaction.atomic():
-            user = User(
-                username=data["email"],
-                email=data["email"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
+        accounts = list(
+            User.objects.filter(
+                Q(username__iexact=data["email"]) | Q(email__iexact=data["email"])
+            ).select_related("membership")
+        )
+        if any(_in_customer(a, customer) for a in accounts):
+            form.add_error("email", "Someone with this e-mail address is already in your team.")
+        else:
+            if accounts:
+                _notify_existing_accounts(request, accounts)
+            else:
+                _invite_new_user(request, data)
+            messages.success(
+                request, f"Invitation sent to {data['email']}. The link is valid for 3 days."
             )
-            # No password until the invitation is accepted.
-            user.set_unusable_password()
-            user.save()
-            Membership.objects.create(user=user, customer=customer, role=data["role"])
-            audit.record(
-                "user.invited",
-                obj=user,
-                actor=request.user,
-                source=Source.WEB,
-                customer=customer,
-                detail={"role": data["role"]},
-            )
-            transaction.on_commit(lambda: send_invitation(user, invited_by=request.user))
-        messages.success(request, f"Invitation sent to {user.email}. The link is valid for 3 days.")
-        return redirect("customer:team")
+            return redirect("customer:team")
     members = (
         User.objects.filter(membership__customer=customer)
         .select_related("membership")

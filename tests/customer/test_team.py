@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
@@ -49,11 +50,51 @@ def test_an_invitation_creates_a_passwordless_user_and_emails_a_link(
     assert message.alternatives and "Set your password" in message.alternatives[0][0]
 
 
-def test_an_address_already_in_use_is_refused(client, customer_admin, outsider):
+def invite(client, capture, email):
+    with capture(execute=True):
+        response = client.post(URL, {"email": email, "role": "member"})
+    shown = [str(m) for m in client.get(URL).context["messages"]]
+    return response, shown
+
+
+@pytest.mark.parametrize("holder", ["outsider", "approver", "staff_admin"])
+def test_an_address_with_an_account_elsewhere_gets_the_same_answer_and_is_not_attached(
+    request, client, customer, customer_admin, holder, django_capture_on_commit_callbacks
+):
+    account = request.getfixturevalue(holder)
+    before = (Membership.objects.filter(user=account).first(), User.objects.count())
     client.force_login(customer_admin)
-    response = client.post(URL, {"email": outsider.email, "role": "member"})
+
+    fresh, fresh_shown = invite(client, django_capture_on_commit_callbacks, "fresh@example.com")
+    taken, taken_shown = invite(client, django_capture_on_commit_callbacks, account.email.upper())
+
+    # The admin cannot tell the two apart...
+    assert (taken.status_code, taken["Location"]) == (fresh.status_code, fresh["Location"])
+    assert taken_shown == [s.replace("fresh@example.com", account.email) for s in fresh_shown]
+    # ...nobody was attached to this customer or created...
+    assert (Membership.objects.filter(user=account).first(), User.objects.count()) == (
+        before[0],
+        before[1] + 1,
+    )
+    # ...and the account's holder is told, in the invitation's stead.
+    assert [m.to for m in mail.outbox] == [["fresh@example.com"], [account.email]]
+    notice = mail.outbox[1]
+    assert "tried to invite" in notice.subject
+    assert customer.name in str(notice.body)
+    assert "/invitation/" not in str(notice.body)
+    assert AuditEvent.objects.filter(
+        action="user.invitation_to_existing_account",
+        object_id=str(account.pk),
+        customer=customer,
+    ).exists()
+
+
+def test_an_address_already_in_the_team_is_explained(client, customer_admin, member):
+    client.force_login(customer_admin)
+    response = client.post(URL, {"email": member.email, "role": "member"})
     assert response.status_code == 200
-    assert "already has an account" in response.content.decode()
+    assert "already in your team" in response.content.decode()
+    assert mail.outbox == []
 
 
 def test_deactivation_asks_first_then_deactivates(client, customer_admin, member):

@@ -17,11 +17,14 @@ from tests.helpers import submitted_request
 LINK = re.compile(r"https?://\S+/erasure/verify/\S+/")
 
 
-def submit(client, customer, *, email="jane@example.org", reference=SUBJECT, ip="198.51.100.7"):
+def submit(
+    client, customer, *, email="jane@example.org", reference=SUBJECT, ip="198.51.100.7", **extra
+):
     return client.post(
         reverse("public:form", args=[customer.slug]),
         {"email": email, "reference": reference},
         REMOTE_ADDR=ip,
+        **extra,
     )
 
 
@@ -141,6 +144,43 @@ def test_submissions_are_throttled_per_ip_address(client, customer, settings):
         assert submit(client, customer, email=f"p{n}@example.org").status_code == 302
     assert submit(client, customer, email="p9@example.org").status_code == 429
     assert submit(client, customer, email="p9@example.org", ip="192.0.2.1").status_code == 302
+
+
+def test_invalid_submissions_do_not_use_up_the_limit(client, customer, settings):
+    for _ in range(settings.GDPR_INTAKE_LIMIT_PER_IP + 5):
+        response = submit(client, customer, email="not an address")
+        assert response.status_code == 200
+        assert "Enter a valid email address" in response.content.decode()
+    assert submit(client, customer).status_code == 302
+
+
+def test_behind_the_proxy_one_clients_submissions_do_not_close_the_form_for_another(
+    client, customer, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.GDPR_INTAKE_LIMIT_PER_IP = 3
+    # Every request reaches the portal from nginx on 127.0.0.1; it appends the client's address.
+    for n in range(3):
+        sent = submit(
+            client,
+            customer,
+            email=f"p{n}@example.org",
+            ip="127.0.0.1",
+            HTTP_X_FORWARDED_FOR="203.0.113.66",
+        )
+        assert sent.status_code == 302
+    first_client = submit(
+        client,
+        customer,
+        email="p8@example.org",
+        ip="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.66",
+    )
+    assert first_client.status_code == 429
+    other_client = submit(
+        client, customer, email="p9@example.org", ip="127.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.1"
+    )
+    assert other_client.status_code == 302
 
 
 def test_unverified_intakes_and_requests_expire_after_a_week(workspace, customer, member):

@@ -1,0 +1,23 @@
+"""Accounts tests start with empty throttle counters and catch the mail handed to the worker."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from deletions.tasks import accounts as account_tasks
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def reset_mail_queue(monkeypatch):
+    """The addresses handed to the worker for a reset e-mail, in order (instead of a broker)."""
+    queued: list[str] = []
+    monkeypatch.setattr(account_tasks.send_password_reset_task, "delay", queued.append)
+    return queued
