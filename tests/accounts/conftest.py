@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from deletions.tasks import accounts as account_tasks
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
+from tests.gdpr.conftest import _fresh_throttle  # noqa: F401 (autouse: empty counters)
 
 
 @pytest.fixture

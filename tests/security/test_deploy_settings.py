@@ -130,3 +130,13 @@ def test_an_unknown_log_format_is_refused(tmp_path):
     result = run(["manage.py", "check"], production_env(tmp_path, LOG_FORMAT="xml"))
     assert result.returncode != 0
     assert "LOG_FORMAT must be" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("TRUSTED_PROXY_NETWORKS", "127.0.0.1/32,nginx"), ("TRUSTED_PROXY_COUNT", "-1")],
+)
+def test_a_wrong_trusted_proxy_setting_is_refused_naming_it(tmp_path, variable, value):
+    result = run(["manage.py", "check"], production_env(tmp_path, **{variable: value}))
+    assert result.returncode != 0
+    assert variable in result.stderr
