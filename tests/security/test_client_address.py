@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
+from rest_framework.request import Request
 
+from deletions.api.throttling import TokenRateThrottle
 from deletions.client_address import client_ip
 from deletions.models import AuditEvent
 
@@ -120,3 +122,12 @@ def test_the_client_address_is_read_only_where_a_trusted_proxy_wrote_it(
     if forwarded_for is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
     assert client_ip(RequestFactory().get("/", **extra)) == expected
+
+
+def test_the_api_counts_calls_without_a_token_by_the_same_address(behind_nginx):
+    # DRF's own get_ident would key on the whole header, which the client writes.
+    spoofed = RequestFactory().get(
+        "/api/v1/requests", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"192.0.2.77, {ATTACKER}"
+    )
+    key = TokenRateThrottle().get_cache_key(Request(spoofed), view=None)
+    assert key == f"api-throttle:ip:{ATTACKER}"
