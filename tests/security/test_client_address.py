@@ -9,6 +9,7 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from deletions.api.throttling import TokenRateThrottle
 from deletions.client_address import client_ip
@@ -129,5 +130,5 @@ def test_the_api_counts_calls_without_a_token_by_the_same_address(behind_nginx):
     spoofed = RequestFactory().get(
         "/api/v1/requests", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"192.0.2.77, {ATTACKER}"
     )
-    key = TokenRateThrottle().get_cache_key(Request(spoofed), view=None)
+    key = TokenRateThrottle().get_cache_key(Request(spoofed), view=APIView())
     assert key == f"api-throttle:ip:{ATTACKER}"
