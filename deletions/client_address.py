@@ -43,6 +43,9 @@ def _from_trusted_proxy(remote_addr: str) -> bool:
         address = ipaddress.ip_address(remote_addr)
     except ValueError:
         return False
+    # A dual-stack socket shows IPv4 peers as ::ffff:a.b.c.d.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     return any(address in net for net in _networks(tuple(settings.TRUSTED_PROXY_NETWORKS)))
 
 
