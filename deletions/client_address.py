@@ -34,19 +34,27 @@ def _networks(spec: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(item, strict=False) for item in spec)
 
 
+def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """*value* as an address, or None. Without an IPv6 zone (``%eth0``), which the database's
+    address columns refuse; a dual-stack socket's ``::ffff:a.b.c.d`` as the IPv4 it is."""
+    try:
+        address = ipaddress.ip_address(value.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def _from_trusted_proxy(remote_addr: str) -> bool:
     # gunicorn on a Unix socket gives no REMOTE_ADDR: only local processes allowed by the
     # socket's file permissions (the proxy) can connect there.
     if not remote_addr:
         return True
-    try:
-        address = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return False
-    # A dual-stack socket shows IPv4 peers as ::ffff:a.b.c.d.
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in net for net in _networks(tuple(settings.TRUSTED_PROXY_NETWORKS)))
+    address = _parse(remote_addr)
+    return address is not None and any(
+        address in net for net in _networks(tuple(settings.TRUSTED_PROXY_NETWORKS))
+    )
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -58,7 +66,8 @@ def client_ip(request: HttpRequest) -> str | None:
         # own address is REMOTE_ADDR, so the client is the count-th entry from the right, which
         # django-ipware calls "count - 1 proxies in the header". Only X-Forwarded-For is read:
         # X-Real-IP, Client-IP and the CDN headers in ipware's default list are the client's
-        # to write. Not strict, so junk the client put on the left is skipped, not fatal.
+        # to write. "left-most" is the header's usual order (client first); not strict, so junk
+        # the client put on the left is skipped, not fatal.
         found, _routable = get_client_ip(
             request,
             proxy_order="left-most",
@@ -67,9 +76,11 @@ def client_ip(request: HttpRequest) -> str | None:
             strict=False,
             algorithm="modern",
         )
-        if found:
-            return found
-    return remote_addr or None
+        address = _parse(found or "")
+        if address is not None:
+            return str(address)
+    address = _parse(remote_addr)
+    return str(address) if address is not None else None
 
 
 def current() -> str | None:

@@ -105,6 +105,7 @@ def test_the_audit_trail_keeps_no_address_of_an_anonymous_data_subject(
         (1, PROXY, f"{APPROVER_HOME}, junk, {ATTACKER}", ATTACKER),
         (1, "::1", f"{APPROVER_HOME}, 2001:db8::7", "2001:db8::7"),
         (1, "::ffff:127.0.0.1", ATTACKER, ATTACKER),
+        (1, PROXY, "fe80::1%eth0", "fe80::1"),
         (1, ATTACKER, APPROVER_HOME, ATTACKER),
         (1, PROXY, None, PROXY),
         # gunicorn on a Unix socket: only the proxy can connect.
