@@ -48,12 +48,18 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if not raw.startswith(TOKEN_PREFIX):
             raise exceptions.AuthenticationFailed("The token is not valid.")
         token = (
-            ApiToken.objects.select_related("user__service_account", "customer")
+            ApiToken.objects.select_related("user__service_account__issued_by", "customer")
             .filter(token_hash=hash_token(raw), revoked_at__isnull=True)
             .first()
         )
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
+        account = service_account_of(token.user)
+        if account is not None and not account.issued_by.is_active:
+            # The person behind a service account answers for it; once they are gone, so is it.
+            raise exceptions.AuthenticationFailed(
+                "The person who created this token's service account is deactivated."
+            )
         if token.customer_id is not None:
             membership = membership_of(token.user)
             if (

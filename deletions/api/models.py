@@ -73,7 +73,9 @@ class ApiToken(models.Model):
 
     @property
     def scope_label(self) -> str:
-        return f"customer {self.customer}" if self.customer_id else "staff"
+        if self.customer_id:
+            return f"customer {self.customer}"
+        return "operator, read only" if self.service_account else "staff"
 
     @property
     def service_account(self) -> ServiceAccount | None:

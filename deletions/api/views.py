@@ -53,7 +53,8 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     descriptions = {
         400: "The request is not valid.",
         401: "No valid token was given.",
-        403: "The token may not do this.",
+        403: "The token may not do this (staff actions need a staff member's own token, "
+        "never a service account's).",
         404: "No such object, or not yours.",
         409: "The object's state does not allow this.",
         413: "The request is too large.",

@@ -101,6 +101,16 @@ def test_an_operator_service_token_reads_what_staff_read(staff_admin):
         assert robot_api.get(url).status_code == 200, url
 
 
+def test_a_service_token_stops_working_when_its_creator_is_deactivated(customer_admin, customer):
+    robot_api = service_client_for(customer_admin, customer)
+    assert robot_api.get("/api/v1/requests").status_code == 200
+    customer_admin.is_active = False
+    customer_admin.save(update_fields=["is_active"])
+    refused = robot_api.get("/api/v1/requests")
+    assert refused.status_code == 401
+    assert "deactivated" in refused.json()["error"]["message"]
+
+
 def test_a_customer_service_token_cancels_its_own_request(customer_admin, customer, workspace):
     robot_api = service_client_for(customer_admin, customer)
     ids = make_runs(workspace, customer, 1)
