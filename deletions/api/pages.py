@@ -61,7 +61,7 @@ class EndpointForm(forms.Form):
     url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
 
 
-# --- Console ---
+# --- Shared by the console's and the team's token pages ---
 
 
 def _token_rows(tokens_: QuerySet[ApiToken]) -> list[ApiToken]:
