@@ -276,6 +276,39 @@ class Membership(models.Model):
         return self.role == self.Role.ADMIN
 
 
+class ServiceAccount(models.Model):
+    """A named, non-login user that programs act as: of one customer, or of the operator.
+
+    Its user has an unusable password and no e-mail, so nobody signs in as it; it only acts
+    through API tokens, and only the person who created it (``issued_by``) issues them. For four
+    eyes it is that person (:func:`deletions.roles.person_behind`).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_account"
+    )
+    # None: an operator service account (it may read what staff read, and do nothing else).
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="service_accounts",
+    )
+    name = models.CharField(max_length=100)
+    # PROTECT: the person behind a service account's actions must never become unknown.
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_accounts_issued"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (service account of {self.customer or 'the operator'})"
+
+
 class ParseRun(models.Model):
     """One parse run known to exist (or to have existed) at Extend.
 

@@ -8,7 +8,7 @@ and the tasks all call these; nothing else assigns ``status``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,7 @@ from deletions.models import (
     ParseRun,
     Source,
 )
+from deletions.roles import same_person
 
 if TYPE_CHECKING:
     from deletions.audit import Actor
@@ -151,6 +152,16 @@ def _require_perm(actor: Actor, perm: str, what: str) -> User:
     return actor
 
 
+def requested_by_same_person(req: DeletionRequest, user: User) -> bool:
+    """Four eyes: whether the person behind *user* also stands behind *req*'s requester."""
+    return same_person(req.requested_by, user)
+
+
+def decided_by_same_person(approvals: Iterable[Approval], user: User) -> bool:
+    """Four eyes: whether the person behind *user* already gave one of *approvals*."""
+    return any(same_person(a.approver, user) for a in approvals)
+
+
 def _release_runs(req: DeletionRequest, *, keep_unfinished: bool = False) -> None:
     """Let the request's runs be requested again.
 
@@ -225,15 +236,16 @@ def approve_request(
 ) -> DeletionRequest:
     """Record *actor*'s approval; the request becomes approved once enough approvers agreed.
 
-    Four eyes: the requester never approves their own request, and nobody approves twice.
+    Four eyes, between people (a service account counts as the person who created it): the
+    requester never approves their own request, and nobody approves twice.
     """
     approver = _require_perm(actor, APPROVE_PERMISSION, "approve deletion requests")
     with transaction.atomic():
         req = _lock(request)
         _check(req, "approve")
-        if req.requested_by_id is not None and req.requested_by_id == approver.pk:
+        if requested_by_same_person(req, approver):
             raise RuleViolation("You cannot approve a request you made yourself.")
-        if req.approvals.filter(approver=approver).exists():
+        if decided_by_same_person(req.approvals.select_related("approver"), approver):
             raise RuleViolation("You have already approved this request; another approver must.")
         Approval.objects.create(
             request=req, approver=approver, decision=Approval.Decision.APPROVE, comment=comment
@@ -273,7 +285,7 @@ def reject_request(
     with transaction.atomic():
         req = _lock(request)
         _check(req, "reject")
-        if req.requested_by_id is not None and req.requested_by_id == approver.pk:
+        if requested_by_same_person(req, approver):
             raise RuleViolation("You cannot decide on your own request; cancel it instead.")
         Approval.objects.create(
             request=req, approver=approver, decision=Approval.Decision.REJECT, comment=reason

@@ -2,7 +2,8 @@
 
 A token acts as its user. A customer user's token is scoped to the customer it was issued for
 (it stops working if the user leaves that customer); a staff user's token carries the user's
-staff groups, so the same permissions as in the console apply.
+staff groups, so the same permissions as in the console apply. Staff actions (anything that
+changes something) need a staff member's own token: an operator service account only reads.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 
 from deletions.api.models import TOKEN_PREFIX, ApiToken, hash_token
 from deletions.models import Membership
-from deletions.roles import is_staff_user, membership_of
+from deletions.roles import is_staff_user, membership_of, service_account_of
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -47,12 +48,18 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if not raw.startswith(TOKEN_PREFIX):
             raise exceptions.AuthenticationFailed("The token is not valid.")
         token = (
-            ApiToken.objects.select_related("user", "customer")
+            ApiToken.objects.select_related("user__service_account__issued_by", "customer")
             .filter(token_hash=hash_token(raw), revoked_at__isnull=True)
             .first()
         )
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
+        account = service_account_of(token.user)
+        if account is not None and not account.issued_by.is_active:
+            # The person behind a service account answers for it; once they are gone, so is it.
+            raise exceptions.AuthenticationFailed(
+                "The person who created this token's service account is deactivated."
+            )
         if token.customer_id is not None:
             membership = membership_of(token.user)
             if (
@@ -100,6 +107,28 @@ class IsStaff(permissions.BasePermission):
         )
 
 
+SERVICE_ACCOUNT_REFUSED = (
+    "Staff actions need a staff member's own API token. This token belongs to a service "
+    "account, which may only read."
+)
+
+
+def refuse_service_account(request: Request) -> None:
+    """403 with :data:`SERVICE_ACCOUNT_REFUSED` if the request acts as a service account."""
+    if service_account_of(request.user) is not None:
+        raise exceptions.PermissionDenied(SERVICE_ACCOUNT_REFUSED)
+
+
+class IsStaffPerson(IsStaff):
+    """A staff token of a person: what every staff action needs."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        refuse_service_account(request)
+        return True
+
+
 class IsCustomerOrStaff(permissions.BasePermission):
     message = "This token has neither a customer nor a staff role."
 
@@ -110,12 +139,13 @@ class IsCustomerOrStaff(permissions.BasePermission):
 
 
 class StaffWith(permissions.BasePermission):
-    """A staff token whose user also holds *perm*: the console's ``console_required(perm)``."""
+    """A staff person's token whose user also holds *perm*: the console's
+    ``console_required(perm)``."""
 
     perm = ""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return IsStaff().has_permission(request, view) and request.user.has_perm(self.perm)
+        return IsStaffPerson().has_permission(request, view) and request.user.has_perm(self.perm)
 
 
 def describe(token: ApiToken) -> dict[str, Any]:

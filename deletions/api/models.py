@@ -18,6 +18,8 @@ from deletions import crypto
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from deletions.models import ServiceAccount
+
 TOKEN_PREFIX = "dpk_"  # noqa: S105 (a prefix, not a secret)
 
 
@@ -71,7 +73,16 @@ class ApiToken(models.Model):
 
     @property
     def scope_label(self) -> str:
-        return f"customer {self.customer}" if self.customer_id else "staff"
+        if self.customer_id:
+            return f"customer {self.customer}"
+        return "operator, read only" if self.service_account else "staff"
+
+    @property
+    def service_account(self) -> ServiceAccount | None:
+        """The service account the token acts as, or None for a person's own token."""
+        from deletions.roles import service_account_of
+
+        return service_account_of(self.user)
 
     @classmethod
     def issue(

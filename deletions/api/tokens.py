@@ -1,4 +1,9 @@
-"""Issuing and revoking API tokens, audited; used by the console, the team page and the CLI."""
+"""Issuing and revoking API tokens, audited; used by the token pages and the CLI.
+
+Credentials are personal: a token is created by the person it belongs to, or, for a service
+account, by the person who created that account. Nobody is shown a working token of another
+person; only whoever operates the server can do that, at the command line.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,11 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import audit
+from deletions import audit, service_accounts
 from deletions.api.models import ApiToken
 from deletions.errors import RuleViolation
 from deletions.models import Source
-from deletions.roles import customer_of, is_staff_user
+from deletions.roles import customer_of, is_staff_user, service_account_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -20,7 +25,9 @@ if TYPE_CHECKING:
 def issue(
     user: User, *, name: str, created_by: User | None, source: Source | str
 ) -> tuple[ApiToken, str]:
-    """A new token for *user*; returns it and the raw token, which is shown once only."""
+    """A new token for *user*, created by *created_by* (None: the server's operator at the
+    command line); returns it and the raw token, which is shown once only."""
+    _check_issuer(user, created_by, source)
     if not user.is_active:
         raise RuleViolation(f"{user.username} is deactivated.")
     if customer_of(user) is None and not is_staff_user(user):
@@ -36,9 +43,33 @@ def issue(
             actor=created_by,
             source=source,
             customer=token.customer_id,
-            detail={"user": user.username, "name": token.name, "prefix": token.prefix},
+            detail={
+                "user": user.username,
+                "name": token.name,
+                "prefix": token.prefix,
+                "service_account": service_account_of(user) is not None,
+            },
         )
     return token, raw
+
+
+def _check_issuer(user: User, created_by: User | None, source: Source | str) -> None:
+    if created_by is None:
+        if source != Source.CLI:
+            raise RuleViolation("A token is created by a signed-in person or at the command line.")
+        return
+    account = service_account_of(user)
+    if account is None:
+        if created_by.pk != user.pk:
+            raise RuleViolation(
+                f"A token belongs to the person who creates it; {user.username} creates their "
+                "own on their API tokens page."
+            )
+    elif not service_accounts.may_issue_tokens(created_by, account):
+        raise RuleViolation(
+            f"Only the person who created the service account {account.name!r} issues its "
+            "tokens; create a service account of your own."
+        )
 
 
 def revoke(token: ApiToken, *, actor: User | None, source: Source | str) -> ApiToken:

@@ -31,7 +31,14 @@ from rest_framework.views import APIView
 
 from deletions import certificates, console_queries, notifications, transitions
 from deletions.api import serializers as s
-from deletions.api.auth import IsCustomerOrStaff, IsCustomerUser, IsStaff, api_membership
+from deletions.api.auth import (
+    IsCustomerOrStaff,
+    IsCustomerUser,
+    IsStaff,
+    IsStaffPerson,
+    api_membership,
+    refuse_service_account,
+)
 from deletions.api.errors import ApiError, PayloadTooLarge, error_body
 from deletions.api.idempotency import HEADER, idempotent
 from deletions.errors import DomainError, RuleViolation
@@ -46,7 +53,8 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     descriptions = {
         400: "The request is not valid.",
         401: "No valid token was given.",
-        403: "The token may not do this.",
+        403: "The token may not do this (staff actions need a staff member's own token, "
+        "never a service account's).",
         404: "No such object, or not yours.",
         409: "The object's state does not allow this.",
         413: "The request is too large.",
@@ -303,7 +311,7 @@ class ItemList(ApiView):
 class Action(ApiView):
     """POST /requests/{id}/<action>: one transition, with its body."""
 
-    permission_classes: list[type[BasePermission]] = [IsStaff]
+    permission_classes: list[type[BasePermission]] = [IsStaffPerson]
     body: type[serializers.Serializer[Any]] | None = None
 
     def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
@@ -338,10 +346,10 @@ class Cancel(Action):
     permission_classes = [IsCustomerOrStaff]
 
     def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
-        if api_membership(request) is None and not request.user.has_perm(
-            transitions.APPROVE_PERMISSION
-        ):
-            raise RuleViolation("You are not allowed to cancel deletion requests.")
+        if api_membership(request) is None:
+            refuse_service_account(request)
+            if not request.user.has_perm(transitions.APPROVE_PERMISSION):
+                raise RuleViolation("You are not allowed to cancel deletion requests.")
         return transitions.cancel_request(req, actor=request.user, source=Source.API)
 
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deletions", "0013_certificate_versions"),
+        ("deletions", "0014_service_accounts"),
     ]
 
     operations = [

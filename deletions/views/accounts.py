@@ -47,7 +47,10 @@ def invitation_url(user: User) -> str:
 def _user_from_uid(uidb64: str) -> User | None:
     try:
         pk = int(urlsafe_base64_decode(uidb64).decode())
-        return User.objects.select_related("membership__customer").get(pk=pk, is_active=True)
+        # A service account never signs in, so it never accepts an invitation.
+        return User.objects.select_related("membership__customer").get(
+            pk=pk, is_active=True, service_account__isnull=True
+        )
     except (TypeError, ValueError, OverflowError, UnicodeDecodeError, User.DoesNotExist):
         return None
 

@@ -188,7 +188,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"{user.username} is invited; the e-mail went to {user.email}.")
         return redirect("console:customer_detail", pk=customer.pk)
     members = (
-        Membership.objects.filter(customer=customer)
+        Membership.objects.filter(customer=customer, user__service_account__isnull=True)
         .select_related("user")
         .order_by("user__username")
     )
@@ -242,7 +242,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
     """Give a staff user another role, or take their console access away."""
-    target = get_object_or_404(User, pk=pk, membership__isnull=True)
+    # Service accounts are no staff: they never get a role.
+    target = get_object_or_404(User, pk=pk, membership__isnull=True, service_account__isnull=True)
     form = StaffRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the roles.")

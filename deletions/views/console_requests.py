@@ -60,7 +60,8 @@ ACTIONS: dict[str, Action] = {
 def get_request(pk: int) -> DeletionRequest:
     """Load a request for the console (staff see every customer's requests)."""
     return get_object_or_404(
-        DeletionRequest.objects.select_related("customer", "requested_by"), pk=pk
+        DeletionRequest.objects.select_related("customer", "requested_by__service_account"),
+        pk=pk,
     )
 
 
@@ -98,11 +99,11 @@ def _bulk_outcome(req: DeletionRequest, user: User, action: str) -> tuple[bool, 
     """What *action* by *user* would do to *req*, said in advance; the domain decides."""
     if not transitions.can(action, req):
         return False, f"Not possible: the request is {req.get_status_display().lower()}."
-    if req.requested_by_id == user.pk:
+    if transitions.requested_by_same_person(req, user):
         return False, "Not possible: you made this request yourself."
     approvals = list(req.approvals.all())
     if action == "approve":
-        if any(a.approver_id == user.pk for a in approvals):
+        if transitions.decided_by_same_person(approvals, user):
             return False, "Not possible: you have already approved it; another approver must."
         given = sum(a.decision == Approval.Decision.APPROVE for a in approvals) + 1
         if given >= req.required_approvals:
@@ -125,8 +126,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     reqs = list(
         DeletionRequest.objects.filter(pk__in=form.cleaned_data["ids"])
-        .select_related("customer", "requested_by")
-        .prefetch_related("approvals")
+        .select_related("customer", "requested_by__service_account")
+        .prefetch_related("approvals__approver__service_account")
         .order_by("id")
     )
     reason = (form.cleaned_data.get("reason") or "").strip()
@@ -184,14 +185,14 @@ def progress(req: DeletionRequest) -> Progress:
 
 
 def _approval_state(req: DeletionRequest, user: User) -> dict[str, Any]:
-    approvals = list(req.approvals.select_related("approver"))
+    approvals = list(req.approvals.select_related("approver__service_account"))
     given = sum(a.decision == Approval.Decision.APPROVE for a in approvals)
     return {
         "approvals": approvals,
         "approvals_given": given,
         "approvals_missing": max(req.required_approvals - given, 0),
-        "you_approved": any(a.approver_id == user.pk for a in approvals),
-        "you_requested": req.requested_by_id == user.pk,
+        "you_approved": transitions.decided_by_same_person(approvals, user),
+        "you_requested": transitions.requested_by_same_person(req, user),
     }
 
 

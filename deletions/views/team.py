@@ -26,11 +26,13 @@ def _in_customer(user: User, customer: Customer) -> bool:
 
 
 def _team_user(request: CustomerRequest, user_id: int) -> User:
-    """The ownership helper for users: one of this customer's users, or 404."""
+    """The ownership helper for users: one of this customer's people, or 404 (service accounts
+    are no team members: they are managed with their tokens)."""
     return get_object_or_404(
         User.objects.select_related("membership"),
         pk=user_id,
         membership__customer_id=request.membership.customer_id,
+        service_account__isnull=True,
     )
 
 
@@ -141,7 +143,7 @@ def team(request: CustomerRequest) -> HttpResponse:
             )
             return redirect("customer:team")
     members = (
-        User.objects.filter(membership__customer=customer)
+        User.objects.filter(membership__customer=customer, service_account__isnull=True)
         .select_related("membership")
         .order_by("-is_active", "username")
     )

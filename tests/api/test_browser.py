@@ -1,5 +1,6 @@
 """The API's pages in headless Chromium: the console's token and notification pages, the
-customer admin's token page and the API docs, with screenshots in tests/screenshots/api-*.png."""
+customer admin's token page, a user's own tokens and the API docs, with screenshots in
+tests/screenshots/api-*.png."""
 
 from __future__ import annotations
 
@@ -83,13 +84,16 @@ def works(raw: str) -> bool:
     return api.get("/api/v1/requests").status_code == 200
 
 
-def test_a_console_admin_creates_and_revokes_a_token(page, staff_admin, member, customer):
+def test_a_console_admin_issues_and_revokes_an_operator_service_token(page, staff_admin, customer):
     sign_in(page, staff_admin)
     page.wait_for_url("**/console/**")
     page.goto("/console/api/tokens/")
     expect(page.locator("h1")).to_have_text("API tokens")
-    page.fill("#id_username", member.username)
-    page.fill("#id_name", "Back-office sync")
+    page.fill("#id_account_name", "Monitoring")
+    page.click("button:has-text('Create service account')")
+    expect(page.locator(".messages")).to_contain_text("svc-operator-monitoring")
+    page.select_option("#id_account", label="Monitoring (service account of the operator)")
+    page.fill("#id_name", "Grafana")
     page.click("button:has-text('Create token')")
     raw = page.input_value("#new-token")
     assert raw.startswith("dpk_") and works(raw)
@@ -98,7 +102,7 @@ def test_a_console_admin_creates_and_revokes_a_token(page, staff_admin, member, 
     expect(page.locator(".warning")).to_contain_text("401")
     shot(page, "console-token-revoke")
     page.click("button:has-text('Revoke this token')")
-    expect(page.locator("tbody")).to_contain_text("revoked")
+    expect(page.locator("tbody").first).to_contain_text("revoked")
     assert not works(raw)
 
     page.goto("/console/api/notifications/")
@@ -109,16 +113,29 @@ def test_a_console_admin_creates_and_revokes_a_token(page, staff_admin, member, 
     shot(page, "console-notifications")
 
 
-def test_a_customer_admin_makes_a_token_for_a_colleague(page, customer_admin, member):
+def test_a_customer_admin_issues_a_token_of_their_service_account(page, customer_admin):
     sign_in(page, customer_admin)
     page.goto("/team/api-tokens/")
     expect(page.locator("h1")).to_have_text("API tokens")
-    page.select_option("#id_user", str(member.pk))
-    page.fill("#id_name", "CI pipeline")
+    page.fill("#id_account_name", "CI pipeline")
+    page.click("button:has-text('Create service account')")
+    page.select_option("#id_account", label="CI pipeline (service account of Acme Health)")
+    page.fill("#id_name", "GitHub Actions")
+    page.click("button:has-text('Create token')")
+    assert works(page.input_value("#new-token"))
+    assert ApiToken.objects.get().user.service_account.issued_by == customer_admin
+    shot(page, "team-tokens")
+
+
+def test_a_member_makes_their_own_token_from_the_menu(page, member):
+    sign_in(page, member)
+    page.click("a:has-text('My API tokens')")
+    expect(page.locator("h1")).to_have_text("My API tokens")
+    page.fill("#id_name", "Laptop script")
     page.click("button:has-text('Create token')")
     assert works(page.input_value("#new-token"))
     assert ApiToken.objects.get().user == member
-    shot(page, "team-tokens")
+    shot(page, "my-tokens")
 
 
 def test_the_docs_page_reads_well(page):

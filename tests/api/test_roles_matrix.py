@@ -11,17 +11,27 @@ from tests.helpers import force_status, submitted_request
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["member_api", "admin_api", "outsider_api", "viewer_api", "approver_api", "staff_admin_api"]
+ROLES = [
+    "member_api",
+    "admin_api",
+    "outsider_api",
+    "viewer_api",
+    "approver_api",
+    "staff_admin_api",
+    # Service accounts: customer A's acts as a member of it; the operator's only reads.
+    "customer_service_api",
+    "operator_service_api",
+]
 
 # endpoint -> status per role, in ROLES order. {id} is a finished request filed by the member.
 EXPECTED = {
-    "/api/v1/runs": (200, 200, 200, 403, 403, 403),
-    "/api/v1/requests": (200, 200, 200, 200, 200, 200),
-    "/api/v1/queue": (403, 403, 403, 200, 200, 200),
-    "/api/v1/holds": (403, 403, 403, 200, 200, 200),
-    "/api/v1/requests/{id}": (200, 200, 404, 200, 200, 200),
-    "/api/v1/requests/{id}/items": (200, 200, 404, 200, 200, 200),
-    "/api/v1/requests/{id}/certificate": (200, 200, 404, 200, 200, 200),
+    "/api/v1/runs": (200, 200, 200, 403, 403, 403, 200, 403),
+    "/api/v1/requests": (200, 200, 200, 200, 200, 200, 200, 200),
+    "/api/v1/queue": (403, 403, 403, 200, 200, 200, 403, 200),
+    "/api/v1/holds": (403, 403, 403, 200, 200, 200, 403, 200),
+    "/api/v1/requests/{id}": (200, 200, 404, 200, 200, 200, 404, 200),
+    "/api/v1/requests/{id}/items": (200, 200, 404, 200, 200, 200, 404, 200),
+    "/api/v1/requests/{id}/certificate": (200, 200, 404, 200, 200, 200, 404, 200),
 }
 
 
@@ -47,10 +57,10 @@ def test_the_outsider_sees_none_of_the_customers_requests_or_runs(
 # Staff actions on holds and workspaces: endpoint -> status per role, in ROLES order. Each role
 # acts on objects of its own, in the state the action starts from.
 ACTIONS = {
-    "place_hold": (403, 403, 403, 403, 403, 201),
-    "lift_hold": (403, 403, 403, 403, 403, 200),
-    "pause_workspace": (403, 403, 403, 403, 200, 200),
-    "resume_workspace": (403, 403, 403, 403, 200, 200),
+    "place_hold": (403, 403, 403, 403, 403, 201, 403, 403),
+    "lift_hold": (403, 403, 403, 403, 403, 200, 403, 403),
+    "pause_workspace": (403, 403, 403, 403, 200, 200, 403, 403),
+    "resume_workspace": (403, 403, 403, 403, 200, 200, 403, 403),
 }
 
 

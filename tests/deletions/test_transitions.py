@@ -112,6 +112,64 @@ def test_a_requester_cannot_approve_their_own_request(workspace, customer, appro
     assert not req.approvals.exists()
 
 
+def _service_account(issuer, customer=None):
+    from deletions import service_accounts
+
+    return service_accounts.create(
+        name="Robot", customer=customer, issued_by=issuer, source=Source.WEB
+    ).user
+
+
+def _make_approver(user):
+    from django.contrib.auth.models import Group
+
+    from deletions import roles
+    from tests.factories import ensure_staff_groups
+
+    ensure_staff_groups()
+    user.groups.add(Group.objects.get(name=roles.APPROVER))
+
+
+def test_a_service_account_counts_as_the_person_who_created_it(customer, customer_admin):
+    from deletions import roles
+
+    robot = _service_account(customer_admin, customer)
+    assert roles.person_behind(robot) == customer_admin
+    assert roles.person_behind(customer_admin) == customer_admin
+    assert roles.same_person(robot, customer_admin)
+
+
+def test_nobody_decides_on_a_request_filed_by_their_service_account(
+    workspace, customer, customer_admin
+):
+    _make_approver(customer_admin)
+    robot = _service_account(customer_admin, customer)
+    req = submitted_request(workspace, customer, robot)
+    with pytest.raises(RuleViolation, match="yourself"):
+        transitions.approve_request(req, actor=customer_admin, source=Source.WEB)
+    with pytest.raises(RuleViolation, match="your own request"):
+        transitions.reject_request(req, actor=customer_admin, source=Source.WEB, reason="no")
+    req.refresh_from_db()
+    assert req.status == RS.PENDING_APPROVAL
+    assert not req.approvals.exists()
+
+
+def test_nobody_approves_twice_in_person_and_through_their_service_account(
+    settings, workspace, customer, member, staff_admin, approver
+):
+    settings.LARGE_REQUEST_THRESHOLD = 1
+    req = submitted_request(workspace, customer, member, runs=2)
+    assert req.required_approvals == 2
+    robot = _service_account(staff_admin)
+    _make_approver(robot)  # the API refuses its staff actions; the domain still counts people
+    req = transitions.approve_request(req, actor=robot, source=Source.API)
+    with pytest.raises(RuleViolation, match="already approved"):
+        transitions.approve_request(req, actor=staff_admin, source=Source.WEB)
+    assert req.approvals.count() == 1
+    req = transitions.approve_request(req, actor=approver, source=Source.WEB)
+    assert req.status == RS.APPROVED
+
+
 def test_a_customer_user_cannot_approve(workspace, customer, member, customer_admin):
     req = submitted_request(workspace, customer, member)
     with pytest.raises(RuleViolation, match="not allowed"):

@@ -108,6 +108,7 @@ def walk(client: Client, world, role: str = "anonymous") -> tuple[list[Hit], lis
     hits: list[Hit] = []
     problems: list[str] = []
     token = api_headers(world.users.get(role))
+    world.objects.signed_in = user if role in CUSTOMER_A_ROLES else None
     for route, url in urls(world.objects):
         extra = token if route.namespace == "api" else {}
         for method in ("GET", "POST"):

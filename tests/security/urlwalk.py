@@ -91,6 +91,9 @@ class Objects:
     staff: Any
     api_token: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The customer-A user the walk is signed in as, if any: personal pages (your own API
+    # tokens) are filled with their objects; anyone else gets the member's, which are not theirs.
+    signed_in: Any = None
 
     def fill(self, route: Route) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -121,6 +124,8 @@ class Objects:
             return self._intake().pk
         if (segment, param) in (("tokens", "pk"), ("api-tokens", "pk")):
             return self._api_token().pk
+        if (segment, param) == ("api-tokens", "token_id"):
+            return self._own_api_token().pk
         if (segment, param) == ("holds", "pk"):
             return self._hold().pk
         if (segment, param) == ("organisations", "pk"):
@@ -156,6 +161,16 @@ class Objects:
 
             self.extra["api_token"] = ApiToken.issue(self.member, name="walk")[0]
         return self.extra["api_token"]
+
+    def _own_api_token(self) -> Any:
+        """A personal API token of the signed-in customer-A user (else of the member)."""
+        owner = self.signed_in or self.member
+        key = f"api_token:{owner.pk}"
+        if key not in self.extra:
+            from deletions.api.models import ApiToken
+
+            self.extra[key] = ApiToken.issue(owner, name="walk")[0]
+        return self.extra[key]
 
     def _hold(self) -> Any:
         """A legal hold on customer A."""
