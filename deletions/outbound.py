@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+
+if TYPE_CHECKING:
+    from requests.adapters import _HostParams, _PoolKwargs
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -54,7 +57,9 @@ class OutboundURLRefused(requests.exceptions.InvalidURL):
     """The policy refuses this URL or the address its host resolves to: nothing was sent.
 
     An ``InvalidURL`` (a ``ValueError`` and a ``requests.RequestException``), so that clients
-    which know nothing of this module still see a request that could not be sent.
+    which know nothing of this module still see a request that could not be sent. Raised from
+    the adapter, requests wraps it in a plain ``InvalidURL`` with the same message: callers
+    catch ``requests.exceptions.InvalidURL``.
     """
 
 
@@ -146,12 +151,12 @@ class PolicyAdapter(HTTPAdapter):
         request: requests.PreparedRequest,
         verify: bool | str,
         cert: str | tuple[str, str] | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[_HostParams, _PoolKwargs]:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert
         )
-        host: str = host_params["host"]
-        port: int | None = host_params["port"]
+        host = host_params["host"]
+        port: int | None = host_params["port"]  # None when the URL names no port
         addresses = checked_addresses(host_params["scheme"], host, port)
         if addresses is None:
             return host_params, pool_kwargs
@@ -161,8 +166,9 @@ class PolicyAdapter(HTTPAdapter):
             f":{port}" if port is not None else ""
         )
         if host_params["scheme"] == "https":
-            pool_kwargs["assert_hostname"] = host
-            pool_kwargs["server_hostname"] = host
+            # Keys of urllib3's HTTPSConnectionPool that the stubs do not list.
+            pool_kwargs["assert_hostname"] = host  # type: ignore[typeddict-unknown-key]
+            pool_kwargs["server_hostname"] = host  # type: ignore[typeddict-unknown-key]
         pinned = addresses[0]
         host_params["host"] = f"[{pinned}]" if pinned.version == 6 else str(pinned)
         return host_params, pool_kwargs

@@ -190,7 +190,8 @@ def deliver(delivery_id: int) -> NotificationDelivery | None:
         status_code = response.status_code
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
-    except outbound.OutboundURLRefused as exc:
+    except requests.exceptions.InvalidURL as exc:
+        # The policy's refusal (requests wraps it in a plain InvalidURL), in its own words.
         error = f"Not sent: {exc}"
     except requests.RequestException as exc:
         # The kind of failure only: a transport error's text can carry what the other end said.
