@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -20,6 +18,7 @@ from deletions.api import notifications
 from deletions.models import AuditEvent, NotificationDelivery, NotificationEndpoint, Workspace
 from tests.factories import WorkspaceFactory
 from tests.helpers import submitted_request
+from tests.local_server import LocalServer
 
 pytestmark = pytest.mark.django_db
 
@@ -38,56 +37,6 @@ INTERNAL_URLS = [
     "https://0.0.0.0",
     "https://10.0.0.5",
 ]
-
-
-class Server:
-    """A local HTTP server that counts the connections it accepts and answers every request
-    with *status* and *body*: an internal service the portal must not be turned against."""
-
-    def __init__(
-        self,
-        status: int = 200,
-        body: bytes = b"",
-        content_type: str = "text/html",
-        headers: dict[str, str] | None = None,
-    ):
-        self.connections = 0
-        self.requests: list[str] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def setup(self) -> None:
-                outer.connections += 1
-                super().setup()
-
-            def _answer(self) -> None:
-                outer.requests.append(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -300,9 +249,7 @@ def test_other_settings_change_without_the_key(client, staff_admin):
 
 def test_test_connection_refuses_a_host_that_now_resolves_inside(client, approver, production, dns):
     """DNS changed since the URL was saved: the key is not sent, and the page says why."""
-    with Server(
-        body=b'{"data": [], "nextPageToken": null}', content_type="application/json"
-    ) as srv:
+    with LocalServer(body=b'{"data": [], "nextPageToken": null}') as srv:
         ws = WorkspaceFactory(base_url=f"https://extend.example:{srv.port}", api_key=KEY)
         dns["extend.example"] = ["127.0.0.1"]
         client.force_login(approver)
@@ -342,7 +289,7 @@ def test_the_connection_is_made_to_the_checked_address_with_the_hosts_name_for_t
 )
 def test_test_connection_never_shows_what_answered(status, body, client, approver, staff_admin):
     """The host is allowed (127.0.0.1 in the tests): whatever it says stays off the page."""
-    with Server(status=status, body=body.encode(), content_type="application/json") as srv:
+    with LocalServer(status=status, body=body.encode()) as srv:
         ws = WorkspaceFactory(base_url=f"http://127.0.0.1:{srv.port}", api_key=KEY)
         for user in (approver, staff_admin):
             client.force_login(user)
@@ -427,7 +374,7 @@ def delivery_to(customer, workspace, member):
 def test_a_notification_is_not_sent_to_a_host_that_now_resolves_inside(
     production, dns, delivery_to, client, viewer
 ):
-    with Server(status=204) as srv:
+    with LocalServer(status=204) as srv:
         dns["hooks.example"] = [PUBLIC]
         delivery = delivery_to(f"https://hooks.example:{srv.port}/hook")
         dns["hooks.example"] = ["169.254.169.254"]
@@ -443,7 +390,7 @@ def test_a_notification_is_not_sent_to_a_host_that_now_resolves_inside(
 
 
 def test_a_stored_internal_notification_url_is_refused_at_send_time(production, delivery_to):
-    with Server(status=204) as srv:
+    with LocalServer(status=204) as srv:
         delivery = delivery_to(f"http://127.0.0.1:{srv.port}/hook")  # saved before the policy
         outcome = notifications.deliver(delivery.pk)
     assert srv.connections == 0
@@ -454,10 +401,10 @@ def test_a_stored_internal_notification_url_is_refused_at_send_time(production, 
 def test_the_delivery_log_shows_the_status_not_what_the_receiver_said(
     who, request, delivery_to, client
 ):
-    with Server(status=503, body=BANNER.encode()) as srv:
+    with LocalServer(status=503, body=BANNER.encode()) as srv:
         delivery = delivery_to(f"http://127.0.0.1:{srv.port}/hook")
         outcome = notifications.deliver(delivery.pk)
-    assert srv.requests == ["/hook"]
+    assert [path for path, _h, _b in srv.received] == ["/hook"]
     assert outcome is not None and outcome.last_status_code == 503
     assert BANNER not in outcome.last_error
     client.force_login(request.getfixturevalue(who))
@@ -467,9 +414,9 @@ def test_the_delivery_log_shows_the_status_not_what_the_receiver_said(
 
 
 def test_a_redirect_is_not_followed(delivery_to):
-    with Server(status=204) as target:
+    with LocalServer(status=204) as target:
         location = {"Location": f"http://127.0.0.1:{target.port}/elsewhere"}
-        with Server(status=302, headers=location) as bouncer:
+        with LocalServer(status=302, headers=location) as bouncer:
             delivery = delivery_to(f"http://127.0.0.1:{bouncer.port}/hook")
             outcome = notifications.deliver(delivery.pk)
         assert target.connections == 0
