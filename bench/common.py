@@ -35,6 +35,12 @@ def use_dedicated_database(name: str) -> str:
     return f"SQLite {directory}/{name}.sqlite3"
 
 
+def allow_local_simulator() -> None:
+    """List the simulator's host (127.0.0.1, over http) for the outbound URL policy, for this
+    process and the workers it starts. Call before ``django.setup()``."""
+    os.environ.setdefault("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+
 def machine() -> str:
     """A one-line description of where the figures were measured."""
     cores = os.cpu_count()

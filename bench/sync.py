@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bench.common import allow_local_simulator
+
 BENCH_DB = "bench_sync"
 API_KEY = "sk_bench_sync_key_0001"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     database = _use_dedicated_database()
+    allow_local_simulator()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
 

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import use_dedicated_database, write_result
+from bench.common import allow_local_simulator, use_dedicated_database, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_PERCENT = 95.0
@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> str:
 
     database = use_dedicated_database("bench_throughput")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    allow_local_simulator()
     import django
 
     django.setup()

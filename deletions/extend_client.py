@@ -23,6 +23,9 @@ answer                                  result
                                         gone" when Extend itself said so
 429                                     ``RateLimited`` with ``retry_after`` in seconds
 408, 5xx, timeout, connection error     ``Transient`` (``status`` is None for network errors)
+not sent: an invalid URL, or a          ``DestinationRefused`` (``status`` is None)
+destination the session's adapter
+refused (an outbound URL policy)
 anything else                           ``Unexpected``
 ======================================  =====================================================
 """
@@ -216,6 +219,11 @@ class Unexpected(ExtendError):
     """Any other answer, including a 2xx whose body is not what Extend sends."""
 
 
+class DestinationRefused(ExtendError):
+    """Nothing was sent: the URL is invalid, or the session's transport adapter refused its
+    destination (the portal's outbound URL policy raises ``requests.exceptions.InvalidURL``)."""
+
+
 class UnexpectedSuccess(Unexpected):
     """A 2xx to a DELETE whose body is not Extend's ``{"id": <this run's id>}``: an HTML page, an
     empty body, another run's id. Whatever answered, it did not prove this run deleted."""
@@ -302,6 +310,7 @@ class ExtendClient:
         read_timeout: float = 15.0,
         session: requests.Session | None = None,
         pool_size: int = 10,
+        adapter_class: type[HTTPAdapter] = HTTPAdapter,
     ) -> None:
         self.credentials = credentials
         self.timeout = (connect_timeout, read_timeout)
@@ -309,7 +318,9 @@ class ExtendClient:
         if session is None:
             session = requests.Session()
             # max_retries=0: no hidden retries, in particular never a second DELETE.
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+            # adapter_class lets a caller check every destination before connecting (the
+            # portal's outbound URL policy) without this module knowing the policy.
+            adapter = adapter_class(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self.session = session
@@ -444,6 +455,8 @@ class ExtendClient:
             raise Transient(f"connect timeout: {_safe(exc)}", kind="connect_timeout") from None
         except requests.ReadTimeout as exc:
             raise Transient(f"read timeout: {_safe(exc)}", kind="read_timeout") from None
+        except requests.exceptions.InvalidURL as exc:
+            raise DestinationRefused(_safe(exc)) from None
         except requests.exceptions.SSLError as exc:
             # A certificate problem is configuration, not bad luck: do not retry blindly.
             raise Unexpected(f"TLS error: {_safe(exc)}") from None

@@ -1,12 +1,14 @@
 """Building an Extend client for a workspace: the one place that decrypts its API key for calls.
 
 Everything that talks to Extend on behalf of a workspace (the inventory sync, webhook follow-ups,
-the deletion engine) gets its client here, so the mapping from a ``Workspace`` row to
-``Credentials`` is written once.
+the deletion engine, connection tests) gets its client here, so the mapping from a ``Workspace``
+row to ``Credentials`` is written once, and every call goes through the outbound URL policy
+(:mod:`deletions.outbound`): the key is only ever sent to an address checked at connection time.
 """
 
 from __future__ import annotations
 
+from deletions import outbound
 from deletions.extend_client import Credentials, ExtendClient
 from deletions.models import Workspace
 
@@ -23,9 +25,21 @@ def credentials_for(workspace: Workspace) -> Credentials:
 
 
 def client_for(
-    workspace: Workspace, *, connect_timeout: float = 3.05, read_timeout: float = 15.0
+    workspace: Workspace,
+    *,
+    connect_timeout: float = 3.05,
+    read_timeout: float = 15.0,
+    pool_size: int = 10,
 ) -> ExtendClient:
-    """A new client for *workspace*. Close it when done (it is a context manager)."""
+    """A new client for *workspace*. Close it when done (it is a context manager).
+
+    A destination the policy refuses raises ``extend_client.DestinationRefused`` from the call,
+    before anything is sent.
+    """
     return ExtendClient(
-        credentials_for(workspace), connect_timeout=connect_timeout, read_timeout=read_timeout
+        credentials_for(workspace),
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        pool_size=pool_size,
+        adapter_class=outbound.PolicyAdapter,
     )

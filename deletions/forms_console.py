@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from deletions import roles
+from deletions import outbound, roles
 from deletions.models import (
     Customer,
     DeletionRequest,
@@ -90,8 +90,19 @@ class BulkForm(forms.Form):
         ids.error_messages["required"] = "Select at least one request."
 
 
+def secret_problem(value: str) -> str | None:
+    """Why *value* cannot be an API key or signing secret, or None if it may be one."""
+    if len(value) < 8 or any(c.isspace() for c in value):
+        return "This does not look like a secret: too short or has spaces."
+    return None
+
+
 class WorkspaceForm(forms.ModelForm[Workspace]):
-    """Everything about a workspace except its secrets, which have their own form."""
+    """Everything about a workspace except its secrets, which have their own form.
+
+    Editing, it also takes the API key again: a new base URL is only accepted with the key
+    re-entered, so a stored key is never sent to an address it was not entered for.
+    """
 
     region = forms.ChoiceField(
         choices=[*Workspace.Region.choices, (CUSTOM_REGION, "Custom URL (e.g. a local simulator)")],
@@ -147,6 +158,15 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
         else:
             self.fields["region"].initial = CUSTOM_REGION
             self.fields["custom_url"].initial = base
+        if self.instance.pk:
+            self.fields["api_key"] = forms.CharField(
+                required=False,
+                max_length=500,
+                label="API key",
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                help_text="Required when the region or URL changes: the stored key is never "
+                "sent to a new address. Otherwise leave empty to keep the current key.",
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -156,8 +176,14 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
                 self.add_error("custom_url", "Enter the URL of the custom region.")
             else:
                 data["base_url"] = data["custom_url"].rstrip("/")
+                try:
+                    outbound.check_url(data["base_url"])
+                except outbound.OutboundURLRefused as exc:
+                    self.add_error("custom_url", str(exc))
         elif region:
+            # Extend's own regions: https by construction, checked again at each call.
             data["base_url"] = region
+        self._clean_api_key(data)
         if data.get("key_scope") == Workspace.KeyScope.ORGANIZATION and not data.get(
             "extend_workspace_id"
         ):
@@ -165,6 +191,18 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
                 "extend_workspace_id", "An organisation key needs the Extend workspace id."
             )
         return data
+
+    def _clean_api_key(self, data: dict[str, Any]) -> None:
+        key = data.get("api_key") or ""
+        if key and (problem := secret_problem(key)):
+            self.add_error("api_key", problem)
+        moved = "base_url" in data and data["base_url"] != self.instance.base_url
+        if self.instance.pk and moved and self.instance.has_api_key and not key:
+            self.add_error(
+                "api_key",
+                "The URL changes: enter the workspace's API key again. A stored key is never "
+                "sent to a new address.",
+            )
 
     def save(self, commit: bool = True) -> Workspace:
         if "base_url" in self.cleaned_data:
@@ -221,8 +259,8 @@ class SecretsForm(forms.Form):
             raise ValidationError("Enter a new API key, a new webhook secret, or both.")
         for name in ("api_key", "webhook_secret"):
             value = data.get(name) or ""
-            if value and (len(value) < 8 or any(c.isspace() for c in value)):
-                self.add_error(name, "This does not look like a secret: too short or has spaces.")
+            if value and (problem := secret_problem(value)):
+                self.add_error(name, problem)
         return data
 
 

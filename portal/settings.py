@@ -404,6 +404,12 @@ CELERY_BEAT_SCHEDULE["deliver-notifications"] = {
     "schedule": 30.0,
 }
 
+# The outbound URL policy (deletions/outbound.py): workspace base URLs and notification URLs are
+# https and resolve to public addresses only, checked when saved and again when called. The hosts
+# listed here are exempt (any address, http allowed): an on-premises Extend, or the simulator on
+# 127.0.0.1 that `make run` and the tests set here. Empty by default, DEBUG or not.
+OUTBOUND_ALLOWED_HOSTS: list[str] = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
+
 # Error e-mails to ADMINS hide POSTed secrets (api_key, webhook_secret, passwords, tokens).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.SecretsFilter"
 ADMINS: list[tuple[str, str]] = [(a, a) for a in env.list("ADMIN_EMAILS", default=[])]

@@ -76,6 +76,9 @@ def fill_inventory() -> None:
 
 def main() -> None:
     os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{WEB_PORT}")
+    # The simulator listens on 127.0.0.1 over http: the outbound URL policy lets it through by
+    # name only (docs/deployment.md, "Outbound URL policy").
+    os.environ.setdefault("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,localhost")
     subprocess.run(manage("migrate", "--verbosity", "0"), check=True, cwd=ROOT)
     subprocess.run(manage("seed_demo", "--extend-url", SIM_URL), check=True, cwd=ROOT)
 

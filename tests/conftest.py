@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
+
 import pytest
 from django.conf import settings
 
@@ -9,10 +13,17 @@ from deletions import roles
 from deletions.models import Membership
 from tests.factories import CustomerFactory, WorkspaceFactory, customer_user, staff_user
 
+# The Extend simulator and the tests' own receivers listen on 127.0.0.1 over http: the outbound
+# URL policy lets them through by name, as an operator lists an on-premises Extend.
+LOCAL_HOSTS = "127.0.0.1,localhost"
+
 
 def pytest_configure(config):
     # Real hashing costs ~0.3 s per user; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.OUTBOUND_ALLOWED_HOSTS = LOCAL_HOSTS.split(",")
+    # Worker and server processes the tests start read it from their environment.
+    os.environ["OUTBOUND_ALLOWED_HOSTS"] = LOCAL_HOSTS
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +46,28 @@ def _quiet_broker():
     app.conf.broker_url = "memory://localhost/"
     app.conf.broker_transport_options = {}
     yield
+
+
+class FakeDNS(dict[str, list[str]]):
+    """Names the tests resolve (the machine has no DNS): ``dns["hooks.example"] = ["1.2.3.4"]``.
+
+    Replaces ``deletions.outbound.resolve``, the policy's one call to the resolver; a name it
+    does not know fails as an unknown name does.
+    """
+
+    def resolve(self, host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        if host not in self:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [ipaddress.ip_address(a) for a in self[host]]
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    from deletions import outbound
+
+    fake = FakeDNS()
+    monkeypatch.setattr(outbound, "resolve", fake.resolve)
+    return fake
 
 
 @pytest.fixture

@@ -9,6 +9,10 @@ message or a restarted worker only delays a notification.
 The body is JSON; ``X-Portal-Signature: sha256=<hex>`` is the HMAC-SHA256 of the exact body
 bytes under the customer's secret (stored encrypted). The body carries its own timestamp and
 delivery id, so a receiver can refuse replays.
+
+Every POST goes through the outbound URL policy (:mod:`deletions.outbound`), checked when the URL
+is set and again at each attempt. The delivery log keeps the HTTP status or the kind of
+failure, never the receiver's body: whatever answered must not put its words on staff pages.
 """
 
 from __future__ import annotations
@@ -17,15 +21,20 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from deletions import audit, outbound
 from deletions.api.models import NotificationDelivery, NotificationEndpoint
-from deletions.models import DeletionRequest
+from deletions.errors import RuleViolation
+from deletions.models import Customer, DeletionRequest, Source
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +55,50 @@ def backoff(attempts: int) -> timedelta:
     """How long to wait after the *attempts*-th failure: 30 s, 1 min, 2 min, … up to an hour."""
     delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
     return min(delay, BACKOFF_CAP)
+
+
+def set_endpoint(
+    customer: Customer, url: str, *, actor: User, source: Source | str
+) -> tuple[NotificationEndpoint, str]:
+    """Point *customer*'s notifications at *url* with a new signing secret, audited.
+
+    Returns the endpoint and the new raw secret (to show once). The audit record names the old
+    and new URL hosts and that the secret was rotated, never the secret itself.
+    """
+    try:
+        outbound.check_url(url)
+    except outbound.OutboundURLRefused as exc:
+        raise RuleViolation(str(exc)) from None
+    new_secret = "whsec_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        endpoint = (
+            NotificationEndpoint.objects.select_for_update().filter(customer=customer).first()
+        )
+        before = None
+        if endpoint is None:
+            endpoint = NotificationEndpoint(customer=customer)
+        else:
+            before = {"url_host": _host(endpoint.url), "is_active": endpoint.is_active}
+        url_changed = endpoint.url != url
+        endpoint.url = url
+        endpoint.is_active = True
+        endpoint.set_secret(new_secret)
+        endpoint.save()
+        audit.record(
+            "notification_endpoint.set" if before is None else "notification_endpoint.changed",
+            obj=endpoint,
+            actor=actor,
+            source=source,
+            customer=customer,
+            before=before,
+            after={"url_host": _host(url), "is_active": True},
+            detail={"secret_rotated": before is not None, "url_changed": url_changed},
+        )
+    return endpoint, new_secret
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
 
 
 def payload_for(req: DeletionRequest, before: str, after: str) -> dict[str, object]:
@@ -123,18 +176,26 @@ def deliver(delivery_id: int) -> NotificationDelivery | None:
     status_code: int | None = None
     error = ""
     try:
-        response = requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=settings.NOTIFICATION_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
+        with outbound.session() as session:
+            # stream=True: the receiver's body is never read, let alone kept or shown.
+            response = session.post(
+                endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=settings.NOTIFICATION_TIMEOUT_SECONDS,
+                allow_redirects=False,
+                stream=True,
+            )
+            response.close()
         status_code = response.status_code
         if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}: {response.text[:200]}"
+            error = f"HTTP {status_code}"
+    except requests.exceptions.InvalidURL as exc:
+        # The policy's refusal (requests wraps it in a plain InvalidURL), in its own words.
+        error = f"Not sent: {exc}"
     except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        # The kind of failure only: a transport error's text can carry what the other end said.
+        error = f"{type(exc).__name__}: no answer"
     delivery.attempts += 1
     delivery.last_status_code = status_code
     delivery.last_error = error

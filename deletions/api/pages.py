@@ -9,7 +9,6 @@ kept.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django import forms
@@ -22,8 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from deletions import service_accounts
-from deletions.api import tokens
+from deletions import outbound, service_accounts
+from deletions.api import notifications, tokens
 from deletions.api.models import ApiToken, NotificationDelivery, NotificationEndpoint
 from deletions.errors import DomainError
 from deletions.models import Customer, ServiceAccount, Source
@@ -58,7 +57,20 @@ class ServiceTokenForm(TokenForm):
 
 class EndpointForm(forms.Form):
     customer = forms.ModelChoiceField(queryset=Customer.objects.all())
-    url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="https, at a public address.",
+    )
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            outbound.check_url(url)
+        except outbound.OutboundURLRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return url
 
 
 # --- Shared by the console's and the team's token pages ---
@@ -163,15 +175,14 @@ def console_notifications(request: HttpRequest) -> HttpResponse:
     new_secret = ""
     if request.method == "POST" and form.is_valid():
         customer = form.cleaned_data["customer"]
-        endpoint = NotificationEndpoint.objects.filter(customer=customer).first()
-        endpoint = endpoint or NotificationEndpoint(customer=customer)
-        endpoint.url = form.cleaned_data["url"]
-        endpoint.is_active = True
-        new_secret = "whsec_" + secrets.token_urlsafe(32)
-        endpoint.set_secret(new_secret)
-        endpoint.save()
-        messages.success(request, f"Notifications for {customer} go to {endpoint.url}.")
-        form = EndpointForm()
+        try:
+            endpoint, new_secret = notifications.set_endpoint(
+                customer, form.cleaned_data["url"], actor=_user(request), source=Source.WEB
+            )
+            messages.success(request, f"Notifications for {customer} go to {endpoint.url}.")
+            form = EndpointForm()
+        except DomainError as exc:
+            form.add_error("url", str(exc))
     customer_id = request.GET.get("customer", "")
     deliveries = NotificationDelivery.objects.select_related("endpoint__customer")
     if customer_id.isdigit():

@@ -24,6 +24,7 @@ from deletions.engine import breaker, evidence
 from deletions.engine.config import EngineSettings, backoff_delay
 from deletions.extend_client import (
     Deleted,
+    DestinationRefused,
     ExtendClient,
     ExtendError,
     Forbidden,
@@ -294,6 +295,16 @@ def handle_unexpected(call: Call) -> str:
     return handle_transient(call)
 
 
+def handle_not_sent(call: Call) -> str:
+    # The outbound URL policy refused the workspace's address at connection time (its host now
+    # resolves inside the network): nothing left the portal, so the attempt proves nothing
+    # either way ("not_sent" is not a may-have-reached outcome). The item keeps its attempt
+    # and waits with the reason as its error; the runner stops until the address is fixed.
+    record_error(call, "not_sent")
+    give_back(call)
+    return "not_sent"
+
+
 Handler = Callable[[Call], str]
 HANDLERS: dict[type, Handler] = {
     Deleted: handle_deleted,
@@ -305,11 +316,12 @@ HANDLERS: dict[type, Handler] = {
     Forbidden: handle_workspace_refused,
     PaymentRequired: handle_workspace_refused,
     InvalidRequest: handle_invalid,
+    DestinationRefused: handle_not_sent,
 }
 
 # Outcomes after which the runner stops: the workspace needs a human, or Extend is down.
 STOPPING_OUTCOMES = frozenset(
-    {*STOPPING.values(), "not_found_burst", "unexpected_answers", "breaker_open"}
+    {*STOPPING.values(), "not_found_burst", "unexpected_answers", "breaker_open", "not_sent"}
 )
 
 

@@ -32,7 +32,7 @@ from deletions.engine.config import EngineSettings
 from deletions.engine.due import has_due_work
 from deletions.errors import TransitionError
 from deletions.extend_client import Deleted, ExtendClient, ExtendError
-from deletions.extend_connection import credentials_for
+from deletions.extend_connection import client_for
 from deletions.models import DeletionItem, DeletionRequest, Source, Workspace
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def run_workspace(
         _run_threads(workspace, cfg, summary, heartbeat.lost, successor)
         summary.more_work = has_due_work(workspace_id)
         if not summary.stopped_because:
-            with ExtendClient(credentials_for(workspace), read_timeout=cfg.read_timeout) as client:
+            with client_for(workspace, read_timeout=cfg.read_timeout) as client:
                 # Verifications that could not run before, then the 404s nothing has proved yet
                 # (nothing else to send may prove the workspace healthy: ask Extend).
                 outcomes.retry_verifications(workspace, client)
@@ -130,7 +130,7 @@ def _probe_first(workspace: Workspace, cfg: EngineSettings, summary: RunSummary)
     item = claim_item(workspace.pk, workspace.credentials_version, cfg)
     if item is None:
         return True  # nothing to probe with: the runner finds nothing either
-    with ExtendClient(credentials_for(workspace), read_timeout=cfg.read_timeout) as client:
+    with client_for(workspace, read_timeout=cfg.read_timeout) as client:
         outcome = send(item, workspace, client, cfg, deadline=time.monotonic() + cfg.slot_wait)
     summary.add(outcome)
     _finish_if_done(item.request_id)
@@ -189,9 +189,7 @@ def _run_threads(
     handover.daemon = True
     if successor is not None:
         handover.start()
-    client = ExtendClient(
-        credentials_for(workspace), read_timeout=cfg.read_timeout, pool_size=cfg.runner_threads
-    )
+    client = client_for(workspace, read_timeout=cfg.read_timeout, pool_size=cfg.runner_threads)
 
     def worker() -> None:
         try:

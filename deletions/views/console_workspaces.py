@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -163,6 +164,9 @@ def workspace_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 ws.credentials_version = (
                     Workspace.objects.select_for_update().get(pk=ws.pk).credentials_version + 1
                 )
+            was_key = ws.masked_api_key
+            if form.cleaned_data.get("api_key"):
+                ws.set_api_key(form.cleaned_data["api_key"])
             ws.save()
             form.save_m2m()
             changes = _changes(form, before)
@@ -175,8 +179,20 @@ def workspace_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     before={k: str(v["before"]) for k, v in changes.items()},
                     after={k: str(v["after"]) for k, v in changes.items()},
                 )
+            rotated = bool(form.cleaned_data.get("api_key"))
+            if rotated:
+                audit.record(
+                    "workspace.key_rotated",
+                    obj=ws,
+                    actor=request.user,
+                    source=Source.WEB,
+                    before={"api_key": was_key},
+                    after={"api_key": ws.masked_api_key},
+                    detail={"secret": "api_key"},
+                )
         messages.success(
-            request, f"Workspace {ws.name} is saved." if changes else "Nothing was changed."
+            request,
+            f"Workspace {ws.name} is saved." if changes or rotated else "Nothing was changed.",
         )
         return redirect("console:workspace_detail", pk=ws.pk)
     return render_console(
@@ -237,15 +253,34 @@ def workspace_secrets(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("console:workspace_detail", pk=ws.pk)
 
 
+# What of an answer a connection test shows: a short token (Extend's error code, its request
+# id) and never free text. The test may have reached anything its URL names, and whatever
+# answered must not be able to put its words on a staff page.
+_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+
+
+def _token(value: str | None) -> str | None:
+    return value if value and _TOKEN.fullmatch(value) else None
+
+
 @dataclass
 class ConnectionResult:
     ok: bool
     summary: str
     status: int | None = None
     code: str | None = None
-    message: str = ""
     request_id: str | None = None
     runs_seen: int = 0
+
+
+def _refused(exc: extend_client.ExtendError, summary: str) -> ConnectionResult:
+    return ConnectionResult(
+        ok=False,
+        summary=summary,
+        status=exc.status,
+        code=_token(exc.code),
+        request_id=_token(exc.request_id),
+    )
 
 
 def check_connection(ws: Workspace) -> ConnectionResult:
@@ -270,29 +305,21 @@ def check_connection(ws: Workspace) -> ConnectionResult:
             page = next(client.list_parse_runs(page_size=1))
     except extend_client.RateLimited as exc:
         ratelimit.block_for(ws, ratelimit.GET, max(exc.retry_after, 1.0))
-        return ConnectionResult(
-            ok=False,
-            summary="Extend answered 429 (rate limited): every read of this organisation now "
+        return _refused(
+            exc,
+            "Extend answered 429 (rate limited): every read of this organisation now "
             f"waits {exc.retry_after:g} s. Try again after that.",
-            status=exc.status,
-            code=exc.code,
-            message=exc.message,
-            request_id=exc.request_id,
         )
+    except extend_client.DestinationRefused as exc:
+        # Our own words (the outbound URL policy's reason): nothing was sent.
+        return ConnectionResult(ok=False, summary=f"Nothing was sent: {exc.message}")
     except extend_client.ExtendError as exc:
-        return ConnectionResult(
-            ok=False,
-            summary=f"Extend refused the call: {type(exc).__name__}.",
-            status=exc.status,
-            code=exc.code,
-            message=exc.message,
-            request_id=exc.request_id,
-        )
+        return _refused(exc, f"Extend refused the call: {type(exc).__name__}.")
     return ConnectionResult(
         ok=True,
         summary="Extend accepted the credentials and listed parse runs.",
         status=200,
-        request_id=page.request_id,
+        request_id=_token(page.request_id),
         runs_seen=len(page.runs),
     )
 

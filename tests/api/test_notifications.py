@@ -3,9 +3,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 import pytest
@@ -15,6 +13,7 @@ from deletions.api import notifications
 from deletions.models import NotificationDelivery, NotificationEndpoint
 from deletions.tasks import api as api_tasks
 from tests.helpers import submitted_request
+from tests.local_server import LocalServer
 
 pytestmark = pytest.mark.django_db
 
@@ -22,36 +21,16 @@ SECRET = "whsec_customer_secret_1234"
 DS = NotificationDelivery.Status
 
 
-class Receiver:
-    """A tiny HTTP server on 127.0.0.1 that records POSTs and fails the first *fail_first*."""
+class Receiver(LocalServer):
+    """A customer's receiver that fails (503) the first *fail_first* POSTs."""
 
     def __init__(self, fail_first: int = 0) -> None:
+        super().__init__(status=204)
         self.fail_first = fail_first
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
+        self.url += "/hook"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
-                failing = len(receiver.received) <= receiver.fail_first
-                self.send_response(503 if failing else 204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, number: int) -> tuple[int, bytes, dict[str, str]]:
+        return (503 if number <= self.fail_first else 204), b"", {}
 
 
 @pytest.fixture
@@ -106,7 +85,7 @@ def test_the_post_is_signed_with_the_customers_secret(
         delivery = notifications.deliver(NotificationDelivery.objects.get().pk)
     assert delivery is not None and delivery.status == DS.DELIVERED
     assert delivery.last_status_code == 204
-    [(headers, body)] = receiver.received
+    [(_path, headers, body)] = receiver.received
     expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Portal-Signature"] == f"sha256={expected}"
     forged = hmac.new(b"another secret", body, hashlib.sha256).hexdigest()
@@ -153,7 +132,7 @@ def test_failed_attempts_are_retried_with_backoff_until_delivered(
     assert again.last_error == ""
     assert len(receiver.received) == 3
     # Every attempt carries the same delivery id, so the receiver can deduplicate.
-    assert {json.loads(body)["delivery_id"] for _h, body in receiver.received} == {delivery.pk}
+    assert {json.loads(body)["delivery_id"] for _p, _h, body in receiver.received} == {delivery.pk}
 
 
 def test_it_gives_up_after_the_last_attempt(member, workspace, customer, endpoint_for, settings):

@@ -4,9 +4,11 @@ against the simulator over real HTTP)."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
+from django.db.models import F
 from django.utils import timezone
 
 from deletions import ratelimit, transitions, workspace_health
@@ -323,6 +325,37 @@ def test_401_402_403_stop_the_workspace_and_leave_items_pending(
 
     sim.clear_faults()
     workspace_health.resume_workspace(sim_workspace, actor=approver, source=Source.WEB)
+    run_until_settled(sim_workspace, engine_cfg)
+    req.refresh_from_db()
+    assert req.status == RS.COMPLETED
+
+
+def test_a_host_that_now_resolves_inside_gets_nothing_and_its_items_wait(
+    sim, sim_workspace, make_request, engine_cfg, dns
+):
+    """RELIABILITY 22 at send time: the URL passed the policy when saved, then its DNS moved
+    inside. No DELETE leaves the portal; the items keep their attempts and say why."""
+    port = urlsplit(sim.url).port
+    dns["extend.example"] = ["127.0.0.1"]  # 127.0.0.1 is listed by name in the tests; this is not
+    Workspace.objects.filter(pk=sim_workspace.pk).update(
+        base_url=f"https://extend.example:{port}",
+        credentials_version=F("credentials_version") + 1,
+    )
+    req = make_request(3)
+
+    summary = runner.run_workspace(sim_workspace.pk, engine_cfg)
+
+    assert summary.stopped_because == "not_sent"
+    assert sim.ledger() == []
+    items = list(req.items.all())
+    assert {(i.status, i.attempts) for i in items} == {(IS.PENDING, 0)}
+    assert any("extend.example resolves to 127.0.0.1 is a loopback address" in i.last_error
+               for i in items)  # fmt: skip
+    assert set(DeletionAttempt.objects.values_list("outcome", flat=True)) == {"not_sent"}
+
+    Workspace.objects.filter(pk=sim_workspace.pk).update(
+        base_url=sim.url, credentials_version=F("credentials_version") + 1
+    )
     run_until_settled(sim_workspace, engine_cfg)
     req.refresh_from_db()
     assert req.status == RS.COMPLETED
