@@ -3,7 +3,7 @@ retention purge of what is past its period.
 
 On PostgreSQL the application cannot delete those rows itself: it calls two SECURITY DEFINER
 functions owned by the ``portal_audit_purger`` role, which delete only what finished before the
-cutoff and never anything younger than 30 days by the database's clock (migration 0015). On
+cutoff and never anything younger than 28 days by the database's clock (migration 0015). On
 SQLite, which has no roles, the purge inserts an exemption row that the tables' triggers read,
 and removes it inside the same transaction, so it is never committed.
 """

@@ -9,7 +9,7 @@ which is what it is inside the two SECURITY DEFINER functions it owns, and only 
 - ``deletions_purge_request_attempts(request, cutoff)`` deletes the attempts of one request
   that finished before *cutoff*, with every item final.
 
-Both refuse a cutoff less than 30 days before the database's own clock, so whoever can call
+Both refuse a cutoff less than 28 days before the database's own clock, so whoever can call
 them (the application) can never remove recent records. UPDATE is refused to every role (the
 attempt table still lets the gate complete, or remove, its own ``sending`` row). TRUNCATE passes
 only when the *database* carries ``portal.allow_truncate=on`` (``ALTER DATABASE``, which only its
@@ -30,7 +30,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from django.db import migrations
+from django.db import DatabaseError, migrations
 
 import deletions.fields
 
@@ -104,11 +104,12 @@ $$ LANGUAGE plpgsql;
 
 # Tables are named without their schema: each function runs with its search_path fixed to the
 # portal's schema (set after creation, below), so a caller cannot substitute tables of their own.
-# Both begin with the same guard: nothing younger than 30 days by the database's own clock, so
-# whoever may call them (the application) can never remove recent records.
+# Both begin with the same guard: nothing younger than 28 days by the database's own clock, so
+# whoever may call them (the application) can never remove recent records. (The portal's own
+# retention settings are at least 30 days: two days' margin for the clocks of app and database.)
 PG_AGE_GUARD = """
-    IF cutoff IS NULL OR cutoff > now() - interval '30 days' THEN
-        RAISE EXCEPTION 'nothing younger than 30 days is purged (cutoff %)', cutoff
+    IF cutoff IS NULL OR cutoff > now() - interval '28 days' THEN
+        RAISE EXCEPTION 'nothing younger than 28 days is purged (cutoff %)', cutoff
             USING ERRCODE = 'insufficient_privilege';
     END IF;
 """
@@ -201,7 +202,13 @@ def _pg_install(schema_editor: Any) -> None:
     for signature in PG_SIGNATURES:
         # pg_catalog is searched first anyway, pg_temp last: nothing a caller creates is used.
         run(f"ALTER FUNCTION {schema}.{signature} SET search_path = {schema}, pg_temp")
-        run(f"ALTER FUNCTION {schema}.{signature} OWNER TO {PURGE_ROLE}")
+        try:
+            run(f"ALTER FUNCTION {schema}.{signature} OWNER TO {PURGE_ROLE}")
+        except DatabaseError as exc:
+            raise DatabaseError(
+                f"{exc} -- the migrating role must be a member of {PURGE_ROLE}, which needs "
+                "CREATE on the schema: see docs/deployment.md, Database roles."
+            ) from exc
 
 
 def _pg_remove(schema_editor: Any) -> None:

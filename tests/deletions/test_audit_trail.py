@@ -183,15 +183,15 @@ def test_the_purge_functions_belong_to_the_purge_role_and_run_as_it(db):
 
 @pytest.mark.postgres
 def test_the_audit_purge_function_refuses_to_remove_anything_recent(db):
-    recent = _old_event(days=29)
+    recent = _old_event(days=27)
     _refused(("SELECT deletions_purge_expired_audit(now())", []))
-    _refused(("SELECT deletions_purge_expired_audit(now() - interval '29 days')", []))
+    _refused(("SELECT deletions_purge_expired_audit(now() - interval '27 days')", []))
     assert AuditEvent.objects.filter(pk=recent.pk).exists()
 
 
 @pytest.mark.postgres
 def test_the_audit_purge_function_deletes_only_expired_rows(db):
-    expired, young = _old_event(days=400), _old_event(days=31)
+    expired, young = _old_event(days=400), _old_event(days=29)
     with connection.cursor() as cursor:
         cursor.execute("SELECT deletions_purge_expired_audit(now() - interval '365 days')")
         (removed,) = cursor.fetchone()
