@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.db import models
 from django.http import HttpRequest
 
@@ -30,12 +32,8 @@ from deletions.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Nothing can be added, changed or deleted from the admin."""
-
-    show_full_result_count = False
-    # The admin still builds (read-only) forms; Django 6's URL default, already.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+class ReadOnlyMixin:
+    """Nothing can be added, changed or deleted from the admin, not even by a superuser."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -45,6 +43,33 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin[Any]):
+    show_full_result_count = False
+    # The admin still builds (read-only) forms; Django 6's URL default, already.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+# Users and staff roles (groups) too: roles are given and taken on the console's staff page and
+# invitations sent from it, audited; superuser status is given by ``createsuperuser`` on the
+# server and taken away with console access. The password hash is not shown.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class ReadOnlyUserAdmin(ReadOnlyMixin, UserAdmin[User]):
+    fieldsets = (
+        (None, {"fields": ("username", "first_name", "last_name", "email")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+
+
+@admin.register(Group)
+class ReadOnlyGroupAdmin(ReadOnlyMixin, GroupAdmin):
+    pass
 
 
 @admin.register(Organization)

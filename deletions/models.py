@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from deletions import crypto
+from deletions.fields import EncryptedTextField
 
 DEFAULT_API_VERSION = "2026-02-09"
 
@@ -140,9 +141,9 @@ class Workspace(models.Model):
     health_reason = models.TextField(blank=True)
     health_changed_at = models.DateTimeField(null=True, blank=True)
     # Secrets: ciphertext only, plus the last four characters for display.
-    api_key_encrypted = models.TextField(blank=True, editable=False)
+    api_key_encrypted = EncryptedTextField(blank=True, editable=False)
     api_key_last4 = models.CharField(max_length=4, blank=True, editable=False)
-    webhook_secret_encrypted = models.TextField(blank=True, editable=False)
+    webhook_secret_encrypted = EncryptedTextField(blank=True, editable=False)
     webhook_secret_last4 = models.CharField(max_length=4, blank=True, editable=False)
     # Evidence about the workspace's configuration (deletions.engine.evidence): 404s no DELETE of
     # ours explains, since the workspace was last shown healthy (a well-formed success). Kept
@@ -916,10 +917,10 @@ class ErasureIntake(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="intakes")
     email_hash = models.CharField(max_length=64, db_index=True)
     email_hint = models.CharField(max_length=80, blank=True)
-    email_encrypted = models.TextField(blank=True)
+    email_encrypted = EncryptedTextField(blank=True)
     subject_ref_hash = models.CharField(max_length=64)
     subject_ref_hint = models.CharField(max_length=16, blank=True)
-    subject_ref_encrypted = models.TextField(blank=True)
+    subject_ref_encrypted = EncryptedTextField(blank=True)
     nonce = models.CharField(max_length=32, default=new_nonce, editable=False)
     status = models.CharField(
         max_length=25, choices=Status.choices, default=Status.AWAITING_VERIFICATION, db_index=True

@@ -6,8 +6,8 @@
   request is blanked and the converted intake's encrypted address erased. The request row stays,
   as the anchor of the certificate and of the audit trail.
 - Closed intakes older than ``RETENTION_REQUEST_DAYS`` are deleted.
-- Audit events older than ``RETENTION_AUDIT_DAYS`` are deleted (on PostgreSQL the append-only
-  trigger lets DELETE through only in a transaction that ran ``SET LOCAL portal.audit_purge``).
+- Audit events older than ``RETENTION_AUDIT_DAYS`` are deleted. The audit and attempt tables are
+  append-only at the database: both purges go through :mod:`deletions.append_only`.
 - Certificates older than ``RETENTION_CERTIFICATE_DAYS`` are deleted; every kept one remains
   verifiable, since it is self-contained.
 """
@@ -19,16 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from deletions import audit, certificates
+from deletions import append_only, audit, certificates
 from deletions.errors import DomainError
 from deletions.models import (
     AuditEvent,
     Certificate,
-    DeletionAttempt,
     DeletionItem,
     DeletionRequest,
     ErasureIntake,
@@ -52,12 +51,6 @@ class PurgeResult:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
-
-
-def _allow_append_only_delete() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL portal.audit_purge = 'on'")
 
 
 def purge_expired_records(now: datetime | None = None) -> PurgeResult:
@@ -86,8 +79,7 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
             except DomainError:
                 logger.warning("no certificate for request %s before its purge", req.pk)
         with transaction.atomic():
-            _allow_append_only_delete()
-            attempts, _ = DeletionAttempt.objects.filter(item__request=req).delete()
+            attempts = append_only.purge_request_attempts(req.pk, request_cutoff)
             ParseRun.objects.filter(open_request=req).update(open_request=None)
             _, per_model = DeletionItem.objects.filter(request=req).delete()
             items = per_model.get(DeletionItem._meta.label, 0)
@@ -112,9 +104,7 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
     cert_cutoff = now - timedelta(days=settings.RETENTION_CERTIFICATE_DAYS)
     result.certificates, _ = Certificate.objects.filter(issued_at__lt=cert_cutoff).delete()
     audit_cutoff = now - timedelta(days=settings.RETENTION_AUDIT_DAYS)
-    with transaction.atomic():
-        _allow_append_only_delete()
-        result.audit_events, _ = AuditEvent.objects.filter(at__lt=audit_cutoff).delete()
+    result.audit_events = append_only.purge_audit_before(audit_cutoff)
     if any(result.as_dict().values()):
         AuditEvent.objects.create(
             actor_label=audit.actor_label(None),

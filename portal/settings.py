@@ -363,6 +363,11 @@ CERTIFICATE_PDF_MAX_RUNS: int = env.int("CERTIFICATE_PDF_MAX_RUNS", default=200)
 RETENTION_CERTIFICATE_DAYS: int = env.int("RETENTION_CERTIFICATE_DAYS", default=3 * 365)
 RETENTION_REQUEST_DAYS: int = env.int("RETENTION_REQUEST_DAYS", default=365)
 RETENTION_AUDIT_DAYS: int = env.int("RETENTION_AUDIT_DAYS", default=3 * 365)
+if min(RETENTION_REQUEST_DAYS, RETENTION_AUDIT_DAYS) < 30:
+    # The database itself refuses to purge audit events or attempts younger than 28 days
+    # (migration 0015, so that a compromised application cannot erase recent records); 30
+    # leaves a margin for the clocks of the application and the database.
+    raise ImproperlyConfigured("RETENTION_REQUEST_DAYS and RETENTION_AUDIT_DAYS must be >= 30.")
 CELERY_BEAT_SCHEDULE["gdpr-daily"] = {"task": "deletions.gdpr_daily", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["purge-expired-records"] = {
     "task": "deletions.purge_expired_records",

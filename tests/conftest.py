@@ -28,7 +28,12 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Let transactional tests flush the append-only tables: TRUNCATE, on the test database only."""
+    """Let transactional tests flush the append-only tables, on the test database only.
+
+    PostgreSQL: TRUNCATE, allowed by a setting of the database (which a session cannot set).
+    SQLite: the flush's DELETEs run in one transaction with the 'flush' exemption row, which is
+    removed again before it commits; every other statement meets the triggers as in production.
+    """
     from django.db import connection
 
     if connection.vendor == "postgresql":
@@ -36,6 +41,25 @@ def django_db_setup(django_db_setup, django_db_blocker):
             name = connection.settings_dict["NAME"]
             cursor.execute(f'ALTER DATABASE "{name}" SET portal.allow_truncate = on')
         connection.close()
+        yield
+        return
+    from django.db.backends.sqlite3.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def flush_with_exemption(self, sql_list):
+        flush(
+            self,
+            [
+                "INSERT INTO portal_append_only_exemption (kind, value) VALUES ('flush', '')",
+                *sql_list,
+                "DELETE FROM portal_append_only_exemption WHERE kind = 'flush'",
+            ],
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", flush_with_exemption)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from deletions import crypto
+from deletions.fields import EncryptedTextField
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -129,7 +130,7 @@ class NotificationEndpoint(models.Model):
         "deletions.Customer", on_delete=models.CASCADE, related_name="notification_endpoint"
     )
     url = models.URLField(max_length=500)
-    secret_encrypted = models.TextField(editable=False)
+    secret_encrypted = EncryptedTextField(editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deletions", "0014_service_accounts"),
+        ("deletions", "0015_append_only_everywhere"),
     ]
 
     operations = [

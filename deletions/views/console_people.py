@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from deletions import audit, emails, roles
 from deletions.console_queries import paginate
+from deletions.errors import RuleViolation
 from deletions.forms_console import (
     STAFF_ROLE_CHOICES,
     CustomerForm,
@@ -203,14 +204,6 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Staff ---------------------------------------------------------------------------------
 
 
-def _staff_role(user: User) -> str:
-    names = {g.name for g in user.groups.all()}
-    for role in (roles.ADMIN, roles.APPROVER, roles.VIEWER):
-        if role in names:
-            return role
-    return ""
-
-
 @console_required(ADMINISTER)
 @require_http_methods(["GET", "POST"])
 def staff_list(request: HttpRequest) -> HttpResponse:
@@ -222,14 +215,14 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{user.username} is invited as {role}.")
         return redirect("console:staff_list")
     users = (
-        User.objects.filter(groups__name__in=roles.STAFF_GROUPS)
+        User.objects.filter(roles.STAFF_ACCOUNTS)
         .distinct()
         .prefetch_related(Prefetch("groups", queryset=Group.objects.only("name")))
         .order_by("username")
     )
     page = paginate(users, request.GET, per_page=100)
     for user in page.objects:
-        user.staff_role = _staff_role(user)  # type: ignore[attr-defined]
+        user.staff_role = roles.staff_role_of(user)  # type: ignore[attr-defined]
     return render_console(
         request,
         "console/staff_list.html",
@@ -248,23 +241,17 @@ def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose one of the roles.")
         return redirect("console:staff_list")
-    if target.pk == request.user.pk:
-        messages.error(request, "You cannot change your own role; ask another admin.")
-        return redirect("console:staff_list")
     role = form.cleaned_data["role"]
-    with transaction.atomic():
-        before = _staff_role(target)
-        target.groups.remove(*Group.objects.filter(name__in=roles.STAFF_GROUPS))
-        if role != StaffRoleForm.NONE:
-            target.groups.add(Group.objects.get(name=role))
-        audit.record(
-            "user.role_changed",
-            obj=target,
-            actor=request.user,
+    try:
+        roles.set_staff_role(
+            target,
+            None if role == StaffRoleForm.NONE else role,
+            actor=request.user,  # type: ignore[arg-type]
             source=Source.WEB,
-            before={"role": before or None},
-            after={"role": None if role == StaffRoleForm.NONE else role},
         )
+    except RuleViolation as exc:
+        messages.error(request, str(exc))
+        return redirect("console:staff_list")
     label: Any = "no console access" if role == StaffRoleForm.NONE else role
     messages.success(request, f"{target.username} now has {label}.")
     return redirect("console:staff_list")

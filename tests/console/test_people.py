@@ -132,3 +132,45 @@ def test_the_staff_list_shows_roles(client, staff_admin, viewer, approver):
     assert "victor" in body
     assert "anna" in body
     assert "This is you" in body
+
+
+def test_removing_console_access_from_a_superuser_removes_superuser_status(client, staff_admin):
+    root = User.objects.create_superuser("root_admin", "root@operator.example", "pw-not-used")
+    client.force_login(staff_admin)
+    response = client.post(reverse("console:staff_role", args=[root.pk]), {"role": "none"})
+    assert response.status_code == 302
+    root = User.objects.get(pk=root.pk)
+    assert not root.is_superuser
+    assert not root.is_staff
+    assert not root.has_perm("deletions.view_console")
+    event = AuditEvent.objects.get(action="user.role_changed")
+    assert event.actor == staff_admin
+    assert event.before == {"role": None, "is_superuser": True, "is_staff": True}
+    assert event.after == {"role": None, "is_superuser": False, "is_staff": False}
+    staff_page = client.get(reverse("console:staff_list")).content.decode()
+    assert reverse("console:staff_role", args=[root.pk]) not in staff_page
+
+
+def test_a_role_below_admin_takes_superuser_status_away(client, staff_admin):
+    root = User.objects.create_superuser("root_admin", "root@operator.example", "pw-not-used")
+    client.force_login(staff_admin)
+    client.post(reverse("console:staff_role", args=[root.pk]), {"role": "viewer"})
+    root = User.objects.get(pk=root.pk)
+    assert not root.is_superuser
+    assert root.has_perm("deletions.view_console")
+    assert not root.has_perm("deletions.administer_portal")
+    event = AuditEvent.objects.get(action="user.role_changed")
+    assert (event.before, event.after) == (
+        {"role": None, "is_superuser": True},
+        {"role": "viewer", "is_superuser": False},
+    )
+
+
+def test_the_staff_list_shows_superusers_and_staff_accounts_without_a_role(client, staff_admin):
+    User.objects.create_superuser("root_admin", "root@operator.example", "pw-not-used")
+    User.objects.create_user("raw_admin_reader", "reader@operator.example", is_staff=True)
+    client.force_login(staff_admin)
+    body = client.get(reverse("console:staff_list")).content.decode()
+    assert "root_admin" in body
+    assert "superuser" in body
+    assert "raw_admin_reader" in body

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from io import StringIO
 
 import pytest
 from cryptography.fernet import Fernet
+from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import models
 from django.urls import reverse
 
-from deletions import crypto
-from deletions.models import Workspace
+from deletions import crypto, intake, key_rotation
+from deletions.models import AuditEvent, ErasureIntake, NotificationEndpoint, Workspace
 
 SENTINEL = "sk_SENTINEL_never_show_me_9Q7Z"
 
@@ -47,6 +50,86 @@ def test_rotation_re_encrypts_every_secret_under_the_newest_key(settings, worksp
     fresh = Workspace.objects.get(pk=workspace.pk)
     assert fresh.reveal_api_key() == SENTINEL
     assert fresh.reveal_webhook_secret() == "wss_test_secret_wxyz"
+
+
+def _every_stored_token() -> list[tuple[str, str, str]]:
+    """(model, column, value) of every string value in the database that is a Fernet token."""
+    found = []
+    for model in apps.get_models():
+        columns = [
+            f.name
+            for f in model._meta.concrete_fields
+            if isinstance(f, models.CharField | models.TextField)
+        ]
+        for row in model._default_manager.values(*columns):
+            for column, value in row.items():
+                # Every Fernet token starts with version byte 0x80: "gAAAAA" in base64.
+                if isinstance(value, str) and value.startswith("gAAAAA"):
+                    found.append((model._meta.label, column, value))
+    return found
+
+
+def test_every_column_holding_a_secret_is_rotated():
+    """A column that holds ciphertext must be an EncryptedTextField: rotation walks those, and
+    one it missed would be lost when the old key is dropped."""
+    rotated = {
+        (model._meta.label, name)
+        for model, names in key_rotation.encrypted_fields().items()
+        for name in names
+    }
+    named_like_a_secret = {
+        (model._meta.label, field.name)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if any(word in field.name for word in ("encrypted", "cipher"))
+    }
+    assert named_like_a_secret - rotated == set()
+    assert {
+        ("deletions.Workspace", "api_key_encrypted"),
+        ("deletions.Workspace", "webhook_secret_encrypted"),
+        ("deletions.NotificationEndpoint", "secret_encrypted"),
+        ("deletions.ErasureIntake", "email_encrypted"),
+        ("deletions.ErasureIntake", "subject_ref_encrypted"),
+    } <= rotated
+
+
+def test_after_rotation_every_secret_opens_with_the_new_key_alone(settings, workspace, customer):
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    endpoint = NotificationEndpoint(customer=customer, url="https://hooks.acme.example/erasure")
+    endpoint.set_secret("whsec_SENTINEL_notify")
+    endpoint.save()
+    received = intake.create_intake(customer, email="subject@example.org", reference="PAT-0042")
+    tokens_before = _every_stored_token()
+    assert len(tokens_before) == 5
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+
+    call_command("rotate_encryption_keys", stdout=StringIO())
+
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is dropped
+    fresh = Workspace.objects.get(pk=workspace.pk)
+    assert fresh.reveal_api_key() == "sk_test_key_abcd"
+    assert fresh.reveal_webhook_secret() == "wss_test_secret_wxyz"
+    assert NotificationEndpoint.objects.get(pk=endpoint.pk).reveal_secret() == (
+        "whsec_SENTINEL_notify"
+    )
+    stored = ErasureIntake.objects.get(pk=received.pk)
+    assert crypto.decrypt(stored.email_encrypted) == "subject@example.org"
+    assert intake.intake_reference(stored) == "PAT-0042"
+    # Whatever model holds it, no ciphertext in the database still needs the old key.
+    tokens_after = _every_stored_token()
+    assert len(tokens_after) == len(tokens_before)
+    for label, column, token in tokens_after:
+        assert crypto.decrypt(token), (label, column)
+    assert set(
+        AuditEvent.objects.filter(action__endswith=".secrets_rotated").values_list(
+            "action", flat=True
+        )
+    ) == {
+        "workspace.secrets_rotated",
+        "notificationendpoint.secrets_rotated",
+        "erasureintake.secrets_rotated",
+    }
 
 
 def test_rotation_without_the_old_key_changes_nothing(settings, workspace):

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from io import StringIO
 
+import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from deletions import certificates, intake, retention
@@ -102,3 +105,20 @@ def test_the_command_reports_what_it_removed(workspace, customer, member):
         call_command("purge_expired_records", stdout=out)
     assert "requests: 1" in out.getvalue()
     assert "items: 3" in out.getvalue()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_purge_deletes_through_the_purge_roles_functions(
+    workspace, customer, member, settings
+):
+    settings.RETENTION_AUDIT_DAYS = 30
+    with time_machine.travel("2025-01-10 10:00Z"):
+        req = finish(submitted_request(workspace, customer, member))
+    with CaptureQueriesContext(connection) as queries:
+        result = retention.purge_expired_records()
+    assert result.requests == 1 and result.attempts == 3 and result.audit_events == 1
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "deletions_purge_request_attempts" in sql
+    assert "deletions_purge_expired_audit" in sql
+    assert "portal.audit_purge" not in sql
+    assert not DeletionAttempt.objects.filter(item__request=req).exists()
