@@ -9,18 +9,25 @@ finished has none (404; the buttons are only shown once the request has finished
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deletions import certificates
 from deletions.errors import DomainError
 from deletions.models import Certificate, DeletionRequest, Source
+from deletions.request_limits import declared_length, over_limit
 from deletions.views.console_auth import console_required
 from deletions.views.console_requests import get_request
 from deletions.views.customer import CustomerRequest, customer_required, get_request_for_user
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# Checks per client address in this window: CERTIFICATE_VERIFY_LIMIT_PER_IP.
+VERIFY_WINDOW_SECONDS = 3600
+# Room for the form's other fields and the multipart envelope around the certificate.
+FORM_ALLOWANCE = 64 * 1024
 
 
 def _certificate(request: HttpRequest, req: DeletionRequest) -> Certificate:
@@ -94,25 +101,78 @@ class VerifyForm(forms.Form):
         data = super().clean() or {}
         if not data.get("document") and not data.get("file"):
             raise forms.ValidationError("Paste the certificate or choose its file.")
-        upload = data.get("file")
-        if upload is not None and getattr(upload, "size", 0) > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is too large to be a certificate.")
         return data
 
 
-@require_http_methods(["GET", "POST"])
-def verify_page(request: HttpRequest) -> HttpResponse:
-    """Anyone holding a certificate may check it: valid or not, which version of which request,
-    and whether a later version superseded it."""
-    form = VerifyForm(request.POST, request.FILES) if request.method == "POST" else VerifyForm()
-    result = None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data.get("file")
-        content: str | bytes = upload.read() if upload else form.cleaned_data["document"]
-        result = certificates.verify(content)
+def _client_ip(request: HttpRequest) -> str:
+    # The proxy-aware address (deletions/client_address.py) replaces this when it lands.
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+def _too_large_message() -> str:
+    limit = settings.CERTIFICATE_VERIFY_MAX_BYTES
+    return (
+        f"The certificate is larger than {filesizeformat(limit)}, the most this page checks. "
+        "Ask the organisation that issued it to verify it for you."
+    )
+
+
+def _verify_page(
+    request: HttpRequest,
+    form: VerifyForm,
+    *,
+    result: certificates.Verification | None = None,
+    problem: str = "",
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         "certificates/verify.html",
-        {"form": form, "result": result},
-        status=200,
+        {"form": form, "result": result, "problem": problem},
+        status=status,
     )
+
+
+# The verify page's own CSRF check reads the whole body; the throttle and the size limit come
+# first, on the headers alone, and the token is checked by _verify's csrf_protect after them.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def verify_page(request: HttpRequest) -> HttpResponse:
+    """Anyone holding a certificate may check it: valid or not, which version of which request,
+    and whether a later version superseded it. Checks are throttled per client and a
+    certificate may be at most ``CERTIFICATE_VERIFY_MAX_BYTES``."""
+    if request.method == "POST":
+        if over_limit(
+            f"certificate-verify:ip:{_client_ip(request)}",
+            settings.CERTIFICATE_VERIFY_LIMIT_PER_IP,
+            VERIFY_WINDOW_SECONDS,
+        ):
+            response = _verify_page(
+                request,
+                VerifyForm(),
+                problem="Too many certificates were checked from your address. "
+                f"Try again in {VERIFY_WINDOW_SECONDS // 60} minutes.",
+                status=429,
+            )
+            response["Retry-After"] = str(VERIFY_WINDOW_SECONDS)
+            return response
+        if declared_length(request.META) > settings.CERTIFICATE_VERIFY_MAX_BYTES + FORM_ALLOWANCE:
+            return _verify_page(request, VerifyForm(), problem=_too_large_message(), status=413)
+    return _verify(request)
+
+
+@csrf_protect
+def _verify(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _verify_page(request, VerifyForm())
+    form = VerifyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _verify_page(request, form, status=400)
+    limit = settings.CERTIFICATE_VERIFY_MAX_BYTES
+    upload = form.cleaned_data.get("file")
+    pasted: str = form.cleaned_data["document"]
+    # The body passed with room for the form around it: the certificate itself may not.
+    if (upload is not None and upload.size > limit) or len(pasted.encode()) > limit:
+        return _verify_page(request, form, problem=_too_large_message(), status=413)
+    result = certificates.verify(upload.read() if upload is not None else pasted)
+    return _verify_page(request, form, result=result, status=200 if result.readable else 400)
