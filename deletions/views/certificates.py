@@ -133,31 +133,17 @@ def _verify_page(
     )
 
 
-# The verify page's own CSRF check reads the whole body; the throttle and the size limit come
-# first, on the headers alone, and the token is checked by _verify's csrf_protect after them.
+# Django's CSRF check reads the whole body: the size limit comes first, on the headers alone, and
+# _verify's csrf_protect checks the token once the body is known to be small.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def verify_page(request: HttpRequest) -> HttpResponse:
     """Anyone holding a certificate may check it: valid or not, which version of which request,
-    and whether a later version superseded it. Checks are throttled per client and a
-    certificate may be at most ``CERTIFICATE_VERIFY_MAX_BYTES``."""
-    if request.method == "POST":
-        if over_limit(
-            f"certificate-verify:ip:{_client_ip(request)}",
-            settings.CERTIFICATE_VERIFY_LIMIT_PER_IP,
-            VERIFY_WINDOW_SECONDS,
-        ):
-            response = _verify_page(
-                request,
-                VerifyForm(),
-                problem="Too many certificates were checked from your address. "
-                f"Try again in {VERIFY_WINDOW_SECONDS // 60} minutes.",
-                status=429,
-            )
-            response["Retry-After"] = str(VERIFY_WINDOW_SECONDS)
-            return response
-        if declared_length(request.META) > settings.CERTIFICATE_VERIFY_MAX_BYTES + FORM_ALLOWANCE:
-            return _verify_page(request, VerifyForm(), problem=_too_large_message(), status=413)
+    and whether a later version superseded it. A certificate may be at most
+    ``CERTIFICATE_VERIFY_MAX_BYTES``, and checks are throttled per client."""
+    limit = settings.CERTIFICATE_VERIFY_MAX_BYTES
+    if request.method == "POST" and declared_length(request.META) > limit + FORM_ALLOWANCE:
+        return _verify_page(request, VerifyForm(), problem=_too_large_message(), status=413)
     return _verify(request)
 
 
@@ -165,6 +151,20 @@ def verify_page(request: HttpRequest) -> HttpResponse:
 def _verify(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _verify_page(request, VerifyForm())
+    if over_limit(
+        f"certificate-verify:ip:{_client_ip(request)}",
+        settings.CERTIFICATE_VERIFY_LIMIT_PER_IP,
+        VERIFY_WINDOW_SECONDS,
+    ):
+        response = _verify_page(
+            request,
+            VerifyForm(),
+            problem="Too many certificates were checked from your address. "
+            f"Try again in {VERIFY_WINDOW_SECONDS // 60} minutes.",
+            status=429,
+        )
+        response["Retry-After"] = str(VERIFY_WINDOW_SECONDS)
+        return response
     form = VerifyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _verify_page(request, form, status=400)
