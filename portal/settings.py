@@ -378,9 +378,10 @@ CELERY_BEAT_SCHEDULE["deliver-notifications"] = {
     "schedule": 30.0,
 }
 
-# Error e-mails to ADMINS hide secrets: settings, headers, POSTed fields and variables named like
-# one (api_key, webhook_secret, password, token, DSN...) and the password of every URL shown.
+# Error e-mails to ADMINS hide POSTed secrets (api_key, webhook_secret, passwords, tokens).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.SecretsFilter"
+# ... and settings, headers and variables named like a secret (DSN, credential...), and the
+# password of every URL they show, the exception's message included.
 DEFAULT_EXCEPTION_REPORTER = "portal.logging.SecretsReporter"
 ADMINS: list[tuple[str, str]] = [(a, a) for a in env.list("ADMIN_EMAILS", default=[])]
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from deletions import intake
 from deletions.models import Customer
-from deletions.request_limits import over_limit
 
 THROTTLE_WINDOW_SECONDS = 3600
 MAX_REFERENCE_LENGTH = 200
@@ -64,7 +64,14 @@ def _client_ip(request: HttpRequest) -> str:
 
 
 def _over_limit(key: str, limit: int) -> bool:
-    return over_limit(key, limit, THROTTLE_WINDOW_SECONDS)
+    """Count one hit on *key* in the current window; True if the limit is exceeded."""
+    cache.add(key, 0, THROTTLE_WINDOW_SECONDS)
+    try:
+        hits = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, THROTTLE_WINDOW_SECONDS)
+        hits = 1
+    return hits > limit
 
 
 def _throttled(request: HttpRequest, customer: Customer) -> HttpResponse:
