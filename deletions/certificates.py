@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from deletions import audit
+from deletions import audit, bounded_json
 from deletions.errors import RuleViolation
 from deletions.holds import CUSTOMER_NOTICE
 from deletions.models import (
@@ -419,6 +419,8 @@ class Verification:
     superseded_by: int | None = None
     superseded_at: str | None = None
     latest_version: int | None = None
+    # False when the text could not be read as JSON at all (not JSON, or nested too deeply).
+    readable: bool = True
 
     @property
     def summary(self) -> str:
@@ -435,13 +437,18 @@ class Verification:
 
 def verify(text: str | bytes) -> Verification:
     """Check a downloaded certificate: is it well-formed and does its integrity code match? For
-    a valid one, also say whether a later version has superseded it."""
+    a valid one, also say whether a later version has superseded it. Its size is the caller's
+    to bound (the verify page does); its nesting is bounded here."""
     try:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        doc = json.loads(text)
-    except (UnicodeDecodeError, ValueError):
-        return Verification(False, "This is not a certificate: it is not valid JSON.")
+        doc = bounded_json.loads(text, max_bytes=None)
+    except bounded_json.TooDeep:
+        return Verification(
+            False, "This is not a certificate: it is nested too deeply.", readable=False
+        )
+    except bounded_json.JSONRefused:
+        return Verification(
+            False, "This is not a certificate: it is not valid JSON.", readable=False
+        )
     if not isinstance(doc, dict) or not isinstance(doc.get("integrity"), dict):
         return Verification(False, "This is not a certificate: it has no integrity code.")
     claimed = str(doc["integrity"].get("code", ""))

@@ -15,3 +15,15 @@ class RuleViolation(DomainError):
 
 class SubmissionError(DomainError):
     """The deletion request cannot be created as asked (bad ids, overlap, nothing selected)."""
+
+
+class UnknownRuns(SubmissionError):
+    """Some of the ids asked for are not among the customer's runs: how many, and the first few."""
+
+    def __init__(self, *, count: int, given: int, examples: list[str]) -> None:
+        shown = ", ".join(examples)
+        more = f" and {count - len(examples):,} more" if count > len(examples) else ""
+        super().__init__(
+            f"Not among your parse runs: {shown}{more} ({count:,} of the {given:,} ids given)."
+        )
+        self.details = {"unknown": count, "given": given, "examples": examples}

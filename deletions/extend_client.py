@@ -33,7 +33,6 @@ anything else                           ``Unexpected``
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import math
 import time
@@ -45,6 +44,8 @@ from urllib.parse import quote
 import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
+
+from deletions import bounded_json
 
 logger = logging.getLogger(__name__)
 
@@ -521,16 +522,18 @@ def error_from_response(response: requests.Response) -> ExtendError:
 def _error_body(response: requests.Response) -> dict[str, Any] | None:
     """Extend's JSON error object, or None for HTML, text or empty bodies from proxies."""
     try:
-        body = response.json()
-    except (ValueError, json.JSONDecodeError):
+        # Bounded in depth like every JSON the portal reads: a body nested thousands deep would
+        # raise RecursionError (a crashed task), not a ValueError.
+        body = bounded_json.loads(response.content, max_bytes=None)
+    except ValueError:
         return None
     return body if isinstance(body, dict) else None
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:
     try:
-        body = response.json()
-    except (ValueError, json.JSONDecodeError):
+        body = bounded_json.loads(response.content, max_bytes=None)
+    except ValueError:
         raise _unexpected(response, "the body is not JSON") from None
     if not isinstance(body, dict):
         raise _unexpected(response, "the body is not a JSON object")

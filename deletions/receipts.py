@@ -5,11 +5,12 @@ Rows are read with an iterator in chunks, so a 100,000-run receipt streams in bo
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
+from deletions import csv_safe
 from deletions.models import Approval, DeletionItem, DeletionRequest
 from deletions.results import MEANINGS, Outcome, outcome_label, outcome_of
 
@@ -122,39 +123,26 @@ def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_rows(req: DeletionRequest) -> Iterator[str]:
     """The receipt as CSV lines: one row per run, each carrying the request's facts."""
     facts = summary(req)
-    writer = csv.writer(_Echo())
-    head = [
-        str(facts.request_id),
+    head: list[csv_safe.Cell] = [
+        facts.request_id,
         facts.customer,
         _iso(facts.submitted_at),
         _iso(facts.approved_at),
         _iso(facts.finished_at),
         "; ".join(facts.approved_by),
     ]
-    yield writer.writerow(CSV_COLUMNS)
-    for item in items(req):
-        yield writer.writerow(
-            [
-                *head,
-                item.parse_run.run_id,
-                _safe(item.parse_run.file_name),
-                outcome_of(item).value,
-                _iso(item.confirmed_at),
-                item.last_request_id,
-            ]
-        )
-
-
-def _safe(value: str) -> str:
-    """Defuse spreadsheet formulas: file names come from the customer's own uploads."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    rows = (
+        [
+            *head,
+            item.parse_run.run_id,
+            item.parse_run.file_name,
+            outcome_of(item).value,
+            _iso(item.confirmed_at),
+            item.last_request_id,
+        ]
+        for item in items(req)
+    )
+    return csv_safe.lines(chain([CSV_COLUMNS], rows))

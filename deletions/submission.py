@@ -8,6 +8,7 @@ request is not claimed), then one INSERT ... SELECT creates the items.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from deletions import audit, crypto
-from deletions.errors import SubmissionError
+from deletions.errors import SubmissionError, UnknownRuns
 from deletions.models import Customer, DeletionItem, DeletionRequest, ParseRun, Source
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 # Ids per UPDATE: under SQLite's and PostgreSQL's bind-parameter limits.
 ID_CHUNK = 5000
+# Unknown ids named in the refusal; the rest are counted.
+UNKNOWN_EXAMPLES = 5
 MAX_ID_LENGTH = 255
 MAX_REASON_LENGTH = 5000
 
@@ -137,6 +140,8 @@ def submit_request(
     )
     if selection.scope == DeletionRequest.Scope.EXPLICIT and not ids:
         raise SubmissionError("No parse runs were selected.")
+    if ids:
+        _refuse_unknown(customer, ids)
 
     user_id = (
         requested_by.pk if requested_by is not None and requested_by.is_authenticated else None
@@ -209,6 +214,33 @@ def submit_request(
     return req
 
 
+def _refuse_unknown(customer: Customer, ids: list[str]) -> None:
+    """Refuse *ids* if any is not among *customer*'s present runs, naming how many and the
+    first few. One query whatever their number, so 100,000 made-up ids cost what counting them
+    does: the ids travel as one JSON array, unpacked by the database, and each is looked up in
+    the (customer, run_id) index by a scalar subquery, which no planner turns into a join (a
+    join planned on stale statistics can compare every id with every run). The state is read,
+    not matched, so that no index on (customer, state, ...) looks like the better lookup."""
+    runs = ParseRun._meta.db_table
+    if connection.vendor == "postgresql":
+        given = "jsonb_array_elements_text(%s::jsonb) WITH ORDINALITY AS given(value, position)"
+    else:
+        given = "(SELECT value, key AS position FROM json_each(%s)) AS given"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT checked.value, COUNT(*) OVER () FROM ("  # noqa: S608
+            f"SELECT given.value, given.position, (SELECT MAX(CASE WHEN run.state = %s "
+            f"THEN 1 ELSE 0 END) FROM {runs} AS run "
+            f"WHERE run.customer_id = %s AND run.run_id = given.value) AS known FROM {given}"
+            f") AS checked WHERE COALESCE(checked.known, 0) = 0 "
+            f"ORDER BY checked.position LIMIT %s",
+            [ParseRun.State.PRESENT, customer.pk, json.dumps(ids), UNKNOWN_EXAMPLES],
+        )
+        found = cursor.fetchall()
+    if found:
+        raise UnknownRuns(count=found[0][1], given=len(ids), examples=[row[0] for row in found])
+
+
 def _claim_explicit(req: DeletionRequest, customer: Customer, ids: list[str]) -> int:
     claimed = 0
     for start in range(0, len(ids), ID_CHUNK):
@@ -246,9 +278,7 @@ def _explain_missing(req: DeletionRequest, customer: Customer, ids: list[str]) -
             "a run can be in only one open request."
         )
     unknown = [i for i in ids if i not in found]
-    shown = ", ".join(unknown[:5])
-    more = f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else ""
-    raise SubmissionError(f"Not among your parse runs: {shown}{more}.")
+    raise UnknownRuns(count=len(unknown), given=len(ids), examples=unknown[:UNKNOWN_EXAMPLES])
 
 
 def _create_items(req: DeletionRequest) -> None:

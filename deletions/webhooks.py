@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ import requests
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deletions import ratelimit
+from deletions import bounded_json, ratelimit
 from deletions.extend_client import ExtendError, NotFound, RateLimited
 from deletions.extend_connection import client_for
 from deletions.models import OwnershipConflict, ParseRun, WebhookEvent, Workspace
@@ -36,8 +35,10 @@ MAX_FUTURE_SECONDS = 60
 PARSE_RUN_EVENTS = frozenset({"parse_run.processed", "parse_run.failed"})
 MAX_EVENT_ID = 255
 MAX_EVENT_TYPE = 100
-# A signed-URL payload is a parse-run status, not a document: refuse anything larger.
+# A signed-URL payload is a parse-run status, not a document: refuse anything larger. The same
+# for a delivery itself (larger payloads come as a signed URL).
 MAX_SIGNED_PAYLOAD_BYTES = 1_000_000
+MAX_BODY_BYTES = 1_000_000
 # Attempts at fetching a signed payload or run details before the event is marked failed.
 MAX_ATTEMPTS = 5
 # How long fetching a run's details waits for a slot of the organisation's GET limit.
@@ -99,10 +100,15 @@ def verify_signature(
 
 
 def parse_event(body: bytes) -> Event:
-    """The envelope in *body*; raise ``WebhookRefused(400)`` if it is malformed."""
+    """The envelope in *body*; raise ``WebhookRefused`` (413 if it is too large, 400 if it is
+    malformed or nested too deeply)."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = bounded_json.loads(body, max_bytes=MAX_BODY_BYTES)
+    except bounded_json.TooLarge:
+        raise WebhookRefused(413, "the body is too large") from None
+    except bounded_json.TooDeep:
+        raise WebhookRefused(400, "the body is nested too deeply") from None
+    except bounded_json.JSONRefused:
         raise WebhookRefused(400, "the body is not JSON") from None
     if not isinstance(data, dict):
         raise WebhookRefused(400, "the body is not a JSON object")
@@ -228,9 +234,8 @@ def _fetch_signed_payload(url: str, *, session: requests.Session | None) -> dict
         raw = response.raw.read(MAX_SIGNED_PAYLOAD_BYTES + 1, decode_content=True)
     finally:
         response.close()
-    if len(raw) > MAX_SIGNED_PAYLOAD_BYTES:
-        raise ValueError("the signed payload is too large")
-    data = json.loads(raw)
+    # Refusals are ValueErrors: counted as a failed attempt like any other bad payload.
+    data = bounded_json.loads(raw, max_bytes=MAX_SIGNED_PAYLOAD_BYTES)
     if not isinstance(data, dict):
         raise ValueError("the signed payload is not a JSON object")
     return data

@@ -359,6 +359,10 @@ GDPR_INTAKE_LIMIT_PER_EMAIL: int = env.int("GDPR_INTAKE_LIMIT_PER_EMAIL", defaul
 # Certificates of erasure: file names are personal data more often than not, so off by default.
 CERTIFICATE_INCLUDE_FILE_NAMES: bool = env.bool("CERTIFICATE_INCLUDE_FILE_NAMES", default=False)
 CERTIFICATE_PDF_MAX_RUNS: int = env.int("CERTIFICATE_PDF_MAX_RUNS", default=200)
+# The public verify page: the largest certificate it checks (413 beyond, refused unread), and
+# checks per hour from one client address (429 beyond).
+CERTIFICATE_VERIFY_MAX_BYTES: int = env.int("CERTIFICATE_VERIFY_MAX_BYTES", default=2 * 1024 * 1024)
+CERTIFICATE_VERIFY_LIMIT_PER_IP: int = env.int("CERTIFICATE_VERIFY_LIMIT_PER_IP", default=30)
 # Retention of the portal's own records, in days (deletions/retention.py).
 RETENTION_CERTIFICATE_DAYS: int = env.int("RETENTION_CERTIFICATE_DAYS", default=3 * 365)
 RETENTION_REQUEST_DAYS: int = env.int("RETENTION_REQUEST_DAYS", default=365)
@@ -380,7 +384,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["deletions.api.throttling.TokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["deletions.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "deletions.api.errors.exception_handler",
 }
@@ -417,6 +421,9 @@ OUTBOUND_ALLOWED_HOSTS: list[str] = env.list("OUTBOUND_ALLOWED_HOSTS", default=[
 
 # Error e-mails to ADMINS hide POSTed secrets (api_key, webhook_secret, passwords, tokens).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.SecretsFilter"
+# ... and settings, headers and variables named like a secret (DSN, credential...), and the
+# password of every URL they show, the exception's message included.
+DEFAULT_EXCEPTION_REPORTER = "portal.logging.SecretsReporter"
 ADMINS: list[tuple[str, str]] = [(a, a) for a in env.list("ADMIN_EMAILS", default=[])]
 
 # LOG_FORMAT=json writes one JSON object per line (portal/logging.py), for log shippers.
@@ -436,5 +443,11 @@ LOGGING: dict[str, Any] = {
         # Never log request headers: they carry bearer keys.
         "urllib3": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        # A client sending too large or too many fields gets a 400 from Django; logged, but not
+        # e-mailed to the admins (anyone could send them one e-mail per request).
+        **{
+            f"django.security.{name}": {"handlers": ["console"], "propagate": False}
+            for name in ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent")
+        },
     },
 }

@@ -74,7 +74,9 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
 def domain_error_response(exc: DomainError) -> Response:
     for cls, http_status, code in _DOMAIN_STATUS:
         if isinstance(exc, cls):
-            return Response(error_body(code, str(exc)), status=http_status)
+            # Some domain errors say more than their message (UnknownRuns: how many, which).
+            details = getattr(exc, "details", None)
+            return Response(error_body(code, str(exc), details), status=http_status)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -43,6 +43,7 @@ from deletions.api.errors import ApiError, PayloadTooLarge, error_body
 from deletions.api.idempotency import HEADER, idempotent
 from deletions.errors import DomainError, RuleViolation
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
+from deletions.request_limits import declared_length
 from deletions.submission import RunFilter, Selection, submit_request
 from deletions.views.customer import CustomerRequest, get_request_for_user, keyset_page
 
@@ -76,10 +77,7 @@ class ApiView(APIView):
     """Our base: refuses oversized bodies before reading them."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
+        length = declared_length(request.META)
         if length > settings.API_MAX_BODY_BYTES:
             raise PayloadTooLarge(
                 f"The body is {length:,} bytes; at most {settings.API_MAX_BODY_BYTES:,} "

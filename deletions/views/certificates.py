@@ -9,18 +9,23 @@ finished has none (404; the buttons are only shown once the request has finished
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deletions import certificates
+from deletions import certificates, throttle
 from deletions.errors import DomainError
 from deletions.models import Certificate, DeletionRequest, Source
+from deletions.request_limits import declared_length
 from deletions.views.console_auth import console_required
 from deletions.views.console_requests import get_request
 from deletions.views.customer import CustomerRequest, customer_required, get_request_for_user
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# Room for the form's other fields and the multipart envelope around the certificate.
+FORM_ALLOWANCE = 64 * 1024
 
 
 def _certificate(request: HttpRequest, req: DeletionRequest) -> Certificate:
@@ -94,25 +99,71 @@ class VerifyForm(forms.Form):
         data = super().clean() or {}
         if not data.get("document") and not data.get("file"):
             raise forms.ValidationError("Paste the certificate or choose its file.")
-        upload = data.get("file")
-        if upload is not None and getattr(upload, "size", 0) > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is too large to be a certificate.")
         return data
 
 
-@require_http_methods(["GET", "POST"])
-def verify_page(request: HttpRequest) -> HttpResponse:
-    """Anyone holding a certificate may check it: valid or not, which version of which request,
-    and whether a later version superseded it."""
-    form = VerifyForm(request.POST, request.FILES) if request.method == "POST" else VerifyForm()
-    result = None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data.get("file")
-        content: str | bytes = upload.read() if upload else form.cleaned_data["document"]
-        result = certificates.verify(content)
+def _too_large_message() -> str:
+    limit = settings.CERTIFICATE_VERIFY_MAX_BYTES
+    return (
+        f"The certificate is larger than {filesizeformat(limit)}, the most this page checks. "
+        "Ask the organisation that issued it to verify it for you."
+    )
+
+
+def _verify_page(
+    request: HttpRequest,
+    form: VerifyForm,
+    *,
+    result: certificates.Verification | None = None,
+    problem: str = "",
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         "certificates/verify.html",
-        {"form": form, "result": result},
-        status=200,
+        {"form": form, "result": result, "problem": problem},
+        status=status,
     )
+
+
+# Django's CSRF check reads the whole body: the size limit comes first, on the headers alone, and
+# _verify's csrf_protect checks the token once the body is known to be small.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def verify_page(request: HttpRequest) -> HttpResponse:
+    """Anyone holding a certificate may check it: valid or not, which version of which request,
+    and whether a later version superseded it. A certificate may be at most
+    ``CERTIFICATE_VERIFY_MAX_BYTES``, and checks are throttled per client."""
+    limit = settings.CERTIFICATE_VERIFY_MAX_BYTES
+    if request.method == "POST" and declared_length(request.META) > limit + FORM_ALLOWANCE:
+        return _verify_page(request, VerifyForm(), problem=_too_large_message(), status=413)
+    return _verify(request)
+
+
+@csrf_protect
+def _verify(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _verify_page(request, VerifyForm())
+    if throttle.client_over_limit(
+        "certificate-verify", request, settings.CERTIFICATE_VERIFY_LIMIT_PER_IP
+    ):
+        return throttle.too_many(
+            request,
+            "certificates/verify.html",
+            {
+                "form": VerifyForm(),
+                "problem": "Too many certificates were checked from your address. Try again "
+                f"in {throttle.WINDOW_SECONDS // 60} minutes.",
+            },
+        )
+    form = VerifyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _verify_page(request, form, status=400)
+    limit = settings.CERTIFICATE_VERIFY_MAX_BYTES
+    upload = form.cleaned_data.get("file")
+    pasted: str = form.cleaned_data["document"]
+    # The body passed with room for the form around it: the certificate itself may not.
+    if (upload is not None and upload.size > limit) or len(pasted.encode()) > limit:
+        return _verify_page(request, form, problem=_too_large_message(), status=413)
+    result = certificates.verify(upload.read() if upload is not None else pasted)
+    return _verify_page(request, form, result=result, status=200 if result.readable else 400)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import datetime, time
+from itertools import chain
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from deletions import audit
+from deletions import audit, csv_safe
 from deletions.console_queries import paginate
 from deletions.forms_console import AuditFilterForm
 from deletions.models import AuditEvent, Source
@@ -69,32 +69,26 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for e in events.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                e.pk,
-                e.at.isoformat(),
-                e.actor_label,
-                e.source,
-                e.action,
-                e.object_type,
-                e.object_id,
-                e.request_id or "",
-                e.customer_id or "",
-                json.dumps(e.before, sort_keys=True) if e.before is not None else "",
-                json.dumps(e.after, sort_keys=True) if e.after is not None else "",
-                json.dumps(e.detail, sort_keys=True) if e.detail else "",
-                e.client_address or "",
-            ]
-        )
+    rows = (
+        [
+            e.pk,
+            e.at.isoformat(),
+            e.actor_label,
+            e.source,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.request_id,
+            e.customer_id,
+            json.dumps(e.before, sort_keys=True) if e.before is not None else "",
+            json.dumps(e.after, sort_keys=True) if e.after is not None else "",
+            json.dumps(e.detail, sort_keys=True) if e.detail else "",
+            e.client_address,
+        ]
+        for e in events.iterator(chunk_size=2000)
+    )
+    return csv_safe.lines(chain([CSV_COLUMNS], rows))
 
 
 @console_required()

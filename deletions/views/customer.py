@@ -23,10 +23,14 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 
+from deletions import bounded_json
 from deletions.models import DeletionRequest, Membership
 from deletions.roles import membership_of
 
 M = TypeVar("M", bound=Model)
+# A cursor holds one sort value (a date, or a file name of up to 1,024 characters, escaped) and
+# an id: this is more than that, and more than a URL can carry through gunicorn.
+MAX_CURSOR_BYTES = 64 * 1024
 
 
 class CustomerRequest(HttpRequest):
@@ -109,7 +113,8 @@ def _decode(cursor: str, model: type[Model], field: str) -> tuple[Any, int]:
     """The (value, id) in *cursor*; a malformed cursor is a 404 (it only comes from our links)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, pk = json.loads(raw)
+        # A cursor is [value, id]; anything deeper is not one of ours (and must not recurse).
+        value, pk = bounded_json.loads(raw, max_bytes=MAX_CURSOR_BYTES, max_depth=1)
         model_field = model._meta.get_field(field)
         assert isinstance(model_field, Field)
         value = None if value is None else model_field.to_python(value)

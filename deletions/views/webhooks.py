@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from deletions import webhooks
 from deletions.models import Workspace
+from deletions.request_limits import declared_length
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,9 @@ logger = logging.getLogger(__name__)
 def extend_webhook(request: HttpRequest, token: UUID) -> HttpResponse:
     """Verify and record one delivery; fetching happens in a task, so the reply is fast."""
     workspace = get_object_or_404(Workspace, webhook_token=token)
+    if declared_length(request.META) > webhooks.MAX_BODY_BYTES:
+        # Refused unread (parse_event bounds the body again, for callers other than this view).
+        return JsonResponse({"error": "the body is too large"}, status=413)
     try:
         _event, created = webhooks.receive(workspace, request.headers, request.body)
     except webhooks.WebhookRefused as refused:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from deletions.models import AuditEvent, DeletionRequest, ParseRun, Source
 from tests.customer import drive
@@ -68,6 +70,35 @@ def test_it_refuses_ids_that_are_not_the_customers(member_api, workspace, other_
     assert response.status_code == 422
     assert response.json()["error"]["message"].startswith("Not among your parse runs")
     assert not DeletionRequest.objects.exists()
+
+
+def _post_counting_queries(api, ids):
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/v1/requests", {"run_ids": ids, "reason": "r"}, format="json")
+    return response, len(queries)
+
+
+def test_unknown_ids_cost_one_lookup_whatever_their_number(member_api, workspace, customer):
+    mine = make_runs(workspace, customer, 3)
+    member_api.get("/api/v1/requests")  # the token's first use is recorded once, not counted here
+    few, few_queries = _post_counting_queries(member_api, [*mine, "pr_unknown_a", "pr_unknown_b"])
+    unknown = [f"pr_unknown_{i:06d}" for i in range(99_997)]
+    many, many_queries = _post_counting_queries(member_api, [*mine, *unknown])
+    over, over_queries = _post_counting_queries(member_api, [*mine, *unknown, "pr_x", "pr_y"])
+
+    assert few.status_code == many.status_code == 422
+    assert many_queries == few_queries
+    error = many.json()["error"]
+    assert error["details"] == {"unknown": 99_997, "given": 100_000, "examples": unknown[:5]}
+    assert error["message"] == (
+        f"Not among your parse runs: {', '.join(unknown[:5])} and 99,992 more "
+        "(99,997 of the 100,000 ids given)."
+    )
+    # Past the cap nothing is looked up at all.
+    assert over.status_code == 413
+    assert over_queries < few_queries
+    assert not DeletionRequest.objects.exists()
+    assert not ParseRun.objects.filter(open_request__isnull=False).exists()
 
 
 def test_it_refuses_a_run_already_in_an_open_request(member_api, member, workspace, customer):
