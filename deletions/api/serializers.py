@@ -31,6 +31,18 @@ RUN_STATES = ("present", "pending", "deleted")
 MAX_PAGE_SIZE = 200
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """An integer as the schema says: DRF's own also takes ``"6.0"``, ``6.0`` and ``true``, which
+    a client could not know from the schema and which hide a caller's mistake."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (isinstance(data, str) and data.strip().lstrip("-").isdigit())
+        ):
+            self.fail("invalid")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
+
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField()
     message = serializers.CharField()
@@ -49,7 +61,7 @@ class PageQuerySerializer(serializers.Serializer[Any]):
         max_length=200,
         help_text="next_cursor from the previous page; empty or absent for the first page.",
     )
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+    limit = StrictIntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
 
 
 class RunQuerySerializer(PageQuerySerializer):
@@ -357,7 +369,7 @@ class HoldCreateSerializer(serializers.Serializer[Any]):
         max_length=255,
         help_text="The customer's external_ref (scope customer).",
     )
-    workspace = serializers.IntegerField(
+    workspace = StrictIntegerField(
         required=False,
         min_value=1,
         max_value=PK_MAX,

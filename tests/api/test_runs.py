@@ -31,6 +31,14 @@ def test_it_pages_with_an_opaque_cursor(member_api, workspace, customer):
     assert third["next_cursor"] is None
 
 
+@pytest.mark.parametrize("limit", ["6.0", "2e1", "true", " ", "0x10"])
+def test_a_limit_that_is_not_a_whole_number_is_refused(member_api, limit):
+    # The schema says integer; DRF's own field would take "6.0" and answer 200.
+    response = member_api.get("/api/v1/runs", {"limit": limit})
+    assert response.status_code == 400
+    assert "limit" in response.json()["error"]["details"]["fields"]
+
+
 def test_it_refuses_a_bad_cursor(member_api):
     response = member_api.get("/api/v1/runs", {"cursor": "not-a-cursor"})
     assert response.status_code == 400
