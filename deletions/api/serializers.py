@@ -40,7 +40,7 @@ class StrictIntegerField(serializers.IntegerField):
             isinstance(data, int) or (isinstance(data, str) and data.strip().lstrip("-").isdigit())
         ):
             self.fail("invalid")
-        return super().to_internal_value(data)  # type: ignore[no-any-return]
+        return super().to_internal_value(data)
 
 
 class ErrorDetailSerializer(serializers.Serializer[Any]):
