@@ -18,9 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from deletions import crypto
+from deletions.extend_client import DEFAULT_API_VERSION, EU1_BASE_URL, US2_BASE_URL, US_BASE_URL
 from deletions.fields import EncryptedTextField
-
-DEFAULT_API_VERSION = "2026-02-09"
 
 
 class Source(models.TextChoices):
@@ -79,9 +78,9 @@ class Workspace(models.Model):
     """One Extend workspace the operator uses, with its encrypted credentials."""
 
     class Region(models.TextChoices):
-        US = "https://api.extend.ai", "US (api.extend.ai)"
-        US2 = "https://api.us2.extend.app", "US2 (api.us2.extend.app)"
-        EU1 = "https://api.eu1.extend.ai", "EU1 (api.eu1.extend.ai)"
+        US = US_BASE_URL, "US (api.extend.ai)"
+        US2 = US2_BASE_URL, "US2 (api.us2.extend.app)"
+        EU1 = EU1_BASE_URL, "EU1 (api.eu1.extend.ai)"
 
     class KeyScope(models.TextChoices):
         WORKSPACE = "workspace", "Workspace key"

@@ -1,6 +1,8 @@
 """Extend's parse-run API as the simulator answers it, independent of the HTTP server.
 
-Choices where Extend's documentation is silent (marked C in EXTEND_API.md), all deliberate:
+``SimulatorApp`` holds all simulator state and runs each call through one pipeline; the
+endpoints themselves are in :mod:`.parse_runs`. Choices where Extend's documentation is silent
+(marked C in EXTEND_API.md), all deliberate:
 
 - Check order: route, authentication (401), workspace (400/403), rate limit (429), version header
   (400), then the endpoint. Every authenticated call takes a rate-limit token, even a 4xx.
@@ -8,96 +10,27 @@ Choices where Extend's documentation is silent (marked C in EXTEND_API.md), all 
   docs call the header *required*, the key itself is valid, so the request is malformed rather
   than unauthenticated. A workspace header naming a workspace the key may not use (another
   organisation's, or a workspace key pointed at a different workspace) gets 403 FORBIDDEN.
-- A run of another workspace, an unknown id and a deleted run all answer 404 NOT_FOUND.
-- Page size: ``limit`` wins over ``maxPageSize``; default 25; above 100 is clamped to 100; below 1
-  or not a number is 400. Invalid filter values and foreign page tokens are 400.
-- Listing is newest first; ``fileNameContains`` is case-insensitive.
-- DELETE answers 200 ``{"id": ...}``; the run then answers 404 and leaves the list.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 from .config import SimulatorConfig
-from .data import SOURCES, STATUSES, Run, RunFilters, RunStore, WorkspaceData
 from .faults import CallInfo, Decision, FaultInjector
-from .ids import to_base62
 from .ledger import Ledger, LedgerEntry, key_last4
+from .parse_runs import ParseRunEndpoints, not_found_message
 from .ratelimit import RateLimiter, category_of
+from .runs import WorkspaceData
+from .seeding import SeededRuns
+from .store import RunStore
 from .tokens import PageTokens
 from .webhooks import SignedUrlStore
-
-ERROR_CODES = {
-    400: "INVALID_REQUEST",
-    401: "UNAUTHORIZED",
-    402: "USAGE_BLOCKED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    408: "REQUEST_TIMEOUT",
-    409: "CONFLICT",
-    422: "INVALID_REQUEST",
-    429: "RATE_LIMIT_EXCEEDED",
-    500: "INTERNAL_ERROR",
-    502: "BAD_GATEWAY",
-    503: "SERVICE_UNAVAILABLE",
-    504: "GATEWAY_TIMEOUT",
-}
-_GATEWAY_STATUSES = (502, 503, 504)
-
-
-class HeaderLookup(Protocol):
-    """Case-insensitive header access (``http.client.HTTPMessage``, a ``requests`` dict...)."""
-
-    def get(self, name: str, /) -> str | None:
-        """The header's value, or None."""
-
-
-@dataclass
-class Request:
-    """An incoming HTTP request, as the server parsed it."""
-
-    method: str
-    path: str  # raw path, still percent-encoded, without the query
-    query: dict[str, list[str]]
-    headers: HeaderLookup  # must look names up case-insensitively
-    body: bytes = b""
-
-    def param(self, name: str) -> str | None:
-        """The first value of a query parameter."""
-        values = self.query.get(name)
-        return values[0] if values else None
-
-
-def _foreign_success(kind: str, run_id: str) -> Response:
-    """A success that is not Extend's (a proxy's page, an empty 204, another run's id)."""
-    if kind == "empty":
-        return Response(204)
-    if kind == "other_id":
-        return Response(200, json.dumps({"id": run_id + "_other"}).encode())
-    if kind == "ignored":
-        return Response(200, json.dumps({"id": run_id}).encode())
-    page = b"<html><body><h1>Down for maintenance</h1></body></html>"
-    return Response(200, page, content_type="text/html")
-
-
-@dataclass
-class Response:
-    """What to send back; ``drop`` closes the connection without answering."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-    delay_after: float = 0.0
+from .wire import ApiError, Request, Response, error_response, new_request_id
 
 
 @dataclass(frozen=True)
@@ -108,60 +41,6 @@ class KeyInfo:
     workspace_id: str | None
 
 
-class ApiError(Exception):
-    """An Extend-style error answer raised inside request processing."""
-
-    def __init__(
-        self, status: int, message: str, *, fault: str | None = None, retry_after: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.fault = fault
-        self.retry_after = retry_after
-
-
-def new_request_id() -> str:
-    """A fresh ``req_...`` id."""
-    return "req_" + to_base62(secrets.randbits(128), 22)[-22:]
-
-
-def json_body(data: Any) -> bytes:
-    """Compact UTF-8 JSON."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def error_response(
-    status: int,
-    message: str,
-    request_id: str,
-    *,
-    body_format: str = "json",
-    retry_after: int | None = None,
-) -> Response:
-    """Extend's error body, or what a gateway in front of it would send."""
-    if body_format == "auto":
-        body_format = "html" if status in _GATEWAY_STATUSES else "json"
-    headers: dict[str, str] = {}
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    if body_format == "json":
-        headers["x-extend-request-id"] = request_id
-        body = {
-            "code": ERROR_CODES.get(status, "ERROR"),
-            "message": message,
-            "retryable": status in (408, 429) or status >= 500,
-            "requestId": request_id,
-        }
-        return Response(status, json_body(body), headers=headers)
-    if body_format == "html":
-        html = f"<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>"
-        return Response(status, html.encode(), "text/html; charset=utf-8", headers)
-    if body_format == "text":
-        return Response(status, f"upstream error {status}".encode(), "text/plain", headers)
-    return Response(status, b"", "text/plain", headers)
-
-
 class SimulatorApp:
     """All simulator state and the Extend API logic. Thread-safe."""
 
@@ -169,19 +48,21 @@ class SimulatorApp:
         config.validate()
         self.config = config
         self.lock = threading.Lock()  # guards the run store
-        self.store = RunStore(
+        seeded_runs = SeededRuns(
             seed=config.seed,
             customer_key=config.customer_metadata_key,
             untagged_rate=config.untagged_rate,
             history_days=config.history_days,
             history_end=config.history_end,
         )
+        self.store = RunStore(seeded_runs)
         self.limiter = RateLimiter(minimum_wait=config.retry_after_minimum)
         self.faults = FaultInjector(seed=config.seed)
         self.faults.set_rules(list(config.faults))
         self.ledger = Ledger(config.max_ledger_entries)
         self.signed = SignedUrlStore(config.signed_url_ttl)
         self.tokens = PageTokens(config.seed)
+        self.parse_runs = ParseRunEndpoints(config, self.store, self.lock, self.tokens, self.signed)
         self.keys: dict[str, KeyInfo] = {}
         self.org_of_workspace: dict[str, str] = {}
         self.base_url = ""  # set by the server once it listens
@@ -333,16 +214,18 @@ class SimulatorApp:
             )
 
         if run_id is None:
-            return self._list(request, request_id, workspace)
+            return self.parse_runs.list_runs(request, request_id, workspace)
         if request.method == "GET":
-            return self._retrieve(request, request_id, workspace, run_id)
+            return self.parse_runs.get_run(request, request_id, workspace, run_id, self.base_url)
         if decision.delete_not_found:
             outcome.fault = "delete_not_found"
-            raise ApiError(404, _not_found_message(run_id), fault="delete_not_found")
+            raise ApiError(404, not_found_message(run_id), fault="delete_not_found")
         if decision.delete_success_body:
             outcome.fault = "delete_success_body"
             return _foreign_success(decision.delete_success_body, run_id)
-        return self._delete(request_id, workspace, run_id, outcome)
+        response = self.parse_runs.delete_run(request_id, workspace, run_id)
+        outcome.applied = True
+        return response
 
     def _workspace(self, key: KeyInfo, header: str | None) -> WorkspaceData:
         if key.workspace_id is not None:
@@ -359,79 +242,6 @@ class SimulatorApp:
             raise ApiError(403, "This API key does not have access to the requested workspace.")
         return self.store.by_id[header]
 
-    # -- endpoints ----------------------------------------------------------------------------
-
-    def _list(self, request: Request, request_id: str, workspace: WorkspaceData) -> Response:
-        filters = RunFilters(
-            status=request.param("status") or None,
-            batch_id=request.param("batchId") or None,
-            source=request.param("source") or None,
-            source_id=request.param("sourceId") or None,
-            file_name_contains=request.param("fileNameContains") or None,
-        )
-        if filters.status and filters.status not in STATUSES:
-            raise ApiError(400, f"Invalid status {filters.status!r}.")
-        if filters.source and filters.source not in SOURCES:
-            raise ApiError(400, f"Invalid source {filters.source!r}.")
-        size = self._page_size(request)
-        before: int | None = None
-        token = request.param("nextPageToken")
-        if token:
-            decoded = self.tokens.decode(token, filters)
-            if decoded is None or decoded[0] != workspace.number:
-                raise ApiError(400, "Invalid nextPageToken.")
-            before = decoded[1]
-        with self.lock:
-            runs, next_before = self.store.page(workspace.number, filters, before, size)
-            data = [run.summary() for run in runs]
-        next_token = (
-            None
-            if next_before is None
-            else self.tokens.encode(workspace.number, next_before, filters)
-        )
-        return _ok({"object": "list", "data": data, "nextPageToken": next_token}, request_id)
-
-    def _page_size(self, request: Request) -> int:
-        raw = request.param("limit") or request.param("maxPageSize")
-        if raw is None:
-            return self.config.default_page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            raise ApiError(400, f"Page size must be an integer, got {raw!r}.") from None
-        if size < 1:
-            raise ApiError(400, "Page size must be at least 1.")
-        return min(size, self.config.max_page_size)
-
-    def _retrieve(
-        self, request: Request, request_id: str, workspace: WorkspaceData, run_id: str
-    ) -> Response:
-        response_type = request.param("responseType") or "json"
-        if response_type not in ("json", "url", "inline"):
-            raise ApiError(400, f"Invalid responseType {response_type!r}.")
-        with self.lock:
-            run = self._find(workspace, run_id)
-        output_url = None
-        if response_type == "url" and run.status == "PROCESSED":
-            output_url = f"{self.base_url}/_sim/signed/{self.signed.put(run.output())}"
-        return _ok(run.full(output_url), request_id)
-
-    def _delete(
-        self, request_id: str, workspace: WorkspaceData, run_id: str, outcome: _Outcome
-    ) -> Response:
-        with self.lock:
-            run = self._find(workspace, run_id)
-            self.store.delete(run.workspace, run.index)
-        outcome.applied = True
-        return _ok({"id": run_id}, request_id)
-
-    def _find(self, workspace: WorkspaceData, run_id: str) -> Run:
-        """The live run ``run_id`` of ``workspace``; 404 otherwise. Call with the lock held."""
-        found = self.store.locate(run_id)
-        if found is None or found[0] != workspace.number:
-            raise ApiError(404, _not_found_message(run_id))
-        return self.store.run(*found)
-
 
 @dataclass
 class _Outcome:
@@ -443,12 +253,16 @@ class _Outcome:
     fault: str | None = None
 
 
-def _ok(data: Any, request_id: str) -> Response:
-    return Response(200, json_body(data), headers={"x-extend-request-id": request_id})
-
-
-def _not_found_message(run_id: str) -> str:
-    return f"Parse run {run_id!r} doesn't exist or belongs to a different workspace."
+def _foreign_success(kind: str, run_id: str) -> Response:
+    """A success that is not Extend's (a proxy's page, an empty 204, another run's id)."""
+    if kind == "empty":
+        return Response(204)
+    if kind == "other_id":
+        return Response(200, json.dumps({"id": run_id + "_other"}).encode())
+    if kind == "ignored":
+        return Response(200, json.dumps({"id": run_id}).encode())
+    page = b"<html><body><h1>Down for maintenance</h1></body></html>"
+    return Response(200, page, content_type="text/html")
 
 
 def _bearer(header: str | None) -> str | None:

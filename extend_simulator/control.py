@@ -28,11 +28,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .app import Request, Response, SimulatorApp, json_body
-from .data import Run, RunFilters
+from .app import SimulatorApp
 from .faults import FaultRule
 from .ledger import key_last4
+from .runs import Run, RunFilters
 from .webhooks import Delivery, build_event, send_event
+from .wire import Request, Response, json_body
 
 
 def default_workspace(app: SimulatorApp, workspace_id: str | None = None) -> int:

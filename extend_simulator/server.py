@@ -25,12 +25,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import control
-from .app import Request, Response, SimulatorApp
+from .app import SimulatorApp
 from .config import SimulatorConfig
-from .data import Run, RunFilters
 from .faults import FaultRule
 from .ledger import LedgerEntry
+from .runs import Run, RunFilters
 from .webhooks import Delivery
+from .wire import Request, Response
 
 logger = logging.getLogger("extend_simulator")
 

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import struct
 
-from .data import RunFilters
+from .runs import RunFilters
 
 
 class PageTokens:

@@ -9,8 +9,8 @@ from datetime import datetime
 import requests
 
 from extend_simulator import Simulator
-from extend_simulator.data import STATUSES
 from extend_simulator.ids import IdCodec
+from extend_simulator.runs import STATUSES
 
 KEY = "sk_test_data_key_0042"
 HEADERS = {"Authorization": f"Bearer {KEY}", "x-extend-api-version": "2026-02-09"}
