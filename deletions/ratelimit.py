@@ -39,10 +39,14 @@ SAFETY_FACTOR = 0.97
 
 @dataclass(frozen=True)
 class Reservation:
-    """``granted``: sleep ``wait`` seconds, then send. Otherwise come back in ``wait`` seconds."""
+    """``granted``: sleep ``wait`` seconds, then send. Otherwise come back in ``wait`` seconds.
+
+    ``slot``: when granted, the moment the slot was given, on the store's clock (the one every
+    process shares); 0 otherwise."""
 
     granted: bool
     wait: float
+    slot: float = 0.0
 
 
 class SlotStore(Protocol):
@@ -60,11 +64,11 @@ local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(nxt, now)
 local wait = slot - now
 if wait > tonumber(ARGV[2]) then
-  return {0, tostring(wait - tonumber(ARGV[2]))}
+  return {0, tostring(wait - tonumber(ARGV[2])), '0'}
 end
 local new = slot + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], tostring(new), 'PX', math.ceil((new - now) * 1000) + 60000)
-return {1, tostring(wait)}
+return {1, tostring(wait), string.format('%.6f', slot)}
 """
 
 _BLOCK = """
@@ -86,8 +90,8 @@ class RedisSlots:
         self._block = self._redis.register_script(_BLOCK)
 
     def reserve(self, key: str, interval: float, max_wait: float) -> Reservation:
-        granted, wait = self._reserve(keys=[f"ratelimit:{key}"], args=[interval, max_wait])
-        return Reservation(bool(int(granted)), float(wait))
+        granted, wait, slot = self._reserve(keys=[f"ratelimit:{key}"], args=[interval, max_wait])
+        return Reservation(bool(int(granted)), float(wait), float(slot))
 
     def block(self, key: str, seconds: float) -> None:
         self._block(keys=[f"ratelimit:{key}"], args=[seconds])
@@ -109,7 +113,7 @@ class DatabaseSlots:
                 return Reservation(False, wait - max_wait)
             row.next_free = slot + interval
             row.save(update_fields=["next_free"])
-            return Reservation(True, wait)
+            return Reservation(True, wait, slot)
 
     def block(self, key: str, seconds: float) -> None:
         with transaction.atomic():
@@ -153,14 +157,26 @@ def acquire(
     Returns True when the caller may send now, False if the deadline came first or
     *cancelled* (asked before each try, at least once a second) says to stop waiting.
     """
+    return granted_slot(key, rate_per_second, deadline=deadline, cancelled=cancelled) is not None
+
+
+def granted_slot(
+    key: str,
+    rate_per_second: float,
+    *,
+    deadline: float,
+    cancelled: Callable[[], bool] | None = None,
+) -> Reservation | None:
+    """:func:`acquire`, answering with the granted reservation (its ``slot`` is when, on the
+    store's clock) or None."""
     while True:
         if cancelled is not None and cancelled():
-            return False
+            return None
         reservation = reserve(key, rate_per_second)
         if reservation.granted:
-            return True
+            return reservation
         if time.monotonic() + reservation.wait >= deadline:
-            return False
+            return None
         time.sleep(min(reservation.wait, 1.0))
 
 
