@@ -84,7 +84,10 @@ def works(raw: str) -> bool:
     return api.get("/api/v1/requests").status_code == 200
 
 
-def test_a_console_admin_issues_and_revokes_an_operator_service_token(page, staff_admin, customer):
+def test_a_console_admin_issues_and_revokes_an_operator_service_token(
+    page, staff_admin, customer, dns
+):
+    dns["hooks.example.com"] = ["93.184.215.14"]  # a public address: the URL policy allows it
     sign_in(page, staff_admin)
     page.wait_for_url("**/console/**")
     page.goto("/console/api/tokens/")
