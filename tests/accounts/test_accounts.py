@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deletions.tasks.accounts import send_password_reset_task
-from deletions.views.accounts import invitation_url
+from deletions.invitations import invitation_url
 from tests.factories import customer_user
 
 PASSWORD = "correct horse battery staple"
