@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from deletions import roles, workspaces
+from deletions import bulk_decisions, roles, workspaces
 from deletions.models import (
     Customer,
     DeletionRequest,
@@ -86,7 +86,7 @@ class BulkForm(forms.Form):
         # Any integer is acceptable here; each request is looked up and checked one by one.
         ids = self.fields["ids"]
         assert isinstance(ids, forms.TypedMultipleChoiceField)
-        ids.choices = [(v, v) for v in raw if str(v).isdigit()][:200]
+        ids.choices = [(v, v) for v in raw if str(v).isdigit()][: bulk_decisions.MAX_REQUESTS]
         ids.error_messages["required"] = "Select at least one request."
 
 

@@ -85,27 +85,13 @@ class DismissForm(forms.Form):
     note = forms.CharField(label="Why it is dismissed", widget=forms.Textarea(attrs={"rows": 2}))
 
 
-INTAKE_FILTERS = {
-    "verified": ("Verified, to handle", [ErasureIntake.Status.VERIFIED]),
-    "awaiting": ("Awaiting verification", [ErasureIntake.Status.AWAITING_VERIFICATION]),
-    "closed": (
-        "Closed",
-        [
-            ErasureIntake.Status.CONVERTED,
-            ErasureIntake.Status.DISMISSED,
-            ErasureIntake.Status.EXPIRED,
-        ],
-    ),
-}
-
-
 @console_required(VIEW)
 def intake_list(request: HttpRequest) -> HttpResponse:
     show = request.GET.get("show", "verified")
-    if show not in INTAKE_FILTERS:
+    if show not in intake.LIST_FILTERS:
         show = "verified"
     intakes = (
-        ErasureIntake.objects.filter(status__in=INTAKE_FILTERS[show][1])
+        ErasureIntake.objects.filter(status__in=intake.LIST_FILTERS[show][1])
         .select_related("customer", "request")
         .order_by("received_on", "id")[:200]
     )
@@ -117,7 +103,7 @@ def intake_list(request: HttpRequest) -> HttpResponse:
     return render_console(
         request,
         "console/gdpr/intake_list.html",
-        {"rows": rows, "show": show, "filters": INTAKE_FILTERS},
+        {"rows": rows, "show": show, "filters": intake.LIST_FILTERS},
         section="intakes",
     )
 
@@ -152,6 +138,7 @@ def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         run_ids=run_ids,
                         reason=form.cleaned_data["reason"],
                         actor=request.user,
+                        source=Source.WEB,
                     )
                     messages.success(
                         request,
@@ -169,23 +156,17 @@ def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def intake_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ErasureIntake, pk=pk)
-    form = DismissForm(request.POST)
-    if item.status not in (
-        ErasureIntake.Status.VERIFIED,
-        ErasureIntake.Status.AWAITING_VERIFICATION,
-    ):
-        messages.error(request, f"Intake #{item.pk} is already closed.")
-    elif form.is_valid():
-        intake.close_intake(
+    try:
+        intake.dismiss_intake(
             item,
-            ErasureIntake.Status.DISMISSED,
+            note=request.POST.get("note", ""),
             actor=request.user,
             source=Source.WEB,
-            note=form.cleaned_data["note"],
         )
-        messages.success(request, f"Intake #{item.pk} dismissed.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
     else:
-        messages.error(request, "Say why the intake is dismissed.")
+        messages.success(request, f"Intake #{item.pk} dismissed.")
     return redirect("console:intake_detail", pk=item.pk)
 
 
@@ -208,6 +189,7 @@ def file_request(request: HttpRequest) -> HttpResponse:
                     run_ids=data["run_ids"],
                     reason=data["reason"],
                     actor=request.user,
+                    source=Source.WEB,
                 )
                 messages.success(
                     request,
