@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from deletions import audit, fence, outbound, sync
 from deletions.errors import RuleViolation
@@ -94,6 +95,7 @@ def snapshot(workspace: Workspace) -> dict[str, Any]:
     return {name: getattr(workspace, name) for name in AUDITED_FIELDS}
 
 
+@sensitive_variables("api_key", "webhook_secret")
 def create_workspace(
     values: dict[str, Any],
     *,
@@ -126,6 +128,7 @@ def create_workspace(
     return workspace
 
 
+@sensitive_variables("api_key")
 def update_workspace(
     workspace: Workspace,
     values: dict[str, Any],
@@ -185,6 +188,7 @@ def update_workspace(
 SECRET_NAMES = {"api_key": "API key", "webhook_secret": "webhook secret"}
 
 
+@sensitive_variables("api_key", "webhook_secret")
 def rotate_secrets(
     workspace: Workspace,
     *,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -18,71 +17,10 @@ from django.views.decorators.http import require_http_methods
 
 from deletions import gdpr, intake
 from deletions.errors import DomainError
+from deletions.forms_gdpr import DismissForm, ExtendForm, OnBehalfForm, ScopeForm
 from deletions.models import Customer, DeletionRequest, ErasureIntake, Source
-from deletions.submission import clean_run_ids
 from deletions.views.console_auth import APPROVE, VIEW, console_required, render_console
 from deletions.views.console_requests import get_request
-
-
-class ScopeForm(forms.Form):
-    run_ids = forms.CharField(
-        label="Parse-run ids",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Leave empty to take every run whose metadata carries the subject's reference; "
-        "or list run ids, one per line or separated by commas.",
-    )
-    reason = forms.CharField(
-        label="Reason",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        initial="GDPR Art. 17 erasure request from the data subject.",
-    )
-
-    def clean_run_ids(self) -> list[str]:
-        raw = str(self.cleaned_data.get("run_ids") or "").replace(",", "\n").split()
-        try:
-            return clean_run_ids(raw)
-        except DomainError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-
-
-class OnBehalfForm(ScopeForm):
-    customer = forms.ModelChoiceField(queryset=Customer.objects.filter(is_active=True))
-    reference = forms.CharField(
-        label="Data subject's reference",
-        max_length=200,
-        help_text="Stored only as a keyed hash and a masked hint.",
-    )
-    received_on = forms.DateField(
-        label="Date received",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Day one of the one-month deadline.",
-    )
-
-    field_order = ["customer", "reference", "received_on", "run_ids", "reason"]
-
-    def clean_received_on(self) -> Any:
-        value = self.cleaned_data["received_on"]
-        if value > timezone.localdate():
-            raise forms.ValidationError("The date received cannot be in the future.")
-        return value
-
-
-class ExtendForm(forms.Form):
-    months = forms.TypedChoiceField(
-        label="Extend by",
-        choices=[(1, "One month"), (2, "Two months")],
-        coerce=int,
-    )
-    reason = forms.CharField(
-        label="Reason (sent to the data subject)",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why the request is complex or numerous enough to need more time.",
-    )
-
-
-class DismissForm(forms.Form):
-    note = forms.CharField(label="Why it is dismissed", widget=forms.Textarea(attrs={"rows": 2}))
 
 
 @console_required(VIEW)

@@ -1,0 +1,143 @@
+"""Staff endpoints for Extend organisations, whose rate limits their workspaces share.
+
+The console's rules (``console_organizations``): every staff role reads, admins create and
+edit, through the console's form and :mod:`deletions.organizations` (audited).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from deletions import organizations
+from deletions.api.auth import IsStaff
+from deletions.api.idempotency import idempotent
+from deletions.api.serializers import PageQuerySerializer
+from deletions.api.staff_base import IDEMPOTENCY_PARAMETER, CanAdminister, form_data, form_values
+from deletions.api.views import (
+    ACTION_ERRORS,
+    OBJECT_ERRORS,
+    READ_ERRORS,
+    ApiView,
+    _errors,
+    _page,
+    _query,
+)
+from deletions.forms_console import OrganizationForm
+from deletions.models import Organization, Source
+
+RATE_MAX = 2_147_483_647
+
+
+class OrganizationSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    extend_organization_id = serializers.CharField()
+    write_rate_limit = serializers.IntegerField(help_text="DELETEs per second, shared.")
+    get_rate_limit = serializers.IntegerField(help_text="GETs per second, shared.")
+    workspaces = serializers.SerializerMethodField(help_text="The ids of its workspaces.")
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_workspaces(self, org: Organization) -> list[int]:
+        return [ws.pk for ws in org.workspaces.all()]
+
+
+class OrganizationPageSerializer(serializers.Serializer[Any]):
+    results = OrganizationSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class OrganizationWriteSerializer(serializers.Serializer[Any]):
+    """An organisation's settings; on an edit, only those given change."""
+
+    name = serializers.CharField(max_length=100)
+    extend_organization_id = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        help_text="Optional (org_...); unique when given.",
+    )
+    write_rate_limit = serializers.IntegerField(min_value=1, max_value=RATE_MAX, required=False)
+    get_rate_limit = serializers.IntegerField(min_value=1, max_value=RATE_MAX, required=False)
+
+
+def _response(org: Organization, http_status: int = status.HTTP_200_OK) -> Response:
+    org = Organization.objects.prefetch_related("workspaces").get(pk=org.pk)
+    return Response(OrganizationSerializer(org).data, status=http_status)
+
+
+def _values(org: Organization | None, data: dict[str, Any]) -> dict[str, Any]:
+    """*data* over *org*'s settings (the model's defaults for a new one), checked by the
+    console's form."""
+    current = org if org is not None else Organization()
+    merged = {name: getattr(current, name) for name in organizations.FIELDS} | data
+    return form_values(OrganizationForm(form_data(merged), instance=org))
+
+
+class OrganizationList(ApiView):
+    def get_permissions(self) -> list[BasePermission]:
+        return [CanAdminister()] if self.request.method == "POST" else [IsStaff()]
+
+    @extend_schema(
+        operation_id="list_organizations",
+        summary="List Extend organisations (staff), by id",
+        parameters=[PageQuerySerializer],
+        responses={200: OrganizationPageSerializer, **_errors(*READ_ERRORS)},
+    )
+    def get(self, request: Request) -> Response:
+        params = _query(request, PageQuerySerializer)
+        rows = Organization.objects.prefetch_related("workspaces")
+        return _page(request, rows, params, OrganizationSerializer, field="id", descending=False)
+
+    @extend_schema(
+        operation_id="create_organization",
+        summary="Create an Extend organisation (staff admins)",
+        description="Choose it in its workspaces' settings (update_workspace, organization).",
+        request=OrganizationWriteSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: OrganizationSerializer, **_errors(*ACTION_ERRORS)},
+    )
+    def post(self, request: Request) -> Response:
+        def work() -> Response:
+            ser = OrganizationWriteSerializer(data=request.data)
+            ser.is_valid(raise_exception=True)
+            values = _values(None, dict(ser.validated_data))
+            org = organizations.create_organization(values, actor=request.user, source=Source.API)
+            return _response(org, status.HTTP_201_CREATED)
+
+        return idempotent(request, work)
+
+
+class OrganizationDetail(ApiView):
+    def get_permissions(self) -> list[BasePermission]:
+        return [CanAdminister()] if self.request.method == "PATCH" else [IsStaff()]
+
+    @extend_schema(
+        operation_id="get_organization",
+        summary="An Extend organisation and its workspaces (staff)",
+        responses={200: OrganizationSerializer, **_errors(*OBJECT_ERRORS)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return _response(get_object_or_404(Organization, pk=pk))
+
+    @extend_schema(
+        operation_id="update_organization",
+        summary="Change an Extend organisation's name, id or shared limits (staff admins)",
+        request=OrganizationWriteSerializer(partial=True),
+        responses={200: OrganizationSerializer, **_errors(*ACTION_ERRORS)},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        org = get_object_or_404(Organization, pk=pk)
+        ser = OrganizationWriteSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        values = _values(org, dict(ser.validated_data))
+        organizations.update_organization(
+            get_object_or_404(Organization, pk=pk), values, actor=request.user, source=Source.API
+        )
+        return _response(org)
