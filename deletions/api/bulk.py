@@ -15,41 +15,47 @@ from rest_framework.response import Response
 from deletions import bulk_decisions
 from deletions.api.idempotency import idempotent
 from deletions.api.serializers import PK_MAX
-from deletions.api.staff_base import IDEMPOTENCY_PARAMETER, CanApprove, person
-from deletions.api.views import ACTION_ERRORS, ApiView, _errors
+from deletions.api.staff_base import (
+    IDEMPOTENCY_PARAMETER,
+    WRITE_ERRORS,
+    CanApprove,
+    Flag,
+    Text,
+    Whole,
+    person,
+)
+from deletions.api.views import ApiView, _errors
 from deletions.models import Source
 
 
 class BulkSerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=bulk_decisions.ACTIONS)
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=PK_MAX),
+        child=Whole(min_value=1, max_value=PK_MAX),
         min_length=1,
         max_length=bulk_decisions.MAX_REQUESTS,
         help_text="Request ids; unknown ones are left out of the answer.",
     )
-    reason = serializers.CharField(
+    reason = Text(
         max_length=2000,
         required=False,
         allow_blank=True,
         help_text="Required to reject: every requester is told it.",
     )
-    comment = serializers.CharField(
+    comment = Text(
         max_length=2000, required=False, allow_blank=True, help_text="Kept with each approval."
     )
-    dry_run = serializers.BooleanField(
-        default=False, help_text="Say what each decision would do; change nothing."
-    )
+    dry_run = Flag(default=False, help_text="Say what each decision would do; change nothing.")
 
 
 class BulkResultSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(source="request.pk")
-    ok = serializers.BooleanField()
-    message = serializers.CharField()
+    ok = Flag()
+    message = Text()
 
 
 class BulkAnswerSerializer(serializers.Serializer[Any]):
-    dry_run = serializers.BooleanField()
+    dry_run = Flag()
     succeeded = serializers.IntegerField(help_text="How many were (or would be) decided.")
     results = BulkResultSerializer(many=True)
 
@@ -65,7 +71,7 @@ class Bulk(ApiView):
         "happened.",
         request=BulkSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={200: BulkAnswerSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: BulkAnswerSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:

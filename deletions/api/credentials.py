@@ -27,12 +27,14 @@ from deletions.api.models import ApiToken
 from deletions.api.serializers import PageQuerySerializer
 from deletions.api.staff_base import (
     IDEMPOTENCY_PARAMETER,
+    WRITE_ERRORS,
     CanAdminister,
+    Flag,
     IsCustomerAdminPerson,
+    Text,
     person,
 )
 from deletions.api.views import (
-    ACTION_ERRORS,
     OBJECT_ERRORS,
     READ_ERRORS,
     ApiView,
@@ -48,11 +50,11 @@ MANAGERS = [CanAdminister | IsCustomerAdminPerson]
 
 class TokenSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    name = serializers.CharField()
-    prefix = serializers.CharField(help_text="The token's first characters, to recognise it.")
-    user = serializers.CharField(source="user.username")
+    name = Text()
+    prefix = Text(help_text="The token's first characters, to recognise it.")
+    user = Text(source="user.username")
     customer = serializers.IntegerField(source="customer_id", allow_null=True)
-    scope = serializers.CharField(source="scope_label")
+    scope = Text(source="scope_label")
     service_account = serializers.SerializerMethodField()
     created_by = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
@@ -62,47 +64,43 @@ class TokenSerializer(serializers.Serializer[Any]):
     def get_service_account(self, token: ApiToken) -> bool:
         return token.service_account is not None
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(Text(allow_null=True))
     def get_created_by(self, token: ApiToken) -> str | None:
         return token.created_by.username if token.created_by else None
 
 
 class NewTokenSerializer(TokenSerializer):
-    token = serializers.CharField(
+    token = Text(
         help_text="The token itself (Authorization: Bearer …): shown this once, never again."
     )
 
 
 class TokenPageSerializer(serializers.Serializer[Any]):
     results = TokenSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 class TokenCreateSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=100, help_text="What the token is for.")
+    name = Text(max_length=100, help_text="What the token is for.")
 
 
 class ServiceAccountSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    name = serializers.CharField()
-    username = serializers.CharField(source="user.username")
+    name = Text()
+    username = Text(source="user.username")
     customer = serializers.IntegerField(source="customer_id", allow_null=True)
-    issued_by = serializers.CharField(
-        source="issued_by.username", help_text="Who stands behind what it does."
-    )
-    is_active = serializers.BooleanField(source="user.is_active")
+    issued_by = Text(source="issued_by.username", help_text="Who stands behind what it does.")
+    is_active = Flag(source="user.is_active")
     created_at = serializers.DateTimeField()
 
 
 class ServiceAccountPageSerializer(serializers.Serializer[Any]):
     results = ServiceAccountSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 class ServiceAccountCreateSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(
-        max_length=100, help_text="The program that will use it, e.g. “Nightly clean-up”."
-    )
+    name = Text(max_length=100, help_text="The program that will use it, e.g. “Nightly clean-up”.")
 
 
 def _tokens(rows: QuerySet[ApiToken]) -> QuerySet[ApiToken]:
@@ -165,7 +163,7 @@ class MyTokens(ApiView):
         "person; a service account's tokens are issued by the person who created it "
         "(issue_service_account_token), so a service account's token cannot create tokens.",
         request=TokenCreateSerializer,
-        responses={201: NewTokenSerializer, **_errors(*ACTION_ERRORS)},
+        responses={201: NewTokenSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         ser = TokenCreateSerializer(data=request.data)
@@ -244,7 +242,7 @@ class ServiceAccounts(ApiView):
         "issue its tokens, and for four eyes it counts as you.",
         request=ServiceAccountCreateSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: ServiceAccountSerializer, **_errors(*ACTION_ERRORS)},
+        responses={201: ServiceAccountSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
@@ -269,7 +267,7 @@ class ServiceAccountTokens(ApiView):
         operation_id="issue_service_account_token",
         summary="Issue a token of a service account you created; it is in this answer only",
         request=TokenCreateSerializer,
-        responses={201: NewTokenSerializer, **_errors(*ACTION_ERRORS)},
+        responses={201: NewTokenSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         account = get_object_or_404(_managed_accounts(request), pk=pk)

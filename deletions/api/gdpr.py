@@ -23,9 +23,17 @@ from deletions import gdpr, intake
 from deletions.api import serializers as s
 from deletions.api.auth import IsStaff
 from deletions.api.idempotency import idempotent
-from deletions.api.staff_base import IDEMPOTENCY_PARAMETER, CanApprove, form_data, form_values
+from deletions.api.staff_base import (
+    IDEMPOTENCY_PARAMETER,
+    WRITE_ERRORS,
+    CanApprove,
+    Flag,
+    Text,
+    Whole,
+    form_data,
+    form_values,
+)
 from deletions.api.views import (
-    ACTION_ERRORS,
     OBJECT_ERRORS,
     READ_ERRORS,
     ApiView,
@@ -39,8 +47,6 @@ from deletions.forms_gdpr import ExtendForm, OnBehalfForm, PauseForm, ScopeForm
 from deletions.models import DeletionRequest, ErasureIntake, Source
 from deletions.submission import MAX_REASON_LENGTH
 
-CREATE_ERRORS = (*ACTION_ERRORS, 422)
-
 
 def _run_ids_field() -> s.RunIdsField:
     return s.RunIdsField(
@@ -53,16 +59,16 @@ def _run_ids_field() -> s.RunIdsField:
 class IntakeSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     customer = serializers.IntegerField(source="customer_id")
-    customer_name = serializers.CharField(source="customer.name")
+    customer_name = Text(source="customer.name")
     status = serializers.ChoiceField(choices=ErasureIntake.Status.choices)
-    email_hint = serializers.CharField(help_text="The data subject's address, masked.")
-    subject_ref_hint = serializers.CharField(help_text="Their reference, masked.")
+    email_hint = Text(help_text="The data subject's address, masked.")
+    subject_ref_hint = Text(help_text="Their reference, masked.")
     received_on = serializers.DateField()
     due_on = serializers.SerializerMethodField(help_text="One month from receipt (Art. 12(3)).")
     created_at = serializers.DateTimeField()
     verified_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
-    staff_note = serializers.CharField()
+    staff_note = Text()
     request = serializers.IntegerField(source="request_id", allow_null=True)
 
     @extend_schema_field(serializers.DateField())
@@ -72,7 +78,7 @@ class IntakeSerializer(serializers.Serializer[Any]):
 
 class IntakePageSerializer(serializers.Serializer[Any]):
     results = IntakeSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 class IntakeQuerySerializer(s.PageQuerySerializer):
@@ -85,26 +91,24 @@ class IntakeQuerySerializer(s.PageQuerySerializer):
 
 class FreezeSerializer(serializers.Serializer[Any]):
     run_ids = _run_ids_field()
-    reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
+    reason = Text(max_length=MAX_REASON_LENGTH)
 
 
 class DismissSerializer(serializers.Serializer[Any]):
-    note = serializers.CharField(max_length=2000, help_text="Why it is dismissed; audited.")
+    note = Text(max_length=2000, help_text="Why it is dismissed; audited.")
 
 
 class OnBehalfSerializer(serializers.Serializer[Any]):
-    customer = serializers.IntegerField(min_value=1, max_value=s.PK_MAX)
-    reference = serializers.CharField(
-        max_length=200, help_text="Stored only as a keyed hash and a masked hint."
-    )
+    customer = Whole(min_value=1, max_value=s.PK_MAX)
+    reference = Text(max_length=200, help_text="Stored only as a keyed hash and a masked hint.")
     run_ids = _run_ids_field()
     received_on = serializers.DateField(help_text="Day one of the one-month deadline.")
-    reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
+    reason = Text(max_length=MAX_REASON_LENGTH)
 
 
 class SampleRunSerializer(serializers.Serializer[Any]):
-    run_id = serializers.CharField()
-    file_name = serializers.CharField()
+    run_id = Text()
+    file_name = Text()
     workspace = serializers.IntegerField(source="workspace_id")
 
 
@@ -115,15 +119,13 @@ class PreviewSerializer(serializers.Serializer[Any]):
 
 
 class ExtendSerializer(serializers.Serializer[Any]):
-    months = serializers.ChoiceField(choices=[1, 2])
-    reason = serializers.CharField(max_length=5000, help_text="Sent to the data subject.")
+    months = Whole(min_value=1, max_value=2, help_text="1 or 2.")
+    reason = Text(max_length=5000, help_text="Sent to the data subject.")
 
 
 class DeadlinePauseSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(
-        max_length=2000, help_text="What you are waiting for from the data subject."
-    )
-    ask_subject = serializers.BooleanField(
+    reason = Text(max_length=2000, help_text="What you are waiting for from the data subject.")
+    ask_subject = Flag(
         default=False,
         help_text="E-mail the data subject this, with a link to answer that resumes the "
         "deadline (only for requests from the public form).",
@@ -137,11 +139,11 @@ class DeadlineSerializer(serializers.Serializer[Any]):
     due_on = serializers.DateField(allow_null=True)
     extended_due_on = serializers.DateField(allow_null=True)
     effective_due_on = serializers.DateField(allow_null=True)
-    extension_reason = serializers.CharField()
+    extension_reason = Text()
     extended_at = serializers.DateTimeField(allow_null=True)
     paused = serializers.SerializerMethodField()
     deadline_paused_at = serializers.DateTimeField(allow_null=True)
-    deadline_pause_reason = serializers.CharField()
+    deadline_pause_reason = Text()
     deadline_paused_days = serializers.IntegerField()
 
     def get_paused(self, req: DeletionRequest) -> bool:
@@ -211,7 +213,7 @@ class IntakePreview(ApiView):
         description="Changes nothing: how many of the customer's runs the subject's reference "
         "(or the given ids) selects, with a sample. The body of freeze_intake.",
         request=FreezeSerializer,
-        responses={200: PreviewSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: PreviewSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         item = get_object_or_404(_intakes(), pk=pk)
@@ -232,7 +234,7 @@ class IntakeFreeze(ApiView):
         "it. The intake is closed as converted.",
         request=FreezeSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: s.RequestSerializer, **_errors(*CREATE_ERRORS)},
+        responses={201: s.RequestSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         item = get_object_or_404(_intakes(), pk=pk)
@@ -262,7 +264,7 @@ class IntakeDismiss(ApiView):
         summary="Dismiss an open intake, saying why (staff approvers and admins)",
         description="Its clear values are erased; a closed intake is a 409.",
         request=DismissSerializer,
-        responses={200: IntakeSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: IntakeSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         item = get_object_or_404(_intakes(), pk=pk)
@@ -291,7 +293,7 @@ class OnBehalfPreview(ApiView):
         summary="What a GDPR request filed for a data subject would take (approvers, admins)",
         description="Changes nothing. The body of file_gdpr_request.",
         request=OnBehalfSerializer,
-        responses={200: PreviewSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: PreviewSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         ser = OnBehalfSerializer(data=request.data)
@@ -312,7 +314,7 @@ class OnBehalf(ApiView):
         "approve it.",
         request=OnBehalfSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: s.RequestSerializer, **_errors(*CREATE_ERRORS)},
+        responses={201: s.RequestSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
@@ -357,7 +359,7 @@ class DeadlineExtend(ApiView):
         description="Art. 12(3): within the first month only, by at most two further months in "
         "all, with a reason the data subject is told by e-mail. Otherwise a 403 that says why.",
         request=ExtendSerializer,
-        responses={200: DeadlineSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         req = load_request(request, pk)
@@ -383,7 +385,7 @@ class DeadlinePause(ApiView):
         description="The due date moves by the days it stays paused. With ask_subject, the "
         "data subject is e-mailed the reason and a link whose use resumes the deadline.",
         request=DeadlinePauseSerializer,
-        responses={200: DeadlineSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         req = load_request(request, pk)
@@ -407,7 +409,7 @@ class DeadlineResume(ApiView):
         operation_id="resume_request_deadline",
         summary="Resume a paused deadline: it moves by the days it was paused (approvers)",
         request=None,
-        responses={200: DeadlineSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         req = gdpr.resume_deadline(load_request(request, pk), actor=request.user, source=Source.API)

@@ -24,8 +24,17 @@ from deletions.api.auth import IsStaff
 from deletions.api.errors import ApiError
 from deletions.api.idempotency import idempotent
 from deletions.api.serializers import PK_MAX, PageQuerySerializer
-from deletions.api.staff_base import IDEMPOTENCY_PARAMETER, CanAdminister
-from deletions.api.views import ACTION_ERRORS, READ_ERRORS, ApiView, _errors, _page, _query
+from deletions.api.staff_base import (
+    IDEMPOTENCY_PARAMETER,
+    WRITE_ERRORS,
+    CanAdminister,
+    Flag,
+    Text,
+    Whole,
+    unknown,
+    unprocessable,
+)
+from deletions.api.views import READ_ERRORS, ApiView, _errors, _page, _query
 from deletions.models import Customer, ParseRun, Source, Workspace
 
 # The console's limits: runs ticked at once, rows of a preview's sample, problems listed.
@@ -35,32 +44,28 @@ LISTED_ERRORS = 100
 SCOPES = (("selected", "The runs listed in ids"), ("all", "Every run matching the filter"))
 
 
+def _workspace(pk: int) -> Workspace:
+    workspace = Workspace.objects.filter(pk=pk).first()
+    if workspace is None:
+        raise unknown("workspace", "workspace", pk)
+    return workspace
+
+
 class UnassignedFilterSerializer(serializers.Serializer[Any]):
     workspace = serializers.IntegerField(required=False, min_value=1, max_value=PK_MAX)
-    value = serializers.CharField(
+    value = Text(
         required=False,
         allow_blank=True,
         max_length=255,
         help_text="Runs whose metadata has this value (under key).",
     )
-    key = serializers.CharField(
+    key = Text(
         required=False,
         allow_blank=True,
         max_length=100,
-        help_text="The metadata key; default: each workspace's customer key.",
+        help_text="The metadata key (letters, digits, - and _); default: each workspace's "
+        "customer key. A key no run can have matches nothing.",
     )
-
-    def validate_key(self, key: str) -> str:
-        key = key.strip()
-        if key and (problem := run_assignment.key_problem(key)):
-            raise serializers.ValidationError(problem)
-        return key
-
-    def validate_workspace(self, pk: int) -> Workspace:
-        workspace = Workspace.objects.filter(pk=pk).first()
-        if workspace is None:
-            raise serializers.ValidationError(f"No workspace has the id {pk}.")
-        return workspace
 
 
 class UnassignedQuerySerializer(UnassignedFilterSerializer, PageQuerySerializer):
@@ -69,9 +74,9 @@ class UnassignedQuerySerializer(UnassignedFilterSerializer, PageQuerySerializer)
 
 class UnassignedRunSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(help_text="The inventory's id (for assign_runs' ids).")
-    run_id = serializers.CharField(help_text="Extend's parse-run id.")
+    run_id = Text(help_text="Extend's parse-run id.")
     workspace = serializers.IntegerField(source="workspace_id")
-    file_name = serializers.CharField()
+    file_name = Text()
     created_at = serializers.DateTimeField(source="extend_created_at", allow_null=True)
     customer_value = serializers.SerializerMethodField(
         help_text="What the run carries under its workspace's customer key."
@@ -83,14 +88,15 @@ class UnassignedRunSerializer(serializers.Serializer[Any]):
 
 class UnassignedPageSerializer(serializers.Serializer[Any]):
     results = UnassignedRunSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 class AssignSerializer(UnassignedFilterSerializer):
-    customer = serializers.IntegerField(min_value=1, max_value=PK_MAX)
+    workspace = Whole(required=False, min_value=1, max_value=PK_MAX)
+    customer = Whole(min_value=1, max_value=PK_MAX)
     scope = serializers.ChoiceField(choices=SCOPES, default="selected")
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=PK_MAX),
+        child=Whole(min_value=1, max_value=PK_MAX),
         required=False,
         max_length=MAX_SELECTED,
         help_text="Inventory ids (scope selected), from list_unassigned_runs.",
@@ -99,14 +105,21 @@ class AssignSerializer(UnassignedFilterSerializer):
     def validate_customer(self, pk: int) -> Customer:
         customer = Customer.objects.filter(pk=pk, is_active=True).first()
         if customer is None:
-            raise serializers.ValidationError(f"No active customer has the id {pk}.")
+            raise unknown("customer", "active customer", pk)
         return customer
+
+    def validate_workspace(self, pk: int) -> Workspace:
+        return _workspace(pk)
+
+    def validate_key(self, key: str) -> str:
+        key = key.strip()
+        if key and (problem := run_assignment.key_problem(key)):
+            raise unprocessable("key", problem)
+        return key
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["scope"] == "selected" and not attrs.get("ids"):
-            raise serializers.ValidationError(
-                {"ids": ["List at least one run, or choose scope all."]}
-            )
+            raise unprocessable("ids", "List at least one run, or choose scope all.")
         return attrs
 
 
@@ -124,10 +137,7 @@ class ImportUploadSerializer(serializers.Serializer[Any]):
     )
 
     def validate_workspace(self, pk: int) -> Workspace:
-        workspace = Workspace.objects.filter(pk=pk).first()
-        if workspace is None:
-            raise serializers.ValidationError(f"No workspace has the id {pk}.")
-        return workspace
+        return _workspace(pk)
 
 
 class ImportSerializer(ImportUploadSerializer):
@@ -140,32 +150,32 @@ class ImportSerializer(ImportUploadSerializer):
 
 class RowErrorSerializer(serializers.Serializer[Any]):
     line = serializers.IntegerField()
-    message = serializers.CharField()
+    message = Text()
 
 
 class ImportRowSerializer(serializers.Serializer[Any]):
     line = serializers.IntegerField()
-    run_id = serializers.CharField()
-    customer_ref = serializers.CharField()
-    file_name = serializers.CharField(allow_null=True)
+    run_id = Text()
+    customer_ref = Text()
+    file_name = Text(allow_null=True)
 
 
 class CustomerCountSerializer(serializers.Serializer[Any]):
-    customer_ref = serializers.CharField()
+    customer_ref = Text()
     rows = serializers.IntegerField()
 
 
 class ImportPreviewSerializer(serializers.Serializer[Any]):
-    ok = serializers.BooleanField(help_text="Whether the file can be imported as it is.")
-    sha256 = serializers.CharField()
+    ok = Flag(help_text="Whether the file can be imported as it is.")
+    sha256 = Text()
     workspace = serializers.IntegerField()
     rows = serializers.IntegerField()
     new_count = serializers.IntegerField(help_text="Runs the inventory does not know yet.")
     update_count = serializers.IntegerField(help_text="Known runs that get their customer.")
     per_customer = CustomerCountSerializer(many=True)
-    columns = serializers.ListField(child=serializers.CharField())
-    notes = serializers.ListField(child=serializers.CharField())
-    file_errors = serializers.ListField(child=serializers.CharField())
+    columns = serializers.ListField(child=Text())
+    notes = serializers.ListField(child=Text())
+    file_errors = serializers.ListField(child=Text())
     error_count = serializers.IntegerField()
     problems = RowErrorSerializer(many=True, help_text=f"The first {LISTED_ERRORS} row problems.")
     sample = ImportRowSerializer(many=True)
@@ -209,11 +219,13 @@ class Unassigned(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = _query(request, UnassignedQuerySerializer)
+        workspace = Workspace.objects.filter(pk=params.get("workspace", 0)).first()
         rows = run_assignment.unassigned_runs(
-            workspace=params.get("workspace"),
-            value=params.get("value", ""),
-            key=params.get("key", ""),
+            workspace=workspace, value=params.get("value", ""), key=params.get("key", "").strip()
         ).select_related("workspace")
+        if "workspace" in params and workspace is None:
+            # An unknown workspace has no runs: an empty page, as for any filter.
+            rows = rows.none()
         return _page(request, rows, params, UnassignedRunSerializer, field="id", descending=True)
 
 
@@ -228,7 +240,7 @@ class Assign(ApiView):
         "then see them and may delete them. Audited with the runs' ids.",
         request=AssignSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={200: AssignedSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: AssignedSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
@@ -270,7 +282,7 @@ class ImportPreview(ApiView):
         summary="Check a CSV file of parse runs for an import (staff admins); nothing is written",
         description="Says what the file would import, every problem with it, and its sha256.",
         request={"multipart/form-data": ImportUploadSerializer},
-        responses={200: ImportPreviewSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: ImportPreviewSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         data, content = _upload(request, ImportUploadSerializer)
@@ -288,7 +300,7 @@ class Import(ApiView):
         "(400, with the problems). With sha256, a different file is refused (409). Audited "
         "with the file's digest.",
         request={"multipart/form-data": ImportSerializer},
-        responses={201: ImportPreviewSerializer, **_errors(*ACTION_ERRORS)},
+        responses={201: ImportPreviewSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         data, content = _upload(request, ImportSerializer)

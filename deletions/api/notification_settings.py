@@ -22,34 +22,43 @@ from deletions.api.auth import IsStaff
 from deletions.api.models import NotificationDelivery, NotificationEndpoint
 from deletions.api.pages import EndpointForm
 from deletions.api.serializers import PK_MAX, PageQuerySerializer
-from deletions.api.staff_base import CanAdminister, form_data, form_values, person
-from deletions.api.views import ACTION_ERRORS, READ_ERRORS, ApiView, _errors, _page, _query
+from deletions.api.staff_base import (
+    WRITE_ERRORS,
+    CanAdminister,
+    Flag,
+    Text,
+    Whole,
+    form_data,
+    form_values,
+    person,
+)
+from deletions.api.views import READ_ERRORS, ApiView, _errors, _page, _query
 from deletions.models import Source
 
 
 class EndpointSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     customer = serializers.IntegerField(source="customer_id")
-    customer_name = serializers.CharField(source="customer.name")
-    url = serializers.CharField()
-    is_active = serializers.BooleanField()
+    customer_name = Text(source="customer.name")
+    url = Text()
+    is_active = Flag()
     created_at = serializers.DateTimeField()
 
 
 class NewEndpointSerializer(EndpointSerializer):
-    signing_secret = serializers.CharField(
+    signing_secret = Text(
         help_text="Signs every notification (X-Portal-Signature): shown this once, never again."
     )
 
 
 class EndpointPageSerializer(serializers.Serializer[Any]):
     results = EndpointSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 class EndpointSetSerializer(serializers.Serializer[Any]):
-    customer = serializers.IntegerField(min_value=1, max_value=PK_MAX)
-    url = serializers.CharField(
+    customer = Whole(min_value=1, max_value=PK_MAX)
+    url = Text(
         max_length=500,
         help_text="https, at a public address (the outbound URL policy). Setting it again "
         "rotates the signing secret.",
@@ -60,11 +69,11 @@ class DeliverySerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     customer = serializers.IntegerField(source="endpoint.customer_id")
     request = serializers.IntegerField(source="request_id", allow_null=True)
-    event = serializers.CharField()
+    event = Text()
     status = serializers.ChoiceField(choices=NotificationDelivery.Status.choices)
     attempts = serializers.IntegerField()
     last_status_code = serializers.IntegerField(allow_null=True)
-    last_error = serializers.CharField(help_text="The kind of failure; never the answer's body.")
+    last_error = Text(help_text="The kind of failure; never the answer's body.")
     created_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
     next_attempt_at = serializers.DateTimeField(allow_null=True)
@@ -72,7 +81,7 @@ class DeliverySerializer(serializers.Serializer[Any]):
 
 class DeliveryPageSerializer(serializers.Serializer[Any]):
     results = DeliverySerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 class DeliveryQuerySerializer(PageQuerySerializer):
@@ -100,7 +109,7 @@ class Endpoints(ApiView):
         description="A new signing secret is made each time and is in this answer only. The "
         "URL must pass the outbound URL policy. Audited (the URL's host, never the secret).",
         request=EndpointSetSerializer,
-        responses={200: NewEndpointSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: NewEndpointSerializer, **_errors(*WRITE_ERRORS)},
     )
     @sensitive_variables("secret", "body")
     def post(self, request: Request) -> Response:

@@ -19,9 +19,16 @@ from deletions import organizations
 from deletions.api.auth import IsStaff
 from deletions.api.idempotency import idempotent
 from deletions.api.serializers import PageQuerySerializer
-from deletions.api.staff_base import IDEMPOTENCY_PARAMETER, CanAdminister, form_data, form_values
+from deletions.api.staff_base import (
+    IDEMPOTENCY_PARAMETER,
+    WRITE_ERRORS,
+    CanAdminister,
+    Text,
+    Whole,
+    form_data,
+    form_values,
+)
 from deletions.api.views import (
-    ACTION_ERRORS,
     OBJECT_ERRORS,
     READ_ERRORS,
     ApiView,
@@ -37,8 +44,8 @@ RATE_MAX = 2_147_483_647
 
 class OrganizationSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    name = serializers.CharField()
-    extend_organization_id = serializers.CharField()
+    name = Text()
+    extend_organization_id = Text()
     write_rate_limit = serializers.IntegerField(help_text="DELETEs per second, shared.")
     get_rate_limit = serializers.IntegerField(help_text="GETs per second, shared.")
     workspaces = serializers.SerializerMethodField(help_text="The ids of its workspaces.")
@@ -50,21 +57,21 @@ class OrganizationSerializer(serializers.Serializer[Any]):
 
 class OrganizationPageSerializer(serializers.Serializer[Any]):
     results = OrganizationSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 class OrganizationWriteSerializer(serializers.Serializer[Any]):
     """An organisation's settings; on an edit, only those given change."""
 
-    name = serializers.CharField(max_length=100)
-    extend_organization_id = serializers.CharField(
+    name = Text(max_length=100)
+    extend_organization_id = Text(
         max_length=255,
         required=False,
         allow_blank=True,
         help_text="Optional (org_...); unique when given.",
     )
-    write_rate_limit = serializers.IntegerField(min_value=1, max_value=RATE_MAX, required=False)
-    get_rate_limit = serializers.IntegerField(min_value=1, max_value=RATE_MAX, required=False)
+    write_rate_limit = Whole(min_value=1, max_value=RATE_MAX, required=False)
+    get_rate_limit = Whole(min_value=1, max_value=RATE_MAX, required=False)
 
 
 def _response(org: Organization, http_status: int = status.HTTP_200_OK) -> Response:
@@ -101,7 +108,7 @@ class OrganizationList(ApiView):
         description="Choose it in its workspaces' settings (update_workspace, organization).",
         request=OrganizationWriteSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: OrganizationSerializer, **_errors(*ACTION_ERRORS)},
+        responses={201: OrganizationSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
@@ -130,7 +137,7 @@ class OrganizationDetail(ApiView):
         operation_id="update_organization",
         summary="Change an Extend organisation's name, id or shared limits (staff admins)",
         request=OrganizationWriteSerializer(partial=True),
-        responses={200: OrganizationSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: OrganizationSerializer, **_errors(*WRITE_ERRORS)},
     )
     def patch(self, request: Request, pk: int) -> Response:
         org = get_object_or_404(Organization, pk=pk)

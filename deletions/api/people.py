@@ -21,9 +21,19 @@ from rest_framework.response import Response
 from deletions import customers, invitations, roles
 from deletions.api.idempotency import idempotent
 from deletions.api.serializers import PageQuerySerializer
-from deletions.api.staff_base import IDEMPOTENCY_PARAMETER, CanAdminister, form_data, form_values
+from deletions.api.staff_base import (
+    IDEMPOTENCY_PARAMETER,
+    WRITE_ERRORS,
+    CanAdminister,
+    Email,
+    Flag,
+    Slug,
+    Text,
+    Whole,
+    form_data,
+    form_values,
+)
 from deletions.api.views import (
-    ACTION_ERRORS,
     OBJECT_ERRORS,
     READ_ERRORS,
     ApiView,
@@ -45,12 +55,12 @@ STAFF_ROLE_CHANGES = [*STAFF_ROLES, StaffRoleForm.NONE]
 
 class CustomerSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    name = serializers.CharField()
-    external_ref = serializers.CharField(
+    name = Text()
+    external_ref = Text(
         help_text="What parse runs carry under a workspace's customer metadata key."
     )
-    slug = serializers.CharField(help_text="In the customer's public erasure-form URL.")
-    is_active = serializers.BooleanField()
+    slug = Text(help_text="In the customer's public erasure-form URL.")
+    is_active = Flag()
     cooling_off_hours = serializers.IntegerField()
     users = serializers.IntegerField(help_text="Its users (service accounts included).")
     created_at = serializers.DateTimeField()
@@ -58,11 +68,11 @@ class CustomerSerializer(serializers.Serializer[Any]):
 
 class MemberSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    username = serializers.CharField()
-    email = serializers.CharField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField()
-    is_active = serializers.BooleanField()
+    username = Text()
+    email = Text()
+    first_name = Text()
+    last_name = Text()
+    is_active = Flag()
     role = serializers.ChoiceField(choices=Membership.Role.choices, source="membership.role")
 
 
@@ -81,11 +91,11 @@ class CustomerDetailSerializer(CustomerSerializer):
 
 class CustomerPageSerializer(serializers.Serializer[Any]):
     results = CustomerSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 class CustomerQuerySerializer(PageQuerySerializer):
-    q = serializers.CharField(
+    q = Text(
         required=False,
         allow_blank=True,
         max_length=150,
@@ -96,11 +106,11 @@ class CustomerQuerySerializer(PageQuerySerializer):
 class CustomerWriteSerializer(serializers.Serializer[Any]):
     """A customer's settings; on an edit, only those given change."""
 
-    name = serializers.CharField(max_length=200)
-    external_ref = serializers.CharField(max_length=255)
-    slug = serializers.SlugField(max_length=80)
-    is_active = serializers.BooleanField(required=False)
-    cooling_off_hours = serializers.IntegerField(
+    name = Text(max_length=200)
+    external_ref = Text(max_length=255)
+    slug = Slug(max_length=80)
+    is_active = Flag(required=False)
+    cooling_off_hours = Whole(
         min_value=0,
         max_value=168,
         required=False,
@@ -109,12 +119,12 @@ class CustomerWriteSerializer(serializers.Serializer[Any]):
 
 
 class InviteSerializer(serializers.Serializer[Any]):
-    email = serializers.EmailField(max_length=254)
-    username = serializers.CharField(
+    email = Email(max_length=254)
+    username = Text(
         max_length=150, required=False, allow_blank=True, help_text="Default: the e-mail address."
     )
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    first_name = Text(max_length=150, required=False, allow_blank=True)
+    last_name = Text(max_length=150, required=False, allow_blank=True)
 
 
 class CustomerInviteSerializer(InviteSerializer):
@@ -134,22 +144,22 @@ class StaffRoleSerializer(serializers.Serializer[Any]):
 
 class StaffSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    username = serializers.CharField()
-    email = serializers.CharField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField()
-    is_active = serializers.BooleanField()
-    is_superuser = serializers.BooleanField()
+    username = Text()
+    email = Text()
+    first_name = Text()
+    last_name = Text()
+    is_active = Flag()
+    is_superuser = Flag()
     role = serializers.SerializerMethodField(help_text="Highest staff role; empty for none.")
 
-    @extend_schema_field(serializers.CharField())
+    @extend_schema_field(Text())
     def get_role(self, user: User) -> str:
         return roles.staff_role_of(user)
 
 
 class StaffPageSerializer(serializers.Serializer[Any]):
     results = StaffSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 def _customer(pk: int) -> Customer:
@@ -209,7 +219,7 @@ class CustomerList(ApiView):
         description="Then invite its users (invite_customer_user).",
         request=CustomerWriteSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: CustomerDetailSerializer, **_errors(*ACTION_ERRORS)},
+        responses={201: CustomerDetailSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
@@ -240,7 +250,7 @@ class CustomerDetail(ApiView):
         description="Only the fields given change. A deactivated customer's users and tokens "
         "stop working.",
         request=CustomerWriteSerializer(partial=True),
-        responses={200: CustomerDetailSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: CustomerDetailSerializer, **_errors(*WRITE_ERRORS)},
     )
     def patch(self, request: Request, pk: int) -> Response:
         customer = _customer(pk)
@@ -261,7 +271,7 @@ class CustomerUsers(ApiView):
         "A username or e-mail address already in use is a 400.",
         request=CustomerInviteSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: MemberSerializer, **_errors(*ACTION_ERRORS)},
+        responses={201: MemberSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         customer = _customer(pk)
@@ -300,7 +310,7 @@ class StaffList(ApiView):
         description="The user gets an e-mail with a signed, expiring link to choose a password.",
         request=StaffInviteSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: StaffSerializer, **_errors(*ACTION_ERRORS)},
+        responses={201: StaffSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
@@ -320,7 +330,7 @@ class StaffRole(ApiView):
         description="Audited. Superuser status stays only with the admin role: a lesser role or "
         "none takes it away too. Nobody changes their own role (403).",
         request=StaffRoleSerializer,
-        responses={200: StaffSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: StaffSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         target = _staff(pk)

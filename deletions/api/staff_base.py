@@ -15,14 +15,15 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from deletions import holds, transitions, workspace_health
+from deletions.api import idempotency
 from deletions.api.auth import IsStaffPerson, StaffWith, api_membership, refuse_service_account
-from deletions.api.idempotency import HEADER, MAX_KEY_LENGTH
+from deletions.api.errors import ApiError
+from deletions.api.views import ACTION_ERRORS
 
 
 class CanApprove(StaffWith):
@@ -59,16 +60,50 @@ class IsCustomerAdminPerson(IsStaffPerson):
         return True
 
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER,
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Any unique string of at most 255 printable characters: a retry with the same "
-    "key and body gets the first answer; the same key with another body is refused (422).",
-    # What the server accepts (idempotency.MAX_KEY_LENGTH, printable), as ASCII.
-    pattern=rf"^[\x21-\x7e]([\x20-\x7e]{{0,{MAX_KEY_LENGTH - 2}}}[\x21-\x7e])?$",
-)
+# Every write may be refused by a rule once its body matched the schema (422).
+WRITE_ERRORS = (*ACTION_ERRORS, 422)
+
+IDEMPOTENCY_PARAMETER = idempotency.PARAMETER
+
+
+class StringsOnly(serializers.CharField):
+    """Takes only JSON strings: DRF's text fields take numbers too, which the schema does not
+    allow (a number where a name is expected is a mistake, not a name)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class Text(StringsOnly):
+    pass
+
+
+class Slug(StringsOnly, serializers.SlugField):
+    pass
+
+
+class Email(StringsOnly, serializers.EmailField):
+    pass
+
+
+class Flag(serializers.BooleanField):
+    """Takes only JSON true and false (DRF's takes "yes", 1, "on"... which the schema does not)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class Whole(serializers.IntegerField):
+    """In a JSON body, takes only JSON integers (DRF's takes "12" and 12.0 too)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
 
 
 def person(request: Request) -> User:
@@ -79,14 +114,41 @@ def person(request: Request) -> User:
 
 
 def form_values(form: forms.BaseForm) -> dict[str, Any]:
-    """*form*'s cleaned data, or a 400 with its errors by field (as a serializer's would be)."""
+    """*form*'s cleaned data, or a 422 with its errors by field.
+
+    The body matched the schema (its serializer said so: otherwise a 400); what the form
+    refuses is a rule (a name in use, a URL the policy refuses, a date in the future), so the
+    request cannot be carried out as asked.
+    """
     if form.is_valid():
         return dict(form.cleaned_data)
-    errors: dict[str, Any] = {
+    errors: dict[str, list[str]] = {
         "non_field_errors" if name == NON_FIELD_ERRORS else name: [str(m) for m in messages]
         for name, messages in form.errors.items()
     }
-    raise serializers.ValidationError(errors)
+    name, messages = next(iter(errors.items()))
+    prefix = "" if name == "non_field_errors" else f"{name}: "
+    raise ApiError(
+        prefix + messages[0],
+        status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        code="unprocessable",
+        details={"fields": errors},
+    )
+
+
+def unprocessable(field: str, message: str) -> ApiError:
+    """A 422 about one field of a body that matched the schema but that a rule refuses."""
+    return ApiError(
+        f"{field}: {message}",
+        status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        code="unprocessable",
+        details={"fields": {field: [message]}},
+    )
+
+
+def unknown(field: str, what: str, pk: int) -> ApiError:
+    """A 422 for a body that names an object that does not exist (or may not be used)."""
+    return unprocessable(field, f"No {what} has the id {pk}.")
 
 
 def form_data(values: dict[str, Any]) -> dict[str, Any]:

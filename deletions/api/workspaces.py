@@ -28,13 +28,16 @@ from deletions.api.idempotency import idempotent
 from deletions.api.serializers import PK_MAX, PageQuerySerializer
 from deletions.api.staff_base import (
     IDEMPOTENCY_PARAMETER,
+    WRITE_ERRORS,
     CanAdminister,
     CanOperate,
+    Flag,
+    Text,
+    Whole,
     form_data,
     form_values,
 )
 from deletions.api.views import (
-    ACTION_ERRORS,
     OBJECT_ERRORS,
     READ_ERRORS,
     ApiView,
@@ -51,9 +54,9 @@ WRITE_ONLY_HELP = "Write-only: stored encrypted, never returned."
 
 
 class SyncStateSerializer(serializers.Serializer[Any]):
-    status = serializers.CharField()
-    mode = serializers.CharField()
-    is_active = serializers.BooleanField(help_text="A worker holds the sync now.")
+    status = Text()
+    mode = Text()
+    is_active = Flag(help_text="A worker holds the sync now.")
     pages_done = serializers.IntegerField()
     runs_seen = serializers.IntegerField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -67,20 +70,20 @@ class WorkspaceDetailSerializer(serializers.Serializer[Any]):
     """A workspace's settings and health; of its secrets, only whether each is set."""
 
     id = serializers.IntegerField()
-    name = serializers.CharField()
-    base_url = serializers.CharField()
-    api_version = serializers.CharField()
+    name = Text()
+    base_url = Text()
+    api_version = Text()
     key_scope = serializers.ChoiceField(choices=Workspace.KeyScope.choices)
-    extend_workspace_id = serializers.CharField()
+    extend_workspace_id = Text()
     organization = serializers.IntegerField(source="organization_id", allow_null=True)
-    customer_metadata_key = serializers.CharField()
+    customer_metadata_key = Text()
     rate_limit = serializers.IntegerField()
     get_rate_limit = serializers.IntegerField()
-    verify_deletions = serializers.BooleanField()
+    verify_deletions = Flag()
     health = serializers.ChoiceField(choices=Workspace.Health.choices)
-    health_reason = serializers.CharField()
+    health_reason = Text()
     health_changed_at = serializers.DateTimeField(allow_null=True)
-    api_key_set = serializers.BooleanField(source="has_api_key")
+    api_key_set = Flag(source="has_api_key")
     webhook_secret_set = serializers.SerializerMethodField()
     webhook_url = serializers.SerializerMethodField(
         help_text="Where Extend sends this workspace's webhooks."
@@ -100,39 +103,39 @@ class WorkspaceStateSerializer(WorkspaceDetailSerializer):
 
 class WorkspacePageSerializer(serializers.Serializer[Any]):
     results = WorkspaceDetailSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = Text(allow_null=True)
 
 
 class WorkspaceWriteSerializer(serializers.Serializer[Any]):
     """The settings of a workspace; on an edit, only those given change."""
 
-    name = serializers.CharField(max_length=100)
-    base_url = serializers.CharField(
+    name = Text(max_length=100)
+    base_url = Text(
         max_length=200,
         help_text="One of Extend's regions (https://api.extend.ai, https://api.us2.extend.app, "
         "https://api.eu1.extend.ai) or any URL the outbound URL policy allows (https, public "
         "address, unless its host is in OUTBOUND_ALLOWED_HOSTS). Changing it on an edit needs "
         "api_key too: a stored key is never sent to a new address.",
     )
-    api_version = serializers.CharField(max_length=20)
+    api_version = Text(max_length=20)
     key_scope = serializers.ChoiceField(choices=Workspace.KeyScope.choices)
-    extend_workspace_id = serializers.CharField(
+    extend_workspace_id = Text(
         max_length=255, allow_blank=True, help_text="Required with an organisation key."
     )
-    organization = serializers.IntegerField(
+    organization = Whole(
         min_value=1, max_value=PK_MAX, allow_null=True, help_text="The organisation's id, or null."
     )
-    customer_metadata_key = serializers.CharField(max_length=100)
-    rate_limit = serializers.IntegerField(min_value=0, max_value=2_147_483_647)
-    get_rate_limit = serializers.IntegerField(min_value=0, max_value=2_147_483_647)
-    verify_deletions = serializers.BooleanField()
-    api_key = serializers.CharField(
+    customer_metadata_key = Text(max_length=100)
+    rate_limit = Whole(min_value=0, max_value=2_147_483_647)
+    get_rate_limit = Whole(min_value=0, max_value=2_147_483_647)
+    verify_deletions = Flag()
+    api_key = Text(
         max_length=MAX_SECRET_LENGTH, write_only=True, required=False, help_text=WRITE_ONLY_HELP
     )
 
 
 class WorkspaceCreateSerializer(WorkspaceWriteSerializer):
-    webhook_secret = serializers.CharField(
+    webhook_secret = Text(
         max_length=MAX_SECRET_LENGTH, write_only=True, required=False, help_text=WRITE_ONLY_HELP
     )
 
@@ -148,25 +151,25 @@ class WorkspaceCreateSerializer(WorkspaceWriteSerializer):
 
 
 class SecretsSerializer(serializers.Serializer[Any]):
-    api_key = serializers.CharField(
+    api_key = Text(
         max_length=MAX_SECRET_LENGTH, required=False, allow_blank=True, help_text=WRITE_ONLY_HELP
     )
-    webhook_secret = serializers.CharField(
+    webhook_secret = Text(
         max_length=MAX_SECRET_LENGTH, required=False, allow_blank=True, help_text=WRITE_ONLY_HELP
     )
 
 
 class ConnectionResultSerializer(serializers.Serializer[Any]):
-    ok = serializers.BooleanField()
-    summary = serializers.CharField(help_text="In the portal's words, never the answer's text.")
+    ok = Flag()
+    summary = Text(help_text="In the portal's words, never the answer's text.")
     status = serializers.IntegerField(allow_null=True, help_text="Extend's HTTP status.")
-    code = serializers.CharField(allow_null=True, help_text="Extend's error code, if any.")
-    request_id = serializers.CharField(allow_null=True)
+    code = Text(allow_null=True, help_text="Extend's error code, if any.")
+    request_id = Text(allow_null=True)
     runs_seen = serializers.IntegerField()
 
 
 class SyncStartedSerializer(serializers.Serializer[Any]):
-    started = serializers.BooleanField()
+    started = Flag()
     sync = SyncStateSerializer()
 
 
@@ -233,7 +236,7 @@ class WorkspaceList(ApiView):
         "console's defaults. The secrets may also be entered later (rotate_workspace_secrets).",
         request=WorkspaceCreateSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: WorkspaceStateSerializer, **_errors(*ACTION_ERRORS)},
+        responses={201: WorkspaceStateSerializer, **_errors(*WRITE_ERRORS)},
     )
     @sensitive_variables("data", "secrets", "values")
     def post(self, request: Request) -> Response:
@@ -278,7 +281,7 @@ class WorkspaceDetail(ApiView):
         "if the outbound URL policy allows it. Once the change commits, nothing claimed under "
         "the old settings is sent to Extend.",
         request=WorkspaceWriteSerializer(partial=True),
-        responses={200: WorkspaceStateSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: WorkspaceStateSerializer, **_errors(*WRITE_ERRORS)},
     )
     @sensitive_variables("data", "api_key", "values")
     def patch(self, request: Request, pk: int) -> Response:
@@ -308,7 +311,7 @@ class WorkspaceSecrets(ApiView):
         description="Write-only: the answer says only that each is set. A new key binds from "
         "its commit on: nothing claimed under the old one is sent.",
         request=SecretsSerializer,
-        responses={200: WorkspaceStateSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: WorkspaceStateSerializer, **_errors(*WRITE_ERRORS)},
     )
     @sensitive_variables("data")
     def post(self, request: Request, pk: int) -> Response:
