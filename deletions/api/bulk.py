@@ -22,6 +22,7 @@ from deletions.api.staff_base import (
     Flag,
     Text,
     Whole,
+    checked_body,
     person,
 )
 from deletions.api.views import ApiView, _errors
@@ -75,9 +76,7 @@ class Bulk(ApiView):
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
-            ser = BulkSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
-            data = ser.validated_data
+            data = checked_body(request, BulkSerializer)
             user = person(request)
             reqs = bulk_decisions.load(data["ids"])
             if data["dry_run"]:

@@ -32,6 +32,8 @@ from deletions.api.staff_base import (
     Flag,
     IsCustomerAdminPerson,
     Text,
+    checked_body,
+    page_of,
     person,
 )
 from deletions.api.views import (
@@ -75,9 +77,7 @@ class NewTokenSerializer(TokenSerializer):
     )
 
 
-class TokenPageSerializer(serializers.Serializer[Any]):
-    results = TokenSerializer(many=True)
-    next_cursor = Text(allow_null=True)
+TokenPageSerializer = page_of(TokenSerializer)
 
 
 class TokenCreateSerializer(serializers.Serializer[Any]):
@@ -94,9 +94,7 @@ class ServiceAccountSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
 
 
-class ServiceAccountPageSerializer(serializers.Serializer[Any]):
-    results = ServiceAccountSerializer(many=True)
-    next_cursor = Text(allow_null=True)
+ServiceAccountPageSerializer = page_of(ServiceAccountSerializer)
 
 
 class ServiceAccountCreateSerializer(serializers.Serializer[Any]):
@@ -166,12 +164,9 @@ class MyTokens(ApiView):
         responses={201: NewTokenSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
-        ser = TokenCreateSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
+        data = checked_body(request, TokenCreateSerializer)
         me = person(request)
-        token, raw = tokens.issue(
-            me, name=ser.validated_data["name"], created_by=me, source=Source.API
-        )
+        token, raw = tokens.issue(me, name=data["name"], created_by=me, source=Source.API)
         return _created(token, raw)
 
 
@@ -246,10 +241,9 @@ class ServiceAccounts(ApiView):
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
-            ser = ServiceAccountCreateSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
+            data = checked_body(request, ServiceAccountCreateSerializer)
             account = service_accounts.create(
-                name=ser.validated_data["name"],
+                name=data["name"],
                 customer=_managed_customer(request),
                 issued_by=person(request),
                 source=Source.API,
@@ -271,11 +265,10 @@ class ServiceAccountTokens(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         account = get_object_or_404(_managed_accounts(request), pk=pk)
-        ser = TokenCreateSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
+        data = checked_body(request, TokenCreateSerializer)
         token, raw = tokens.issue(
             account.user,
-            name=ser.validated_data["name"],
+            name=data["name"],
             created_by=person(request),
             source=Source.API,
         )

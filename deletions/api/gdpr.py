@@ -30,8 +30,10 @@ from deletions.api.staff_base import (
     Flag,
     Text,
     Whole,
+    checked_body,
     form_data,
     form_values,
+    page_of,
 )
 from deletions.api.views import (
     OBJECT_ERRORS,
@@ -76,9 +78,7 @@ class IntakeSerializer(serializers.Serializer[Any]):
         return gdpr.due_date(item.received_on)
 
 
-class IntakePageSerializer(serializers.Serializer[Any]):
-    results = IntakeSerializer(many=True)
-    next_cursor = Text(allow_null=True)
+IntakePageSerializer = page_of(IntakeSerializer)
 
 
 class IntakeQuerySerializer(s.PageQuerySerializer):
@@ -217,9 +217,8 @@ class IntakePreview(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         item = get_object_or_404(_intakes(), pk=pk)
-        ser = FreezeSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        values = form_values(ScopeForm(_scope(ser.validated_data)))
+        data = checked_body(request, FreezeSerializer)
+        values = form_values(ScopeForm(_scope(data)))
         return _preview(item.customer, intake.intake_reference(item), values["run_ids"])
 
 
@@ -240,9 +239,7 @@ class IntakeFreeze(ApiView):
         item = get_object_or_404(_intakes(), pk=pk)
 
         def work() -> Response:
-            ser = FreezeSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
-            data = ser.validated_data
+            data = checked_body(request, FreezeSerializer)
             values = form_values(ScopeForm(_scope(data)))
             req = intake.freeze_intake(
                 item,
@@ -268,11 +265,8 @@ class IntakeDismiss(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         item = get_object_or_404(_intakes(), pk=pk)
-        ser = DismissSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        intake.dismiss_intake(
-            item, note=ser.validated_data["note"], actor=request.user, source=Source.API
-        )
+        data = checked_body(request, DismissSerializer)
+        intake.dismiss_intake(item, note=data["note"], actor=request.user, source=Source.API)
         return Response(IntakeSerializer(get_object_or_404(_intakes(), pk=pk)).data)
 
 
@@ -296,9 +290,8 @@ class OnBehalfPreview(ApiView):
         responses={200: PreviewSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
-        ser = OnBehalfSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        values = _on_behalf(dict(ser.validated_data))
+        data = checked_body(request, OnBehalfSerializer)
+        values = _on_behalf(data)
         return _preview(values["customer"], values["reference"], values["run_ids"])
 
 
@@ -318,9 +311,8 @@ class OnBehalf(ApiView):
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
-            ser = OnBehalfSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
-            values = _on_behalf(dict(ser.validated_data))
+            data = checked_body(request, OnBehalfSerializer)
+            values = _on_behalf(data)
             req = intake.file_on_behalf(
                 values["customer"],
                 reference=values["reference"],
@@ -363,9 +355,8 @@ class DeadlineExtend(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         req = load_request(request, pk)
-        ser = ExtendSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        values = form_values(ExtendForm(form_data(dict(ser.validated_data))))
+        data = checked_body(request, ExtendSerializer)
+        values = form_values(ExtendForm(form_data(data)))
         gdpr.extend_deadline(
             req,
             months=values["months"],
@@ -389,9 +380,8 @@ class DeadlinePause(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         req = load_request(request, pk)
-        ser = DeadlinePauseSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        values = form_values(PauseForm(form_data(dict(ser.validated_data))))
+        data = checked_body(request, DeadlinePauseSerializer)
+        values = form_values(PauseForm(form_data(data)))
         gdpr.pause_deadline(
             req,
             reason=values["reason"],

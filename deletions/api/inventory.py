@@ -31,6 +31,8 @@ from deletions.api.staff_base import (
     Flag,
     Text,
     Whole,
+    checked_body,
+    page_of,
     unknown,
     unprocessable,
 )
@@ -86,9 +88,7 @@ class UnassignedRunSerializer(serializers.Serializer[Any]):
         return run_assignment.customer_value(run)
 
 
-class UnassignedPageSerializer(serializers.Serializer[Any]):
-    results = UnassignedRunSerializer(many=True)
-    next_cursor = Text(allow_null=True)
+UnassignedPageSerializer = page_of(UnassignedRunSerializer)
 
 
 class AssignSerializer(UnassignedFilterSerializer):
@@ -202,9 +202,7 @@ def _preview_body(preview: imports.ImportPreview, data: bytes) -> dict[str, Any]
 
 
 def _upload(request: Request, serializer_class: type[ImportUploadSerializer]) -> Any:
-    ser = serializer_class(data=request.data)
-    ser.is_valid(raise_exception=True)
-    data = ser.validated_data
+    data = checked_body(request, serializer_class)
     return data, data["file"].read(imports.MAX_FILE_BYTES + 1)
 
 
@@ -244,9 +242,7 @@ class Assign(ApiView):
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
-            ser = AssignSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
-            data = ser.validated_data
+            data = checked_body(request, AssignSerializer)
             runs = run_assignment.unassigned_runs(
                 workspace=data.get("workspace"),
                 value=data.get("value", ""),

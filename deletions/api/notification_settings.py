@@ -28,8 +28,10 @@ from deletions.api.staff_base import (
     Flag,
     Text,
     Whole,
+    checked_body,
     form_data,
     form_values,
+    page_of,
     person,
 )
 from deletions.api.views import READ_ERRORS, ApiView, _errors, _page, _query
@@ -51,9 +53,7 @@ class NewEndpointSerializer(EndpointSerializer):
     )
 
 
-class EndpointPageSerializer(serializers.Serializer[Any]):
-    results = EndpointSerializer(many=True)
-    next_cursor = Text(allow_null=True)
+EndpointPageSerializer = page_of(EndpointSerializer)
 
 
 class EndpointSetSerializer(serializers.Serializer[Any]):
@@ -79,9 +79,7 @@ class DeliverySerializer(serializers.Serializer[Any]):
     next_attempt_at = serializers.DateTimeField(allow_null=True)
 
 
-class DeliveryPageSerializer(serializers.Serializer[Any]):
-    results = DeliverySerializer(many=True)
-    next_cursor = Text(allow_null=True)
+DeliveryPageSerializer = page_of(DeliverySerializer)
 
 
 class DeliveryQuerySerializer(PageQuerySerializer):
@@ -113,9 +111,8 @@ class Endpoints(ApiView):
     )
     @sensitive_variables("secret", "body")
     def post(self, request: Request) -> Response:
-        ser = EndpointSetSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        values = form_values(EndpointForm(form_data(dict(ser.validated_data))))
+        data = checked_body(request, EndpointSetSerializer)
+        values = form_values(EndpointForm(form_data(data)))
         endpoint, secret = notifications.set_endpoint(
             values["customer"], values["url"], actor=person(request), source=Source.API
         )

@@ -25,8 +25,9 @@ from deletions.api.staff_base import (
     CanAdminister,
     Text,
     Whole,
-    form_data,
-    form_values,
+    checked_body,
+    checked_values,
+    page_of,
 )
 from deletions.api.views import (
     OBJECT_ERRORS,
@@ -55,9 +56,7 @@ class OrganizationSerializer(serializers.Serializer[Any]):
         return [ws.pk for ws in org.workspaces.all()]
 
 
-class OrganizationPageSerializer(serializers.Serializer[Any]):
-    results = OrganizationSerializer(many=True)
-    next_cursor = Text(allow_null=True)
+OrganizationPageSerializer = page_of(OrganizationSerializer)
 
 
 class OrganizationWriteSerializer(serializers.Serializer[Any]):
@@ -77,14 +76,6 @@ class OrganizationWriteSerializer(serializers.Serializer[Any]):
 def _response(org: Organization, http_status: int = status.HTTP_200_OK) -> Response:
     org = Organization.objects.prefetch_related("workspaces").get(pk=org.pk)
     return Response(OrganizationSerializer(org).data, status=http_status)
-
-
-def _values(org: Organization | None, data: dict[str, Any]) -> dict[str, Any]:
-    """*data* over *org*'s settings (the model's defaults for a new one), checked by the
-    console's form."""
-    current = org if org is not None else Organization()
-    merged = {name: getattr(current, name) for name in organizations.FIELDS} | data
-    return form_values(OrganizationForm(form_data(merged), instance=org))
 
 
 class OrganizationList(ApiView):
@@ -112,9 +103,8 @@ class OrganizationList(ApiView):
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
-            ser = OrganizationWriteSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
-            values = _values(None, dict(ser.validated_data))
+            data = checked_body(request, OrganizationWriteSerializer)
+            values = checked_values(OrganizationForm, organizations.FIELDS, None, data)
             org = organizations.create_organization(values, actor=request.user, source=Source.API)
             return _response(org, status.HTTP_201_CREATED)
 
@@ -141,9 +131,8 @@ class OrganizationDetail(ApiView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         org = get_object_or_404(Organization, pk=pk)
-        ser = OrganizationWriteSerializer(data=request.data, partial=True)
-        ser.is_valid(raise_exception=True)
-        values = _values(org, dict(ser.validated_data))
+        data = checked_body(request, OrganizationWriteSerializer, partial=True)
+        values = checked_values(OrganizationForm, organizations.FIELDS, org, data)
         organizations.update_organization(
             get_object_or_404(Organization, pk=pk), values, actor=request.user, source=Source.API
         )

@@ -30,8 +30,11 @@ from deletions.api.staff_base import (
     Slug,
     Text,
     Whole,
+    checked_body,
+    checked_values,
     form_data,
     form_values,
+    page_of,
 )
 from deletions.api.views import (
     OBJECT_ERRORS,
@@ -89,9 +92,7 @@ class CustomerDetailSerializer(CustomerSerializer):
         return MemberSerializer(people, many=True).data
 
 
-class CustomerPageSerializer(serializers.Serializer[Any]):
-    results = CustomerSerializer(many=True)
-    next_cursor = Text(allow_null=True)
+CustomerPageSerializer = page_of(CustomerSerializer)
 
 
 class CustomerQuerySerializer(PageQuerySerializer):
@@ -157,21 +158,11 @@ class StaffSerializer(serializers.Serializer[Any]):
         return roles.staff_role_of(user)
 
 
-class StaffPageSerializer(serializers.Serializer[Any]):
-    results = StaffSerializer(many=True)
-    next_cursor = Text(allow_null=True)
+StaffPageSerializer = page_of(StaffSerializer)
 
 
 def _customer(pk: int) -> Customer:
     return get_object_or_404(customers.search(), pk=pk)
-
-
-def _customer_values(customer: Customer | None, data: dict[str, Any]) -> dict[str, Any]:
-    """*data* over *customer*'s settings (the defaults for a new one), checked by the
-    console's form."""
-    current = customer if customer is not None else Customer()
-    merged = {name: getattr(current, name) for name in customers.FIELDS} | data
-    return form_values(CustomerForm(form_data(merged), instance=customer))
 
 
 def _invite(request: Request, data: dict[str, Any], customer: Customer | None) -> Response:
@@ -223,9 +214,8 @@ class CustomerList(ApiView):
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
-            ser = CustomerWriteSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
-            values = _customer_values(None, dict(ser.validated_data))
+            data = checked_body(request, CustomerWriteSerializer)
+            values = checked_values(CustomerForm, customers.FIELDS, None, data)
             customer = customers.create_customer(values, actor=request.user, source=Source.API)
             body = CustomerDetailSerializer(_customer(customer.pk)).data
             return Response(body, status=status.HTTP_201_CREATED)
@@ -254,9 +244,8 @@ class CustomerDetail(ApiView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         customer = _customer(pk)
-        ser = CustomerWriteSerializer(data=request.data, partial=True)
-        ser.is_valid(raise_exception=True)
-        values = _customer_values(customer, dict(ser.validated_data))
+        data = checked_body(request, CustomerWriteSerializer, partial=True)
+        values = checked_values(CustomerForm, customers.FIELDS, customer, data)
         customers.update_customer(_customer(pk), values, actor=request.user, source=Source.API)
         return Response(CustomerDetailSerializer(_customer(pk)).data)
 
@@ -277,9 +266,8 @@ class CustomerUsers(ApiView):
         customer = _customer(pk)
 
         def work() -> Response:
-            ser = CustomerInviteSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
-            return _invite(request, dict(ser.validated_data), customer)
+            data = checked_body(request, CustomerInviteSerializer)
+            return _invite(request, data, customer)
 
         return idempotent(request, work)
 
@@ -314,9 +302,8 @@ class StaffList(ApiView):
     )
     def post(self, request: Request) -> Response:
         def work() -> Response:
-            ser = StaffInviteSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
-            return _invite(request, dict(ser.validated_data), None)
+            data = checked_body(request, StaffInviteSerializer)
+            return _invite(request, data, None)
 
         return idempotent(request, work)
 
@@ -334,9 +321,8 @@ class StaffRole(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         target = _staff(pk)
-        ser = StaffRoleSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        role = ser.validated_data["role"]
+        data = checked_body(request, StaffRoleSerializer)
+        role = data["role"]
         roles.set_staff_role(
             target,
             None if role == StaffRoleForm.NONE else role,

@@ -106,6 +106,39 @@ class Whole(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
+def page_of(item: type[serializers.Serializer[Any]]) -> type[serializers.Serializer[Any]]:
+    """The serializer of one keyset page of *item* (``results``, ``next_cursor``), named after
+    it in the schema (``CustomerSerializer`` -> ``CustomerPage``)."""
+    name = item.__name__.removesuffix("Serializer") + "PageSerializer"
+    fields = {
+        "results": item(many=True),
+        "next_cursor": serializers.CharField(allow_null=True),
+    }
+    return type(name, (serializers.Serializer,), fields)
+
+
+def checked_body(
+    request: Request, serializer_class: type[serializers.Serializer[Any]], *, partial: bool = False
+) -> dict[str, Any]:
+    """The request's body, checked against *serializer_class* (a 400 if it does not match)."""
+    ser = serializer_class(data=request.data, partial=partial)
+    ser.is_valid(raise_exception=True)
+    return dict(ser.validated_data)
+
+
+def checked_values(
+    form_class: type[forms.ModelForm[Any]],
+    fields: Any,
+    instance: Any,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """*data* laid over *instance*'s *fields* (the model's defaults for a new one, None), then
+    checked by the console's *form_class*: an edit that names a few fields meets every rule."""
+    current = instance if instance is not None else form_class._meta.model()
+    merged = {name: getattr(current, name) for name in fields} | data
+    return form_values(form_class(form_data(merged), instance=instance))
+
+
 def person(request: Request) -> User:
     """The user a staff or customer endpoint acts as (authentication made sure there is one)."""
     user = request.user

@@ -34,8 +34,10 @@ from deletions.api.staff_base import (
     Flag,
     Text,
     Whole,
+    checked_body,
     form_data,
     form_values,
+    page_of,
 )
 from deletions.api.views import (
     OBJECT_ERRORS,
@@ -101,9 +103,7 @@ class WorkspaceStateSerializer(WorkspaceDetailSerializer):
     sync = SyncStateSerializer()
 
 
-class WorkspacePageSerializer(serializers.Serializer[Any]):
-    results = WorkspaceDetailSerializer(many=True)
-    next_cursor = Text(allow_null=True)
+WorkspacePageSerializer = page_of(WorkspaceDetailSerializer)
 
 
 class WorkspaceWriteSerializer(serializers.Serializer[Any]):
@@ -186,17 +186,9 @@ def _state(ws: Workspace) -> dict[str, Any]:
 
 def _form_data(ws: Workspace | None, values: dict[str, Any]) -> dict[str, Any]:
     """The console form's data for *ws* (None: a new one) with *values* given over the API."""
-    current: dict[str, Any] = {}
-    if ws is not None:
-        current = {name: getattr(ws, name) for name in workspaces.SETTINGS_FIELDS}
-        current["organization"] = ws.organization_id
-        current["base_url"] = ws.base_url
-    else:
-        defaults = Workspace()
-        current = {name: getattr(defaults, name) for name in workspaces.SETTINGS_FIELDS}
-        current["organization"] = None
-        current["base_url"] = defaults.base_url
-    merged = {**current, **values}
+    current = ws if ws is not None else Workspace()
+    merged = {name: getattr(current, name) for name in workspaces.SETTINGS_FIELDS}
+    merged.update(organization=current.organization_id, base_url=current.base_url, **values)
     base_url = merged.pop("base_url")
     if base_url in Workspace.Region.values:
         merged.update(region=base_url, custom_url="")
@@ -242,9 +234,7 @@ class WorkspaceList(ApiView):
     def post(self, request: Request) -> Response:
         @sensitive_variables("data", "secrets", "values")
         def work() -> Response:
-            ser = WorkspaceCreateSerializer(data=request.data)
-            ser.is_valid(raise_exception=True)
-            data = dict(ser.validated_data)
+            data = checked_body(request, WorkspaceCreateSerializer)
             secrets = {n: data.pop(n, "") for n in ("api_key", "webhook_secret")}
             values = _checked(WorkspaceForm(_form_data(None, data)))
             if any(secrets.values()):
@@ -286,9 +276,7 @@ class WorkspaceDetail(ApiView):
     @sensitive_variables("data", "api_key", "values")
     def patch(self, request: Request, pk: int) -> Response:
         ws = get_workspace(pk)
-        ser = WorkspaceWriteSerializer(data=request.data, partial=True)
-        ser.is_valid(raise_exception=True)
-        data = dict(ser.validated_data)
+        data = checked_body(request, WorkspaceWriteSerializer, partial=True)
         api_key = data.pop("api_key", "")
         form = WorkspaceForm({**_form_data(ws, data), "api_key": api_key}, instance=ws)
         values = _checked(form)
@@ -316,9 +304,8 @@ class WorkspaceSecrets(ApiView):
     @sensitive_variables("data")
     def post(self, request: Request, pk: int) -> Response:
         ws = get_workspace(pk)
-        ser = SecretsSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        data = form_values(SecretsForm(dict(ser.validated_data)))
+        data = checked_body(request, SecretsSerializer)
+        data = form_values(SecretsForm(data))
         workspaces.rotate_secrets(
             ws,
             api_key=data.get("api_key") or "",
