@@ -188,7 +188,8 @@ def _form_data(ws: Workspace | None, values: dict[str, Any]) -> dict[str, Any]:
     """The console form's data for *ws* (None: a new one) with *values* given over the API."""
     current = ws if ws is not None else Workspace()
     merged = {name: getattr(current, name) for name in workspaces.SETTINGS_FIELDS}
-    merged.update(organization=current.organization_id, base_url=current.base_url, **values)
+    merged.update(organization=current.organization_id, base_url=current.base_url)
+    merged.update(values)
     base_url = merged.pop("base_url")
     if base_url in Workspace.Region.values:
         merged.update(region=base_url, custom_url="")
