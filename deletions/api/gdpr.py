@@ -50,8 +50,19 @@ from deletions.models import DeletionRequest, ErasureIntake, Source
 from deletions.submission import MAX_REASON_LENGTH
 
 
-def _run_ids_field() -> s.RunIdsField:
-    return s.RunIdsField(
+class SubjectRunIdsField(s.RunIdsField):
+    """Parse-run ids, none of them empty (as the schema says); an empty list or none at all
+    means every run that carries the subject's reference."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        ids = super().to_internal_value(data)
+        if not all(ids):
+            raise serializers.ValidationError("A parse-run id cannot be empty.")
+        return ids
+
+
+def _run_ids_field() -> SubjectRunIdsField:
+    return SubjectRunIdsField(
         required=False,
         help_text="Parse-run ids; empty or absent: every run whose metadata carries the "
         "subject's reference (GDPR_SUBJECT_METADATA_KEY).",
