@@ -67,8 +67,14 @@ IDEMPOTENCY_PARAMETER = idempotency.PARAMETER
 
 
 class StringsOnly(serializers.CharField):
-    """Takes only JSON strings: DRF's text fields take numbers too, which the schema does not
-    allow (a number where a name is expected is a mistake, not a name)."""
+    """Takes only JSON strings, as they are: DRF's text fields take numbers too, and trim
+    spaces before checking the length, neither of which the schema says. What a value means
+    once trimmed (blank, too short) is for the console's form or the domain function to say.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
