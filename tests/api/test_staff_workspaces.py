@@ -315,3 +315,16 @@ def test_organisations_keep_the_consoles_rules(staff_admin_api, approver_api):
     assert (same_name.status_code, same_id.status_code) == (422, 422)
     assert by_approver.status_code == 403
     assert Organization.objects.count() == 1
+
+
+def test_a_refused_secret_is_not_repeated_in_the_answer(staff_admin_api, workspace):
+    odd = "sk live with spaces 4242"
+    created = _create(staff_admin_api, api_key=odd)
+    rotated = staff_admin_api.post(
+        f"{WORKSPACES}/{workspace.pk}/secrets", {"webhook_secret": odd}, format="json"
+    )
+    moved = _patch(staff_admin_api, workspace, base_url="http://10.9.9.9", api_key=NEW_KEY)
+    assert (created.status_code, rotated.status_code, moved.status_code) == (422, 422, 422)
+    for response in (created, rotated):
+        assert odd not in response.content.decode()
+    assert NEW_KEY not in moved.content.decode()
