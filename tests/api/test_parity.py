@@ -159,7 +159,7 @@ def _permission(perm: Any) -> str | None:
 
 def _api_permission(path: str, method: str) -> str | None:
     url = re.sub(r"\{\w+\}", "1", path)
-    view_class = resolve(url).func.view_class  # type: ignore[attr-defined]
+    view_class = resolve(url).func.view_class
     view = view_class()
     view.request = SimpleNamespace(method=method.upper())
     found = [_permission(p) for p in view.get_permissions()]

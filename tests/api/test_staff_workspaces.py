@@ -196,7 +196,7 @@ def test_an_edit_changes_only_what_is_given(staff_admin_api, workspace):
     assert workspace.base_url == "http://127.0.0.1:9"
     assert workspace.reveal_api_key() == "sk_test_key_abcd"
     event = AuditEvent.objects.get(action="workspace.updated")
-    assert set(event.after) == {"name", "organization"}
+    assert set(event.after or {}) == {"name", "organization"}
 
 
 @pytest.mark.parametrize("client_name", ["viewer_api", "approver_api", "operator_service_api"])
