@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from deletions import outbound, roles
+from deletions import bulk_decisions, roles, workspaces
 from deletions.models import (
     Customer,
     DeletionRequest,
@@ -86,15 +86,8 @@ class BulkForm(forms.Form):
         # Any integer is acceptable here; each request is looked up and checked one by one.
         ids = self.fields["ids"]
         assert isinstance(ids, forms.TypedMultipleChoiceField)
-        ids.choices = [(v, v) for v in raw if str(v).isdigit()][:200]
+        ids.choices = [(v, v) for v in raw if str(v).isdigit()][: bulk_decisions.MAX_REQUESTS]
         ids.error_messages["required"] = "Select at least one request."
-
-
-def secret_problem(value: str) -> str | None:
-    """Why *value* cannot be an API key or signing secret, or None if it may be one."""
-    if len(value) < 8 or any(c.isspace() for c in value):
-        return "This does not look like a secret: too short or has spaces."
-    return None
 
 
 class WorkspaceForm(forms.ModelForm[Workspace]):
@@ -117,17 +110,7 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
 
     class Meta:
         model = Workspace
-        fields = [
-            "name",
-            "api_version",
-            "key_scope",
-            "extend_workspace_id",
-            "organization",
-            "customer_metadata_key",
-            "rate_limit",
-            "get_rate_limit",
-            "verify_deletions",
-        ]
+        fields = list(workspaces.SETTINGS_FIELDS)
         labels = {
             "api_version": "API version",
             "extend_workspace_id": "Extend workspace id",
@@ -169,6 +152,7 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
             )
 
     def clean(self) -> dict[str, Any]:
+        """Field by field, the rules :mod:`deletions.workspaces` applies again when it saves."""
         data = super().clean() or {}
         region = data.get("region")
         if region == CUSTOM_REGION:
@@ -176,38 +160,26 @@ class WorkspaceForm(forms.ModelForm[Workspace]):
                 self.add_error("custom_url", "Enter the URL of the custom region.")
             else:
                 data["base_url"] = data["custom_url"].rstrip("/")
-                try:
-                    outbound.check_url(data["base_url"])
-                except outbound.OutboundURLRefused as exc:
-                    self.add_error("custom_url", str(exc))
+                if problem := workspaces.base_url_problem(data["base_url"]):
+                    self.add_error("custom_url", problem)
         elif region:
-            # Extend's own regions: https by construction, checked again at each call.
             data["base_url"] = region
-        self._clean_api_key(data)
+        key = data.get("api_key") or ""
+        if key and (problem := workspaces.secret_problem(key)):
+            self.add_error("api_key", problem)
+        if "base_url" in data and workspaces.needs_key_reentry(
+            self.instance, data["base_url"], key
+        ):
+            self.add_error("api_key", workspaces.KEY_REENTRY_MESSAGE)
         if data.get("key_scope") == Workspace.KeyScope.ORGANIZATION and not data.get(
             "extend_workspace_id"
         ):
-            self.add_error(
-                "extend_workspace_id", "An organisation key needs the Extend workspace id."
-            )
+            self.add_error("extend_workspace_id", workspaces.ORGANIZATION_KEY_MESSAGE)
         return data
 
-    def _clean_api_key(self, data: dict[str, Any]) -> None:
-        key = data.get("api_key") or ""
-        if key and (problem := secret_problem(key)):
-            self.add_error("api_key", problem)
-        moved = "base_url" in data and data["base_url"] != self.instance.base_url
-        if self.instance.pk and moved and self.instance.has_api_key and not key:
-            self.add_error(
-                "api_key",
-                "The URL changes: enter the workspace's API key again. A stored key is never "
-                "sent to a new address.",
-            )
-
-    def save(self, commit: bool = True) -> Workspace:
-        if "base_url" in self.cleaned_data:
-            self.instance.base_url = self.cleaned_data["base_url"]
-        return super().save(commit=commit)
+    def values(self) -> dict[str, Any]:
+        """The cleaned settings, as :func:`deletions.workspaces.update_workspace` takes them."""
+        return {name: self.cleaned_data[name] for name in workspaces.AUDITED_FIELDS}
 
 
 class OrganizationForm(forms.ModelForm[Organization]):
@@ -259,7 +231,7 @@ class SecretsForm(forms.Form):
             raise ValidationError("Enter a new API key, a new webhook secret, or both.")
         for name in ("api_key", "webhook_secret"):
             value = data.get(name) or ""
-            if value and (problem := secret_problem(value)):
+            if value and (problem := workspaces.secret_problem(value)):
                 self.add_error(name, problem)
         return data
 

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deletions import audit, crypto, emails, gdpr, transitions
-from deletions.errors import RuleViolation
+from deletions.errors import RuleViolation, TransitionError
 from deletions.models import Customer, DeletionRequest, ErasureIntake, ParseRun, Source
 from deletions.submission import RunFilter, Selection, customer_runs, submit_request
 
@@ -252,6 +252,40 @@ def close_intake(
     return locked
 
 
+OPEN_STATUSES = (ErasureIntake.Status.VERIFIED, ErasureIntake.Status.AWAITING_VERIFICATION)
+
+
+def dismiss_intake(
+    intake: ErasureIntake, *, note: str, actor: Actor, source: Source | str
+) -> ErasureIntake:
+    """Close an open intake without a request, saying why (the note is kept and audited)."""
+    note = note.strip()
+    with transaction.atomic():
+        status = ErasureIntake.objects.select_for_update().get(pk=intake.pk).status
+        if status not in OPEN_STATUSES:
+            raise TransitionError(f"Intake #{intake.pk} is already closed.")
+        if not note:
+            raise RuleViolation("Say why the intake is dismissed.")
+        return close_intake(
+            intake, ErasureIntake.Status.DISMISSED, actor=actor, source=source, note=note
+        )
+
+
+# The staff lists of intakes: name -> (label, statuses shown).
+LIST_FILTERS = {
+    "verified": ("Verified, to handle", [ErasureIntake.Status.VERIFIED]),
+    "awaiting": ("Awaiting verification", [ErasureIntake.Status.AWAITING_VERIFICATION]),
+    "closed": (
+        "Closed",
+        [
+            ErasureIntake.Status.CONVERTED,
+            ErasureIntake.Status.DISMISSED,
+            ErasureIntake.Status.EXPIRED,
+        ],
+    ),
+}
+
+
 def verified_intakes() -> QuerySet[ErasureIntake]:
     return ErasureIntake.objects.filter(status=ErasureIntake.Status.VERIFIED).select_related(
         "customer"
@@ -306,8 +340,12 @@ def freeze_intake(
     run_ids: list[str],
     reason: str,
     actor: Actor,
+    source: Source | str,
 ) -> DeletionRequest:
-    """Turn a verified intake into a GDPR request for the subject's runs (or *run_ids*)."""
+    """Turn a verified intake into a GDPR request for the subject's runs (or *run_ids*).
+
+    *actor* becomes the requester, so the usual approval follows and they cannot approve it
+    themselves (four eyes)."""
     if intake.status != ErasureIntake.Status.VERIFIED:
         raise RuleViolation(f"Intake #{intake.pk} is {intake.get_status_display().lower()}.")
     reference = intake_reference(intake)
@@ -317,13 +355,13 @@ def freeze_intake(
             selection=selection_for(reference, run_ids),
             reason=reason,
             requested_by=actor,
-            source=Source.WEB,
+            source=source,
             kind=DeletionRequest.Kind.GDPR,
             subject_ref=reference,
             received_on=intake.received_on,
         )
         close_intake(
-            intake, ErasureIntake.Status.CONVERTED, actor=actor, source=Source.WEB, request=req
+            intake, ErasureIntake.Status.CONVERTED, actor=actor, source=source, request=req
         )
     return req
 
@@ -336,8 +374,10 @@ def file_on_behalf(
     run_ids: list[str],
     reason: str,
     actor: Actor,
+    source: Source | str,
 ) -> DeletionRequest:
-    """Staff file a GDPR request for a data subject who asked them directly."""
+    """Staff file a GDPR request for a data subject who asked them directly (*actor* becomes
+    its requester)."""
     reference = reference.strip()
     if not reference:
         raise RuleViolation("Give the data subject's reference.")
@@ -348,7 +388,7 @@ def file_on_behalf(
         selection=selection_for(reference, run_ids),
         reason=reason,
         requested_by=actor,
-        source=Source.WEB,
+        source=source,
         kind=DeletionRequest.Kind.GDPR,
         subject_ref=reference,
         received_on=received_on,

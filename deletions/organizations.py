@@ -1,13 +1,15 @@
-"""Extend organisations: what is recorded when one is created or changed.
+"""Extend organisations: creating and changing one, and what is recorded when that happens.
 
 An organisation's limits decide how fast every workspace in it may call Extend, so each change
-goes on the audit trail, whichever page (console or Django admin) made it. Callers save the
-organisation and call these inside the same transaction.
+goes on the audit trail, in the transaction of the change, whichever caller (console or API)
+made it: both call :func:`create_organization` and :func:`update_organization`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
 
 from deletions import audit
 from deletions.models import Organization, Source
@@ -45,3 +47,29 @@ def record_updated(
         after={name: after[name] for name in changed},
     )
     return True
+
+
+def create_organization(
+    values: dict[str, Any], *, actor: Actor, source: Source | str
+) -> Organization:
+    """A new organisation with *values* (any of :data:`FIELDS`), audited."""
+    with transaction.atomic():
+        org = Organization.objects.create(**{k: v for k, v in values.items() if k in FIELDS})
+        record_created(org, actor=actor, source=source)
+    return org
+
+
+def update_organization(
+    org: Organization, values: dict[str, Any], *, actor: Actor, source: Source | str
+) -> bool:
+    """Change *org* to *values* (any of :data:`FIELDS`), audited; False if nothing changed."""
+    with transaction.atomic():
+        locked = Organization.objects.select_for_update().get(pk=org.pk)
+        before = snapshot(locked)
+        for name in FIELDS:
+            if name in values:
+                setattr(locked, name, values[name])
+        locked.save()
+        changed = record_updated(locked, before, actor=actor, source=source)
+    org.refresh_from_db()
+    return changed

@@ -400,6 +400,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         # Two models have a Scope: without a name each, both would get a hashed one.
         "ScopeEnum": "deletions.models.DeletionRequest.Scope",
         "HoldScopeEnum": "deletions.models.LegalHold.Scope",
+        # Roles: within a customer, on the staff, and a staff role change (which may be none).
+        "MembershipRoleEnum": "deletions.models.Membership.Role",
+        "StaffRoleEnum": "deletions.api.people.STAFF_ROLES",
+        "StaffRoleChangeEnum": "deletions.api.people.STAFF_ROLE_CHANGES",
     },
 }
 # Requests per minute per token; bodies larger than this are refused (413).

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +25,19 @@ from deletions.errors import DomainError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# What a key may be (as the OpenAPI schema says): printable ASCII, no space at either end.
+KEY_PATTERN = rf"^[\x21-\x7e]([\x20-\x7e]{{0,{MAX_KEY_LENGTH - 2}}}[\x21-\x7e])?$"
+
+PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=f"Any unique string of at most {MAX_KEY_LENGTH} printable ASCII characters: a "
+    "retry with the same key and body gets the first answer; the same key with another body "
+    "is refused (422).",
+    pattern=KEY_PATTERN,
+)
 
 
 def request_hash(request: Request) -> str:
@@ -49,12 +64,15 @@ def _replay(stored: IdempotencyKey, digest: str) -> Response:
 
 def idempotent(request: Request, work: Callable[[], Response]) -> Response:
     """Run *work* once per (token, Idempotency-Key); replay its answer for the same request."""
-    key = request.headers.get(HEADER, "").strip()
+    key = request.headers.get(HEADER)
     token = request.auth
-    if not key or not isinstance(token, ApiToken):
+    if key is None or not isinstance(token, ApiToken):
         return work()
-    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ApiError(f"The {HEADER} must be at most {MAX_KEY_LENGTH} printable characters.")
+    if not re.fullmatch(KEY_PATTERN, key):
+        raise ApiError(
+            f"The {HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters, with no "
+            "space at either end."
+        )
     digest = request_hash(request)
     stored = IdempotencyKey.objects.filter(token=token, key=key).first()
     if stored is not None:

@@ -2,7 +2,19 @@
 
 from django.urls import path, re_path
 
-from deletions.api import docs, staff, views
+from deletions.api import (
+    bulk,
+    credentials,
+    docs,
+    gdpr,
+    inventory,
+    notification_settings,
+    organizations,
+    people,
+    staff,
+    views,
+    workspaces,
+)
 
 app_name = "api"
 
@@ -11,6 +23,7 @@ urlpatterns = [
     path("docs", docs.docs, name="docs"),
     path("runs", views.RunList.as_view(), name="runs"),
     path("requests", views.RequestList.as_view(), name="requests"),
+    path("requests/bulk", bulk.Bulk.as_view(), name="requests_bulk"),
     path("requests/<int:pk>", views.RequestDetail.as_view(), name="request"),
     path("requests/<int:pk>/items", views.ItemList.as_view(), name="items"),
     path("requests/<int:pk>/cancel", views.Cancel.as_view(), name="cancel"),
@@ -25,10 +38,69 @@ urlpatterns = [
         views.CertificatePdf.as_view(),
         name="certificate_pdf",
     ),
+    path("requests/<int:pk>/deadline", gdpr.Deadline.as_view(), name="deadline"),
+    path(
+        "requests/<int:pk>/deadline/extend", gdpr.DeadlineExtend.as_view(), name="deadline_extend"
+    ),
+    path("requests/<int:pk>/deadline/pause", gdpr.DeadlinePause.as_view(), name="deadline_pause"),
+    path(
+        "requests/<int:pk>/deadline/resume", gdpr.DeadlineResume.as_view(), name="deadline_resume"
+    ),
     path("queue", views.Queue.as_view(), name="queue"),
+    path("gdpr/intakes", gdpr.IntakeList.as_view(), name="intakes"),
+    path("gdpr/intakes/<int:pk>", gdpr.IntakeDetail.as_view(), name="intake"),
+    path("gdpr/intakes/<int:pk>/preview", gdpr.IntakePreview.as_view(), name="intake_preview"),
+    path("gdpr/intakes/<int:pk>/freeze", gdpr.IntakeFreeze.as_view(), name="intake_freeze"),
+    path("gdpr/intakes/<int:pk>/dismiss", gdpr.IntakeDismiss.as_view(), name="intake_dismiss"),
+    path("gdpr/requests", gdpr.OnBehalf.as_view(), name="gdpr_requests"),
+    path("gdpr/requests/preview", gdpr.OnBehalfPreview.as_view(), name="gdpr_request_preview"),
     path("holds", staff.HoldList.as_view(), name="holds"),
     path("holds/<int:pk>/lift", staff.HoldLift.as_view(), name="hold_lift"),
+    path("workspaces", workspaces.WorkspaceList.as_view(), name="workspaces"),
+    path("workspaces/<int:pk>", workspaces.WorkspaceDetail.as_view(), name="workspace"),
+    path(
+        "workspaces/<int:pk>/secrets",
+        workspaces.WorkspaceSecrets.as_view(),
+        name="workspace_secrets",
+    ),
+    path("workspaces/<int:pk>/test", workspaces.WorkspaceTest.as_view(), name="workspace_test"),
+    path("workspaces/<int:pk>/sync", workspaces.WorkspaceSync.as_view(), name="workspace_sync"),
     path("workspaces/<int:pk>/pause", staff.WorkspacePause.as_view(), name="workspace_pause"),
     path("workspaces/<int:pk>/resume", staff.WorkspaceResume.as_view(), name="workspace_resume"),
+    path("organisations", organizations.OrganizationList.as_view(), name="organizations"),
+    path("organisations/<int:pk>", organizations.OrganizationDetail.as_view(), name="organization"),
+    path("customers", people.CustomerList.as_view(), name="customers"),
+    path("customers/<int:pk>", people.CustomerDetail.as_view(), name="customer"),
+    path("customers/<int:pk>/users", people.CustomerUsers.as_view(), name="customer_users"),
+    path("staff", people.StaffList.as_view(), name="staff"),
+    path("staff/<int:pk>/role", people.StaffRole.as_view(), name="staff_role"),
+    path("inventory/unassigned", inventory.Unassigned.as_view(), name="unassigned"),
+    path("inventory/unassigned/assign", inventory.Assign.as_view(), name="assign"),
+    path("inventory/imports", inventory.Import.as_view(), name="imports"),
+    path("inventory/imports/preview", inventory.ImportPreview.as_view(), name="import_preview"),
+    path("me/tokens", credentials.MyTokens.as_view(), name="my_tokens"),
+    path(
+        "me/tokens/<int:token_id>/revoke",
+        credentials.MyTokenRevoke.as_view(),
+        name="my_token_revoke",
+    ),
+    path("tokens", credentials.Tokens.as_view(), name="tokens"),
+    path("tokens/<int:pk>/revoke", credentials.TokenRevoke.as_view(), name="token_revoke"),
+    path("service-accounts", credentials.ServiceAccounts.as_view(), name="service_accounts"),
+    path(
+        "service-accounts/<int:pk>/tokens",
+        credentials.ServiceAccountTokens.as_view(),
+        name="service_account_tokens",
+    ),
+    path(
+        "notifications/endpoints",
+        notification_settings.Endpoints.as_view(),
+        name="notification_endpoints",
+    ),
+    path(
+        "notifications/deliveries",
+        notification_settings.Deliveries.as_view(),
+        name="notification_deliveries",
+    ),
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

@@ -15,33 +15,17 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.contrib.auth.models import User
-from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.urls import reverse_lazy
+from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from deletions import throttle
+from deletions.invitations import invitation_token
 from deletions.tasks.accounts import send_password_reset_task
-
-
-class InvitationTokenGenerator(PasswordResetTokenGenerator):
-    """Like password-reset tokens: invalid once a password is set, or after the timeout."""
-
-    key_salt = "deletions.views.accounts.InvitationTokenGenerator"
-
-
-invitation_token = InvitationTokenGenerator()
-
-
-def invitation_url(user: User) -> str:
-    """The path of *user*'s invitation link."""
-    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
-    return reverse("accept_invitation", args=[uidb64, invitation_token.make_token(user)])
 
 
 def _user_from_uid(uidb64: str) -> User | None:

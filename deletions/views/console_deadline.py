@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -18,23 +17,10 @@ from django.views.decorators.http import require_http_methods
 
 from deletions import gdpr
 from deletions.errors import DomainError
+from deletions.forms_gdpr import PauseForm
 from deletions.models import DeletionRequest, Source
 from deletions.views.console_auth import APPROVE, console_required, render_console
 from deletions.views.console_requests import get_request
-
-
-class PauseForm(forms.Form):
-    reason = forms.CharField(
-        label="What you are waiting for from the data subject",
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="For example: a copy of the account number, to confirm their identity.",
-    )
-    ask_subject = forms.BooleanField(
-        label="E-mail the data subject this request, with a link to answer",
-        required=False,
-        help_text="Using the link resumes the deadline automatically.",
-    )
 
 
 def pause_refusal(req: DeletionRequest) -> str:

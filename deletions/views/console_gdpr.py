@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -18,94 +17,19 @@ from django.views.decorators.http import require_http_methods
 
 from deletions import gdpr, intake
 from deletions.errors import DomainError
+from deletions.forms_gdpr import DismissForm, ExtendForm, OnBehalfForm, ScopeForm
 from deletions.models import Customer, DeletionRequest, ErasureIntake, Source
-from deletions.submission import clean_run_ids
 from deletions.views.console_auth import APPROVE, VIEW, console_required, render_console
 from deletions.views.console_requests import get_request
-
-
-class ScopeForm(forms.Form):
-    run_ids = forms.CharField(
-        label="Parse-run ids",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Leave empty to take every run whose metadata carries the subject's reference; "
-        "or list run ids, one per line or separated by commas.",
-    )
-    reason = forms.CharField(
-        label="Reason",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        initial="GDPR Art. 17 erasure request from the data subject.",
-    )
-
-    def clean_run_ids(self) -> list[str]:
-        raw = str(self.cleaned_data.get("run_ids") or "").replace(",", "\n").split()
-        try:
-            return clean_run_ids(raw)
-        except DomainError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-
-
-class OnBehalfForm(ScopeForm):
-    customer = forms.ModelChoiceField(queryset=Customer.objects.filter(is_active=True))
-    reference = forms.CharField(
-        label="Data subject's reference",
-        max_length=200,
-        help_text="Stored only as a keyed hash and a masked hint.",
-    )
-    received_on = forms.DateField(
-        label="Date received",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Day one of the one-month deadline.",
-    )
-
-    field_order = ["customer", "reference", "received_on", "run_ids", "reason"]
-
-    def clean_received_on(self) -> Any:
-        value = self.cleaned_data["received_on"]
-        if value > timezone.localdate():
-            raise forms.ValidationError("The date received cannot be in the future.")
-        return value
-
-
-class ExtendForm(forms.Form):
-    months = forms.TypedChoiceField(
-        label="Extend by",
-        choices=[(1, "One month"), (2, "Two months")],
-        coerce=int,
-    )
-    reason = forms.CharField(
-        label="Reason (sent to the data subject)",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why the request is complex or numerous enough to need more time.",
-    )
-
-
-class DismissForm(forms.Form):
-    note = forms.CharField(label="Why it is dismissed", widget=forms.Textarea(attrs={"rows": 2}))
-
-
-INTAKE_FILTERS = {
-    "verified": ("Verified, to handle", [ErasureIntake.Status.VERIFIED]),
-    "awaiting": ("Awaiting verification", [ErasureIntake.Status.AWAITING_VERIFICATION]),
-    "closed": (
-        "Closed",
-        [
-            ErasureIntake.Status.CONVERTED,
-            ErasureIntake.Status.DISMISSED,
-            ErasureIntake.Status.EXPIRED,
-        ],
-    ),
-}
 
 
 @console_required(VIEW)
 def intake_list(request: HttpRequest) -> HttpResponse:
     show = request.GET.get("show", "verified")
-    if show not in INTAKE_FILTERS:
+    if show not in intake.LIST_FILTERS:
         show = "verified"
     intakes = (
-        ErasureIntake.objects.filter(status__in=INTAKE_FILTERS[show][1])
+        ErasureIntake.objects.filter(status__in=intake.LIST_FILTERS[show][1])
         .select_related("customer", "request")
         .order_by("received_on", "id")[:200]
     )
@@ -117,7 +41,7 @@ def intake_list(request: HttpRequest) -> HttpResponse:
     return render_console(
         request,
         "console/gdpr/intake_list.html",
-        {"rows": rows, "show": show, "filters": INTAKE_FILTERS},
+        {"rows": rows, "show": show, "filters": intake.LIST_FILTERS},
         section="intakes",
     )
 
@@ -152,6 +76,7 @@ def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         run_ids=run_ids,
                         reason=form.cleaned_data["reason"],
                         actor=request.user,
+                        source=Source.WEB,
                     )
                     messages.success(
                         request,
@@ -169,23 +94,17 @@ def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def intake_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ErasureIntake, pk=pk)
-    form = DismissForm(request.POST)
-    if item.status not in (
-        ErasureIntake.Status.VERIFIED,
-        ErasureIntake.Status.AWAITING_VERIFICATION,
-    ):
-        messages.error(request, f"Intake #{item.pk} is already closed.")
-    elif form.is_valid():
-        intake.close_intake(
+    try:
+        intake.dismiss_intake(
             item,
-            ErasureIntake.Status.DISMISSED,
+            note=request.POST.get("note", ""),
             actor=request.user,
             source=Source.WEB,
-            note=form.cleaned_data["note"],
         )
-        messages.success(request, f"Intake #{item.pk} dismissed.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
     else:
-        messages.error(request, "Say why the intake is dismissed.")
+        messages.success(request, f"Intake #{item.pk} dismissed.")
     return redirect("console:intake_detail", pk=item.pk)
 
 
@@ -208,6 +127,7 @@ def file_request(request: HttpRequest) -> HttpResponse:
                     run_ids=data["run_ids"],
                     reason=data["reason"],
                     actor=request.user,
+                    source=Source.WEB,
                 )
                 messages.success(
                     request,

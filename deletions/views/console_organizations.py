@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods
@@ -45,9 +44,9 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def organization_create(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            org = form.save()
-            organizations.record_created(org, actor=request.user, source=Source.WEB)
+        org = organizations.create_organization(
+            form.cleaned_data, actor=request.user, source=Source.WEB
+        )
         messages.success(
             request, f"Organisation {org.name} is created. Choose it in its workspaces' settings."
         )
@@ -64,14 +63,11 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
     org = get_object_or_404(Organization, pk=pk)
-    before = organizations.snapshot(org)
     form = OrganizationForm(request.POST if request.method == "POST" else None, instance=org)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            org = form.save()
-            changed = organizations.record_updated(
-                org, before, actor=request.user, source=Source.WEB
-            )
+        changed = organizations.update_organization(
+            org, form.cleaned_data, actor=request.user, source=Source.WEB
+        )
         messages.success(
             request, f"Organisation {org.name} is saved." if changed else "Nothing was changed."
         )

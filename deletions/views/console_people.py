@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import Group, User
-from django.contrib.auth.tokens import default_token_generator
-from django.db import transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import NoReverseMatch, reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import audit, emails, roles
+from deletions import customers, invitations, roles
 from deletions.console_queries import paginate
 from deletions.errors import RuleViolation
 from deletions.forms_console import (
@@ -36,69 +30,18 @@ from deletions.models import Customer, Membership, Source
 from deletions.views.console_auth import ADMINISTER, console_required, render_console
 
 
-def invitation_url(user: User) -> str:
-    """An absolute, signed link that lets *user* choose a password; it expires, and stops
-    working once the password is set."""
-    try:
-        # The accounts pages' own token (a salt of its own, so it is no password-reset link).
-        from deletions.views.accounts import invitation_url as accounts_invitation_url
-
-        return emails.absolute_url(accounts_invitation_url(user))
-    except (ImportError, NoReverseMatch):
-        pass
-    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    try:
-        path = reverse("accept_invitation", args=(uidb64, token))
-    except NoReverseMatch:
-        path = reverse("login")
-    return emails.absolute_url(path)
-
-
-def _invite(
-    request: HttpRequest,
-    form: InviteForm,
-    *,
-    customer: Customer | None = None,
-    role: str,
-    role_label: str,
-) -> User:
-    """Create the user from *form*, give them *role*, audit it and e-mail the invitation."""
+def _invite(request: HttpRequest, form: InviteForm, *, customer: Customer | None = None) -> User:
     data = form.cleaned_data
-    with transaction.atomic():
-        user = User(
-            username=data["username"],
-            email=data["email"],
-            first_name=data.get("first_name", ""),
-            last_name=data.get("last_name", ""),
-            is_staff=customer is None,
-        )
-        user.set_unusable_password()
-        user.save()
-        if customer is not None:
-            Membership.objects.create(user=user, customer=customer, role=role)
-        else:
-            user.groups.add(Group.objects.get(name=role))
-        audit.record(
-            "user.invited",
-            obj=user,
-            actor=request.user,
-            source=Source.WEB,
-            customer=customer,
-            after={"username": user.username, "role": role},
-            detail={"customer": customer.name if customer else None, "email_sent": True},
-        )
-        url = invitation_url(user)
-        context = {
-            "invitee": user,
-            "inviter": audit.actor_label(request.user),
-            "customer": customer,
-            "role_label": role_label,
-            "url": url,
-            "expiry_days": max(settings.PASSWORD_RESET_TIMEOUT // 86400, 1),
-        }
-        transaction.on_commit(lambda: emails.send("staff_invitation", [user.email], context))
-    return user
+    return invitations.invite(
+        username=data["username"],
+        email=data["email"],
+        first_name=data.get("first_name", ""),
+        last_name=data.get("last_name", ""),
+        customer=customer,
+        role=data["role"],
+        actor=request.user,
+        source=Source.WEB,
+    )
 
 
 # --- Customers -----------------------------------------------------------------------------
@@ -106,16 +49,12 @@ def _invite(
 
 @console_required(ADMINISTER)
 def customer_list(request: HttpRequest) -> HttpResponse:
-    customers = Customer.objects.annotate(users=Count("memberships")).order_by("name")
     q = request.GET.get("q", "").strip()
-    if q:
-        customers = customers.filter(name__icontains=q) | customers.filter(
-            external_ref__icontains=q
-        )
+    rows = customers.search(q).order_by("name")
     return render_console(
         request,
         "console/customer_list.html",
-        {"page": paginate(customers, request.GET, per_page=50), "q": q},
+        {"page": paginate(rows, request.GET, per_page=50), "q": q},
         section="customers",
     )
 
@@ -125,15 +64,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 def customer_create(request: HttpRequest) -> HttpResponse:
     form = CustomerForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            customer = form.save()
-            audit.record(
-                "customer.created",
-                obj=customer,
-                actor=request.user,
-                source=Source.WEB,
-                after={f: str(getattr(customer, f)) for f in CustomerForm.Meta.fields},
-            )
+        customer = customers.create_customer(
+            form.cleaned_data, actor=request.user, source=Source.WEB
+        )
         messages.success(request, f"Customer {customer.name} is created. Invite its users below.")
         return redirect("console:customer_detail", pk=customer.pk)
     return render_console(
@@ -145,22 +78,11 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
-    before = {f: str(getattr(customer, f)) for f in CustomerForm.Meta.fields}
     form = CustomerForm(request.POST if request.method == "POST" else None, instance=customer)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            customer = form.save()
-            after = {f: str(getattr(customer, f)) for f in CustomerForm.Meta.fields}
-            changed = [f for f in after if after[f] != before[f]]
-            if changed:
-                audit.record(
-                    "customer.updated",
-                    obj=customer,
-                    actor=request.user,
-                    source=Source.WEB,
-                    before={f: before[f] for f in changed},
-                    after={f: after[f] for f in changed},
-                )
+        customers.update_customer(
+            customer, form.cleaned_data, actor=request.user, source=Source.WEB
+        )
         messages.success(request, f"Customer {customer.name} is saved.")
         return redirect("console:customer_detail", pk=customer.pk)
     return render_console(
@@ -178,14 +100,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     form = CustomerInviteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        role = form.cleaned_data["role"]
-        user = _invite(
-            request,
-            form,
-            customer=customer,
-            role=role,
-            role_label=Membership.Role(role).label.lower(),
-        )
+        user = _invite(request, form, customer=customer)
         messages.success(request, f"{user.username} is invited; the e-mail went to {user.email}.")
         return redirect("console:customer_detail", pk=customer.pk)
     members = (
@@ -210,9 +125,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     """Staff users and their roles, and (POST) inviting a new staff user."""
     form = StaffInviteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        role = form.cleaned_data["role"]
-        user = _invite(request, form, role=role, role_label=role)
-        messages.success(request, f"{user.username} is invited as {role}.")
+        user = _invite(request, form)
+        messages.success(request, f"{user.username} is invited as {form.cleaned_data['role']}.")
         return redirect("console:staff_list")
     users = (
         User.objects.filter(roles.STAFF_ACCOUNTS)

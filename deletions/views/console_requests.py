@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import certificates, console_queries, results, transitions
+from deletions import bulk_decisions, certificates, console_queries, results, transitions
 from deletions.errors import DomainError
 from deletions.forms_console import ApproveForm, BulkForm, QueueFilterForm, ReasonForm, RejectForm
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
@@ -95,23 +95,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _bulk_outcome(req: DeletionRequest, user: User, action: str) -> tuple[bool, str]:
-    """What *action* by *user* would do to *req*, said in advance; the domain decides."""
-    if not transitions.can(action, req):
-        return False, f"Not possible: the request is {req.get_status_display().lower()}."
-    if transitions.requested_by_same_person(req, user):
-        return False, "Not possible: you made this request yourself."
-    approvals = list(req.approvals.all())
-    if action == "approve":
-        if transitions.decided_by_same_person(approvals, user):
-            return False, "Not possible: you have already approved it; another approver must."
-        given = sum(a.decision == Approval.Decision.APPROVE for a in approvals) + 1
-        if given >= req.required_approvals:
-            return True, f"Becomes approved: {req.item_count:,} parse runs will be deleted."
-        return True, f"Your approval is {given} of {req.required_approvals}; it stays pending."
-    return True, f"Rejected: none of its {req.item_count:,} parse runs is deleted."
-
-
 @console_required(APPROVE)
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
@@ -124,17 +107,15 @@ def bulk(request: HttpRequest) -> HttpResponse:
         return redirect("console:queue")
     action = form.cleaned_data["action"]
     user = _user(request)
-    reqs = list(
-        DeletionRequest.objects.filter(pk__in=form.cleaned_data["ids"])
-        .select_related("customer", "requested_by__service_account")
-        .prefetch_related("approvals__approver__service_account")
-        .order_by("id")
-    )
+    reqs = bulk_decisions.load(form.cleaned_data["ids"])
     reason = (form.cleaned_data.get("reason") or "").strip()
     confirmed = request.POST.get("confirmed") == "yes"
     reason_missing = action == "reject" and confirmed and not reason
     if not confirmed or reason_missing:
-        rows = [(req, *_bulk_outcome(req, user, action)) for req in reqs]
+        rows = [
+            (o.request, o.ok, o.message)
+            for o in (bulk_decisions.preview(req, user, action) for req in reqs)
+        ]
         return render_console(
             request,
             "console/bulk_confirm.html",
@@ -147,23 +128,10 @@ def bulk(request: HttpRequest) -> HttpResponse:
             },
             section="queue",
         )
-    results = []
-    for req in reqs:
-        try:
-            if action == "approve":
-                done = transitions.approve_request(req, actor=user, source=Source.WEB)
-                outcome = (
-                    "Approved."
-                    if done.status == DeletionRequest.Status.APPROVED
-                    else "Approval recorded; another approver is needed."
-                )
-            else:
-                # The requester's e-mail is sent by deletions.notifications' transition hook.
-                transitions.reject_request(req, actor=user, source=Source.WEB, reason=reason)
-                outcome = "Rejected; the requester was told your reason."
-            results.append((req, True, outcome))
-        except DomainError as exc:
-            results.append((req, False, str(exc)))
+    results = [
+        (o.request, o.ok, o.message)
+        for o in bulk_decisions.decide(reqs, action, actor=user, source=Source.WEB, reason=reason)
+    ]
     return render_console(
         request,
         "console/bulk_done.html",

@@ -16,14 +16,13 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import audit, imports
+from deletions import imports, run_assignment
 from deletions.models import Customer, ParseRun, Source, Workspace
 from deletions.views.console_auth import ADMINISTER, console_required, render_console
 
@@ -33,7 +32,6 @@ PREVIEW_MAX_AGE_SECONDS = 3600
 PAGE_SIZE = 50
 MAX_SELECTED = 500
 PREVIEW_ROWS = 20
-_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 
 
 # -- CSV import ---------------------------------------------------------------------------------
@@ -198,26 +196,20 @@ class UnassignedFilter(forms.Form):
 
     def clean_key(self) -> str:
         key: str = self.cleaned_data["key"].strip()
-        if key and (not _KEY_PATTERN.match(key) or "__" in key):
-            raise forms.ValidationError("Letters, digits, - and _ only.")
+        if key and (problem := run_assignment.key_problem(key)):
+            raise forms.ValidationError(problem)
         return key
 
     def runs(self) -> QuerySet[ParseRun]:
         """Unassigned present runs matching the filter (all of them if the form is invalid)."""
-        runs = ParseRun.objects.filter(customer__isnull=True, state=ParseRun.State.PRESENT)
         if not self.is_valid():
+            runs = run_assignment.unassigned_runs()
             return runs.none() if self.is_bound and self.errors else runs
-        workspace = self.cleaned_data.get("workspace")
-        if workspace is not None:
-            runs = runs.filter(workspace=workspace)
-        value = self.cleaned_data.get("value", "").strip()
-        if value:
-            key = self.cleaned_data.get("key")
-            if key:
-                runs = runs.filter(**{f"metadata__{key}": value})
-            else:
-                runs = runs.filter(_by_customer_key(value, workspace))
-        return runs
+        return run_assignment.unassigned_runs(
+            workspace=self.cleaned_data.get("workspace"),
+            value=self.cleaned_data.get("value", ""),
+            key=self.cleaned_data.get("key", ""),
+        )
 
     def as_params(self) -> dict[str, str]:
         if not self.is_valid():
@@ -229,23 +221,6 @@ class UnassignedFilter(forms.Form):
             "key": self.cleaned_data.get("key", ""),
         }
         return {name: value for name, value in params.items() if value}
-
-
-def _by_customer_key(value: str, workspace: Workspace | None) -> Q:
-    """Runs carrying *value* under their own workspace's customer metadata key."""
-    workspaces = [workspace] if workspace else list(Workspace.objects.all())
-    condition = Q(pk__in=[])
-    for key, ids in _group_by_key(workspaces).items():
-        if _KEY_PATTERN.match(key) and "__" not in key:
-            condition |= Q(workspace_id__in=ids, **{f"metadata__{key}": value})
-    return condition
-
-
-def _group_by_key(workspaces: list[Workspace]) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = {}
-    for ws in workspaces:
-        groups.setdefault(ws.customer_metadata_key, []).append(ws.pk)
-    return groups
 
 
 class AssignForm(forms.Form):
@@ -299,7 +274,7 @@ def unassigned(request: HttpRequest) -> HttpResponse:
         "console/inventory/unassigned.html",
         {
             "filters": filters,
-            "runs": [(run, _customer_value(run)) for run in page],
+            "runs": [(run, run_assignment.customer_value(run)) for run in page],
             "total": matching.count(),
             "next_after": page[-1].pk if has_next else None,
             "is_first_page": not after,
@@ -309,11 +284,6 @@ def unassigned(request: HttpRequest) -> HttpResponse:
         },
         section="workspaces",
     )
-
-
-def _customer_value(run: ParseRun) -> str:
-    value = (run.metadata or {}).get(run.workspace.customer_metadata_key)
-    return "" if value is None else str(value)
 
 
 @console_required(ADMINISTER)
@@ -356,28 +326,14 @@ def assign(request: HttpRequest) -> HttpResponse:
             },
             section="workspaces",
         )
-    with transaction.atomic():
-        # Lock what matches now; a run someone else assigned meanwhile no longer matches.
-        locked = list(runs.order_by().select_for_update().values_list("pk", "run_id"))
-        count = 0
-        for start in range(0, len(locked), 5000):
-            chunk = [pk for pk, _ in locked[start : start + 5000]]
-            count += ParseRun.objects.filter(pk__in=chunk).update(customer=customer)
-        if count:
-            audit.record(
-                "inventory.assigned",
-                obj=customer,
-                actor=request.user,
-                source=Source.WEB,
-                customer=customer,
-                detail={
-                    "count": count,
-                    "scope": scope,
-                    "filter": filters.as_params(),
-                    "run_ids": [run_id for _, run_id in locked[:1000]],
-                    "run_ids_truncated": len(locked) > 1000,
-                },
-            )
+    count = run_assignment.assign(
+        runs,
+        customer,
+        actor=request.user,
+        source=Source.WEB,
+        scope=scope,
+        filters=filters.as_params(),
+    )
     if count:
         messages.success(request, f"Assigned {count:,} parse runs to {customer.name}.")
     else:

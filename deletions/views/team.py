@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from deletions import audit, emails
 from deletions.forms import InviteUserForm
+from deletions.invitations import invitation_url
 from deletions.models import Customer, Membership, Source
-from deletions.views.accounts import invitation_url
 from deletions.views.customer import CustomerRequest, customer_admin_required
 
 

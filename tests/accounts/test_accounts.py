@@ -11,8 +11,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from deletions.invitations import invitation_url
 from deletions.tasks.accounts import send_password_reset_task
-from deletions.views.accounts import invitation_url
 from tests.factories import customer_user
 
 PASSWORD = "correct horse battery staple"

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from deletions import ratelimit, sync, webhooks
+from deletions.connection_check import ConnectionResult, check_connection
 from deletions.engine.config import EngineSettings
 from deletions.models import (
     DeletionItem,
@@ -23,7 +24,6 @@ from deletions.models import (
     Workspace,
 )
 from deletions.submission import Selection, submit_request
-from deletions.views.console_workspaces import ConnectionResult, check_connection
 from extend_simulator import Simulator
 from extend_simulator.ledger import LedgerEntry, max_in_window
 from tests.engine.conftest import (

@@ -219,7 +219,9 @@ def public_request(customer, subject_runs, approver):
         found = intake.create_intake(customer, email="jane@example.org", reference=SUBJECT)
         intake.verify_intake(intake.make_token(found))
         found.refresh_from_db()
-        req = intake.freeze_intake(found, run_ids=[], reason="Art. 17", actor=approver)
+        req = intake.freeze_intake(
+            found, run_ids=[], reason="Art. 17", actor=approver, source=Source.WEB
+        )
     mail.outbox.clear()
     return req
 

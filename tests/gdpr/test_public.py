@@ -235,7 +235,9 @@ def test_no_subject_reference_is_stored_in_clear_after_the_whole_flow(
     submit(client, customer, email="jane.sentinel@example.org")
     client.post(link_path(mail.outbox[0]))
     found = ErasureIntake.objects.get()
-    req = intake.freeze_intake(found, run_ids=[], reason="Art. 17", actor=approver)
+    req = intake.freeze_intake(
+        found, run_ids=[], reason="Art. 17", actor=approver, source=Source.WEB
+    )
     assert req.item_count == 3
     from deletions import transitions
 

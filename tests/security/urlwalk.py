@@ -124,8 +124,10 @@ class Objects:
             return self._intake().pk
         if (segment, param) in (("tokens", "pk"), ("api-tokens", "pk")):
             return self._api_token().pk
-        if (segment, param) == ("api-tokens", "token_id"):
+        if (segment, param) in (("api-tokens", "token_id"), ("tokens", "token_id")):
             return self._own_api_token().pk
+        if (segment, param) == ("service-accounts", "pk"):
+            return self._service_account().pk
         if (segment, param) == ("holds", "pk"):
             return self._hold().pk
         if (segment, param) == ("organisations", "pk"):
@@ -171,6 +173,27 @@ class Objects:
 
             self.extra[key] = ApiToken.issue(owner, name="walk")[0]
         return self.extra[key]
+
+    def _service_account(self) -> Any:
+        """A service account of customer A, created by its admin (the member's customer)."""
+        if "service_account" not in self.extra:
+            from deletions import service_accounts
+            from deletions.models import Membership, Source
+
+            admin = (
+                Membership.objects.filter(
+                    customer=self.customer,
+                    role=Membership.Role.ADMIN,
+                    user__service_account__isnull=True,
+                )
+                .select_related("user")
+                .first()
+            )
+            assert admin is not None, "the walk's world needs an admin of customer A"
+            self.extra["service_account"] = service_accounts.create(
+                name="Walk robot", customer=self.customer, issued_by=admin.user, source=Source.WEB
+            )
+        return self.extra["service_account"]
 
     def _hold(self) -> Any:
         """A legal hold on customer A."""

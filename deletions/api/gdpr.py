@@ -1,0 +1,417 @@
+"""Staff endpoints for GDPR erasure: intakes from the public form, requests filed on a data
+subject's behalf, and a request's statutory deadline (extend, pause, resume).
+
+The console's rules (``console_gdpr``, ``console_deadline``): every staff role reads intakes,
+approvers and admins act. Bodies are checked with the console's forms, and every change goes
+through :mod:`deletions.intake` and :mod:`deletions.gdpr` with source ``api``. Whoever freezes an
+intake or files a request becomes its requester, so another approver must approve it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from deletions import gdpr, intake
+from deletions.api import serializers as s
+from deletions.api.auth import IsStaff
+from deletions.api.idempotency import idempotent
+from deletions.api.staff_base import (
+    IDEMPOTENCY_PARAMETER,
+    WRITE_ERRORS,
+    CanApprove,
+    Flag,
+    Text,
+    Whole,
+    checked_body,
+    form_data,
+    form_values,
+    page_of,
+)
+from deletions.api.views import (
+    OBJECT_ERRORS,
+    READ_ERRORS,
+    ApiView,
+    _detail,
+    _errors,
+    _page,
+    _query,
+    load_request,
+)
+from deletions.forms_gdpr import ExtendForm, OnBehalfForm, PauseForm, ScopeForm
+from deletions.models import DeletionRequest, ErasureIntake, Source
+from deletions.submission import MAX_REASON_LENGTH
+
+
+class SubjectRunIdsField(s.RunIdsField):
+    """Parse-run ids, none of them empty (as the schema says); an empty list or none at all
+    means every run that carries the subject's reference."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        ids = super().to_internal_value(data)
+        if not all(ids):
+            raise serializers.ValidationError("A parse-run id cannot be empty.")
+        return ids
+
+
+def _run_ids_field() -> SubjectRunIdsField:
+    return SubjectRunIdsField(
+        required=False,
+        help_text="Parse-run ids; empty or absent: every run whose metadata carries the "
+        "subject's reference (GDPR_SUBJECT_METADATA_KEY).",
+    )
+
+
+class IntakeSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    customer = serializers.IntegerField(source="customer_id")
+    customer_name = Text(source="customer.name")
+    status = serializers.ChoiceField(choices=ErasureIntake.Status.choices)
+    email_hint = Text(help_text="The data subject's address, masked.")
+    subject_ref_hint = Text(help_text="Their reference, masked.")
+    received_on = serializers.DateField()
+    due_on = serializers.SerializerMethodField(help_text="One month from receipt (Art. 12(3)).")
+    created_at = serializers.DateTimeField()
+    verified_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    staff_note = Text()
+    request = serializers.IntegerField(source="request_id", allow_null=True)
+
+    @extend_schema_field(serializers.DateField())
+    def get_due_on(self, item: ErasureIntake) -> date:
+        return gdpr.due_date(item.received_on)
+
+
+IntakePageSerializer = page_of(IntakeSerializer)
+
+
+class IntakeQuerySerializer(s.PageQuerySerializer):
+    show = serializers.ChoiceField(
+        choices=list(intake.LIST_FILTERS),
+        required=False,
+        help_text="verified (default): to handle; awaiting: not yet verified; closed.",
+    )
+
+
+class FreezeSerializer(serializers.Serializer[Any]):
+    run_ids = _run_ids_field()
+    reason = Text(max_length=MAX_REASON_LENGTH)
+
+
+class DismissSerializer(serializers.Serializer[Any]):
+    note = Text(max_length=2000, help_text="Why it is dismissed; audited.")
+
+
+class OnBehalfSerializer(serializers.Serializer[Any]):
+    customer = Whole(min_value=1, max_value=s.PK_MAX)
+    reference = Text(max_length=200, help_text="Stored only as a keyed hash and a masked hint.")
+    run_ids = _run_ids_field()
+    received_on = serializers.DateField(help_text="Day one of the one-month deadline.")
+    reason = Text(max_length=MAX_REASON_LENGTH)
+
+
+class SampleRunSerializer(serializers.Serializer[Any]):
+    run_id = Text()
+    file_name = Text()
+    workspace = serializers.IntegerField(source="workspace_id")
+
+
+class PreviewSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField(help_text="Runs the request would take.")
+    busy = serializers.IntegerField(help_text="Matching runs already in another open request.")
+    sample = SampleRunSerializer(many=True)
+
+
+class ExtendSerializer(serializers.Serializer[Any]):
+    months = Whole(min_value=1, max_value=2, help_text="1 or 2.")
+    reason = Text(max_length=5000, help_text="Sent to the data subject.")
+
+
+class DeadlinePauseSerializer(serializers.Serializer[Any]):
+    reason = Text(max_length=2000, help_text="What you are waiting for from the data subject.")
+    ask_subject = Flag(
+        default=False,
+        help_text="E-mail the data subject this, with a link to answer that resumes the "
+        "deadline (only for requests from the public form).",
+    )
+
+
+class DeadlineSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=DeletionRequest.Kind.choices)
+    received_on = serializers.DateField(allow_null=True)
+    due_on = serializers.DateField(allow_null=True)
+    extended_due_on = serializers.DateField(allow_null=True)
+    effective_due_on = serializers.DateField(allow_null=True)
+    extension_reason = Text()
+    extended_at = serializers.DateTimeField(allow_null=True)
+    paused = serializers.SerializerMethodField()
+    deadline_paused_at = serializers.DateTimeField(allow_null=True)
+    deadline_pause_reason = Text()
+    deadline_paused_days = serializers.IntegerField()
+
+    def get_paused(self, req: DeletionRequest) -> bool:
+        return gdpr.is_paused(req)
+
+
+def _intakes() -> QuerySet[ErasureIntake]:
+    return ErasureIntake.objects.select_related("customer")
+
+
+def _scope(data: dict[str, Any]) -> dict[str, Any]:
+    """The console's scope form's data: the ids as its text field takes them."""
+    return {"run_ids": "\n".join(data.get("run_ids") or []), "reason": data["reason"]}
+
+
+def _preview(customer: Any, reference: str, run_ids: list[str]) -> Response:
+    found = intake.preview(customer, intake.selection_for(reference, run_ids))
+    return Response(PreviewSerializer(found).data)
+
+
+def _created(req: DeletionRequest) -> Response:
+    return _detail(req, http_status=status.HTTP_201_CREATED)
+
+
+def _deadline(req: DeletionRequest) -> Response:
+    req.refresh_from_db()
+    return Response(DeadlineSerializer(req).data)
+
+
+# --- Intakes ---
+
+
+class IntakeList(ApiView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        operation_id="list_intakes",
+        summary="GDPR erasure intakes from the public form (staff), oldest first",
+        parameters=[IntakeQuerySerializer],
+        responses={200: IntakePageSerializer, **_errors(*READ_ERRORS)},
+    )
+    def get(self, request: Request) -> Response:
+        params = _query(request, IntakeQuerySerializer)
+        statuses = intake.LIST_FILTERS[params.get("show", "verified")][1]
+        rows = _intakes().filter(status__in=statuses)
+        return _page(request, rows, params, IntakeSerializer, field="id", descending=False)
+
+
+class IntakeDetail(ApiView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        operation_id="get_intake",
+        summary="A GDPR erasure intake (staff)",
+        responses={200: IntakeSerializer, **_errors(*OBJECT_ERRORS)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(IntakeSerializer(get_object_or_404(_intakes(), pk=pk)).data)
+
+
+class IntakePreview(ApiView):
+    permission_classes = [CanApprove]
+
+    @extend_schema(
+        operation_id="preview_intake",
+        summary="What freezing an intake would take (staff approvers and admins)",
+        description="Changes nothing: how many of the customer's runs the subject's reference "
+        "(or the given ids) selects, with a sample. The body of freeze_intake.",
+        request=FreezeSerializer,
+        responses={200: PreviewSerializer, **_errors(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        item = get_object_or_404(_intakes(), pk=pk)
+        data = checked_body(request, FreezeSerializer)
+        values = form_values(ScopeForm(_scope(data)))
+        return _preview(item.customer, intake.intake_reference(item), values["run_ids"])
+
+
+class IntakeFreeze(ApiView):
+    permission_classes = [CanApprove]
+
+    @extend_schema(
+        operation_id="freeze_intake",
+        summary="Turn a verified intake into a GDPR request (staff approvers and admins)",
+        description="The subject's runs (or the given ids) are frozen into a request with the "
+        "intake's date received; you become its requester, so another approver must approve "
+        "it. The intake is closed as converted.",
+        request=FreezeSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.RequestSerializer, **_errors(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        item = get_object_or_404(_intakes(), pk=pk)
+
+        def work() -> Response:
+            data = checked_body(request, FreezeSerializer)
+            values = form_values(ScopeForm(_scope(data)))
+            req = intake.freeze_intake(
+                item,
+                run_ids=values["run_ids"],
+                reason=values["reason"],
+                actor=request.user,
+                source=Source.API,
+            )
+            return _created(req)
+
+        return idempotent(request, work)
+
+
+class IntakeDismiss(ApiView):
+    permission_classes = [CanApprove]
+
+    @extend_schema(
+        operation_id="dismiss_intake",
+        summary="Dismiss an open intake, saying why (staff approvers and admins)",
+        description="Its clear values are erased; a closed intake is a 409.",
+        request=DismissSerializer,
+        responses={200: IntakeSerializer, **_errors(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        item = get_object_or_404(_intakes(), pk=pk)
+        data = checked_body(request, DismissSerializer)
+        intake.dismiss_intake(item, note=data["note"], actor=request.user, source=Source.API)
+        return Response(IntakeSerializer(get_object_or_404(_intakes(), pk=pk)).data)
+
+
+# --- Filing on a data subject's behalf ---
+
+
+def _on_behalf(data: dict[str, Any]) -> dict[str, Any]:
+    """The console's form checks the customer (active), the date and the ids."""
+    fields = {**data, **_scope(data)}
+    return form_values(OnBehalfForm(form_data(fields)))
+
+
+class OnBehalfPreview(ApiView):
+    permission_classes = [CanApprove]
+
+    @extend_schema(
+        operation_id="preview_gdpr_request",
+        summary="What a GDPR request filed for a data subject would take (approvers, admins)",
+        description="Changes nothing. The body of file_gdpr_request.",
+        request=OnBehalfSerializer,
+        responses={200: PreviewSerializer, **_errors(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request) -> Response:
+        data = checked_body(request, OnBehalfSerializer)
+        values = _on_behalf(data)
+        return _preview(values["customer"], values["reference"], values["run_ids"])
+
+
+class OnBehalf(ApiView):
+    permission_classes = [CanApprove]
+
+    @extend_schema(
+        operation_id="file_gdpr_request",
+        summary="File a GDPR erasure request for a data subject who asked staff directly",
+        description="Staff approvers and admins. The subject's runs (those whose metadata "
+        "carries the reference, or the given ids) are frozen into a request due one month "
+        "after the date received; you become its requester, so another approver must "
+        "approve it.",
+        request=OnBehalfSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.RequestSerializer, **_errors(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request) -> Response:
+        def work() -> Response:
+            data = checked_body(request, OnBehalfSerializer)
+            values = _on_behalf(data)
+            req = intake.file_on_behalf(
+                values["customer"],
+                reference=values["reference"],
+                received_on=values["received_on"],
+                run_ids=values["run_ids"],
+                reason=values["reason"],
+                actor=request.user,
+                source=Source.API,
+            )
+            return _created(req)
+
+        return idempotent(request, work)
+
+
+# --- A request's deadline ---
+
+
+class Deadline(ApiView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        operation_id="get_request_deadline",
+        summary="A request's statutory deadline: due date, extension, pause (staff)",
+        responses={200: DeadlineSerializer, **_errors(*OBJECT_ERRORS)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return _deadline(load_request(request, pk))
+
+
+class DeadlineExtend(ApiView):
+    permission_classes = [CanApprove]
+
+    @extend_schema(
+        operation_id="extend_request_deadline",
+        summary="Extend a GDPR request's deadline by one or two months (approvers, admins)",
+        description="Art. 12(3): within the first month only, by at most two further months in "
+        "all, with a reason the data subject is told by e-mail. Otherwise a 403 that says why.",
+        request=ExtendSerializer,
+        responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        req = load_request(request, pk)
+        data = checked_body(request, ExtendSerializer)
+        values = form_values(ExtendForm(form_data(data)))
+        gdpr.extend_deadline(
+            req,
+            months=values["months"],
+            reason=values["reason"],
+            actor=request.user,
+            source=Source.API,
+        )
+        return _deadline(req)
+
+
+class DeadlinePause(ApiView):
+    permission_classes = [CanApprove]
+
+    @extend_schema(
+        operation_id="pause_request_deadline",
+        summary="Pause a GDPR request's deadline while waiting on the data subject (approvers)",
+        description="The due date moves by the days it stays paused. With ask_subject, the "
+        "data subject is e-mailed the reason and a link whose use resumes the deadline.",
+        request=DeadlinePauseSerializer,
+        responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        req = load_request(request, pk)
+        data = checked_body(request, DeadlinePauseSerializer)
+        values = form_values(PauseForm(form_data(data)))
+        gdpr.pause_deadline(
+            req,
+            reason=values["reason"],
+            actor=request.user,
+            source=Source.API,
+            ask_subject=bool(values.get("ask_subject")),
+        )
+        return _deadline(req)
+
+
+class DeadlineResume(ApiView):
+    permission_classes = [CanApprove]
+
+    @extend_schema(
+        operation_id="resume_request_deadline",
+        summary="Resume a paused deadline: it moves by the days it was paused (approvers)",
+        request=None,
+        responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        req = gdpr.resume_deadline(load_request(request, pk), actor=request.user, source=Source.API)
+        return _deadline(req)
