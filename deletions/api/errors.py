@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from deletions.errors import DomainError, RuleViolation, SubmissionError, TransitionError
 
@@ -98,6 +97,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES when it is first imported,
+    # and our parser (deletions.api.parsers) raises this module's PayloadTooLarge, so importing
+    # it at the top would load the parser while this module is still half-defined.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
