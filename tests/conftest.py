@@ -17,6 +17,9 @@ from tests.factories import CustomerFactory, WorkspaceFactory, customer_user, st
 # URL policy lets them through by name, as an operator lists an on-premises Extend.
 LOCAL_HOSTS = "127.0.0.1,localhost"
 
+# The browser tests' fixtures (browser, page, new_page), shared by every browser test.
+pytest_plugins = ["tests.browser"]
+
 
 def pytest_configure(config):
     # Real hashing costs ~0.3 s per user; tests create hundreds of users.

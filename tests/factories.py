@@ -12,6 +12,8 @@ from django.contrib.auth.models import Group, Permission
 from deletions.models import Customer, Membership, ParseRun, Workspace
 
 User = get_user_model()
+# Every test user's password; the browser tests sign in with it.
+PASSWORD = "correct horse battery staple"
 
 
 class WorkspaceFactory(factory.django.DjangoModelFactory):
@@ -49,7 +51,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def password(self, create, extracted, **kwargs):
-        self.set_password(extracted or "correct horse battery staple")
+        self.set_password(extracted or PASSWORD)
         if create:
             self.save()
 

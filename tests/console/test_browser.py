@@ -3,86 +3,24 @@ resuming a stopped workspace, with a screenshot of each main page in tests/scree
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from django.core import mail
 from django.utils import timezone
 
-from deletions import notifications, transitions, workspace_health
+from deletions import transitions, workspace_health
 from deletions.models import DeletionItem, DeletionRequest, Source, Workspace
 from extend_simulator import Simulator
-from tests.factories import WorkspaceFactory, ensure_staff_groups
+from tests.browser import screenshots, sign_in
+from tests.factories import WorkspaceFactory
 from tests.helpers import submitted_request
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
-# body are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from playwright import sync_api
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-PASSWORD = "correct horse battery staple"
 RS = DeletionRequest.Status
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()
-
-
-@pytest.fixture(autouse=True)
-def _customer_notifications():
-    notifications.register()
-
-
-@pytest.fixture(autouse=True)
-def _staff_groups(transactional_db):
-    ensure_staff_groups()
-
-
-def sign_in(page, user) -> None:
-    page.context.clear_cookies()
-    page.goto("/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/(?!accounts/login).*"))
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"), full_page=True)
+shot = screenshots("console")
 
 
 def finish_as_the_engine_would(req: DeletionRequest) -> None:
