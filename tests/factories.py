@@ -32,6 +32,11 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
+def new_workspace(**kwargs):
+    """A workspace made by the factory (untyped, so type checkers see a Workspace-like value)."""
+    return WorkspaceFactory(**kwargs)
+
+
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer

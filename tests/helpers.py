@@ -1,10 +1,33 @@
-"""Shortcuts for tests: a submitted request with runs, and a request forced into a status."""
+"""Shortcuts for tests: a submitted request with runs, a request forced into a status or
+finished as the engine would have, API clients with a token, and an Extend simulator with a
+workspace pointed at it. (To walk a request through its transitions instead: tests/drive.py.)"""
 
 from __future__ import annotations
 
-from deletions.models import Customer, DeletionRequest, Source, Workspace
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from deletions import service_accounts
+from deletions.api import tokens
+from deletions.models import (
+    ApiToken,
+    Customer,
+    DeletionAttempt,
+    DeletionItem,
+    DeletionRequest,
+    ParseRun,
+    Source,
+    Workspace,
+)
 from deletions.submission import Selection, submit_request
+from extend_simulator import Simulator
 from tests.factories import make_runs
+
+# The legal hold of the ``hold`` fixture (tests/conftest.py).
+HOLD_REASON = "Litigation: Smith v Acme, preserve all invoices"
+HOLD_REFERENCE = "LIT-2026-042"
 
 
 def submitted_request(
@@ -33,3 +56,89 @@ def force_status(request: DeletionRequest, status: str, **fields) -> DeletionReq
     DeletionRequest.objects.filter(pk=request.pk).update(status=status, **fields)
     request.refresh_from_db()
     return request
+
+
+def finish(req: DeletionRequest, *, failed: int = 0) -> DeletionRequest:
+    """Mark *req* completed as the engine would have: items deleted, confirmed and verified."""
+    now = timezone.now()
+    items = list(DeletionItem.objects.filter(request=req).order_by("id"))
+    for n, item in enumerate(items):
+        bad = n < failed
+        item.status = DeletionItem.Status.FAILED if bad else DeletionItem.Status.DELETED
+        item.confirmed_at = None if bad else now
+        item.verified_at = None if bad else now + timedelta(seconds=1)
+        item.last_request_id = f"req_{n:04d}"
+        item.attempts = 1
+        item.save()
+        DeletionAttempt.objects.create(
+            item=item,
+            started_at=now - timedelta(minutes=len(items) - n),
+            http_status=500 if bad else 200,
+            outcome="failed" if bad else "deleted",
+            extend_request_id=f"req_{n:04d}",
+        )
+    ParseRun.objects.filter(items__request=req).update(
+        open_request=None, state=ParseRun.State.DELETED, deleted_by_request=req
+    )
+    return force_status(
+        req,
+        DeletionRequest.Status.COMPLETED_WITH_FAILURES
+        if failed
+        else DeletionRequest.Status.COMPLETED,
+        approved_at=now - timedelta(hours=1),
+        started_at=now - timedelta(minutes=30),
+        finished_at=now,
+        deleted_count=len(items) - failed,
+        failed_count=failed,
+    )
+
+
+def bearer(raw: str) -> APIClient:
+    """An API client that sends the raw token *raw*."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client.raw_token = raw
+    return client
+
+
+def client_for(user) -> APIClient:
+    """An API client with a token *user* made for themselves."""
+    _token, raw = ApiToken.issue(user, name=f"{user.username}'s token", created_by=user)
+    return bearer(raw)
+
+
+def service_client_for(issuer, customer=None, name="Robot") -> APIClient:
+    """An API client with a token of a new service account of *customer* (None: the operator),
+    which *issuer* created and issued the token of, as the token pages do."""
+    account = service_accounts.create(
+        name=name, customer=customer, issued_by=issuer, source=Source.WEB
+    )
+    _token, raw = tokens.issue(account.user, name=name, created_by=issuer, source=Source.WEB)
+    client = bearer(raw)
+    client.user = account.user
+    return client
+
+
+def token_works(raw: str) -> bool:
+    """Whether the raw token *raw* is let into the API."""
+    return bearer(raw).get("/api/v1/requests").status_code == 200
+
+
+def empty_simulator(api_key: str) -> Simulator:
+    """An Extend simulator (``with empty_simulator(key) as sim:``) holding no runs until the test
+    adds them, its rate limit out of the way, tagging runs with their customer's reference."""
+    return Simulator(
+        api_key=api_key,
+        runs=0,
+        other_workspace_runs=0,
+        rate_limit=1000,
+        customer_metadata_key="customer_id",
+    )
+
+
+def simulated_workspace(sim: Simulator, api_key: str, name: str = "Simulated") -> Workspace:
+    """A workspace reaching *sim* with *api_key*, its limits high enough not to pace the tests."""
+    workspace = Workspace(name=name, base_url=sim.url, rate_limit=200, get_rate_limit=200)
+    workspace.set_api_key(api_key)
+    workspace.save()
+    return workspace

@@ -5,10 +5,10 @@ tests/screenshots/api-*.png."""
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from deletions.models import ApiToken
 from tests.browser import expect, screenshots, sign_in
+from tests.helpers import token_works
 
 pytestmark = [
     pytest.mark.browser,
@@ -16,12 +16,6 @@ pytestmark = [
 ]
 
 shot = screenshots("api")
-
-
-def works(raw: str) -> bool:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return api.get("/api/v1/requests").status_code == 200
 
 
 def test_a_console_admin_issues_and_revokes_an_operator_service_token(
@@ -40,14 +34,14 @@ def test_a_console_admin_issues_and_revokes_an_operator_service_token(
     page.fill("#id_name", "Grafana")
     page.click("button:has-text('Create token')")
     raw = page.input_value("#new-token")
-    assert raw.startswith("dpk_") and works(raw)
+    assert raw.startswith("dpk_") and token_works(raw)
     shot(page, "console-tokens")
     page.click("a:has-text('Revoke…')")
     expect(page.locator(".warning")).to_contain_text("401")
     shot(page, "console-token-revoke")
     page.click("button:has-text('Revoke this token')")
     expect(page.locator("tbody").first).to_contain_text("revoked")
-    assert not works(raw)
+    assert not token_works(raw)
 
     page.goto("/console/api/notifications/")
     page.select_option("#id_customer", str(customer.pk))
@@ -66,7 +60,7 @@ def test_a_customer_admin_issues_a_token_of_their_service_account(page, customer
     page.select_option("#id_account", label="CI pipeline (service account of Acme Health)")
     page.fill("#id_name", "GitHub Actions")
     page.click("button:has-text('Create token')")
-    assert works(page.input_value("#new-token"))
+    assert token_works(page.input_value("#new-token"))
     assert ApiToken.objects.get().user.service_account.issued_by == customer_admin
     shot(page, "team-tokens")
 
@@ -77,7 +71,7 @@ def test_a_member_makes_their_own_token_from_the_menu(page, member):
     expect(page.locator("h1")).to_have_text("My API tokens")
     page.fill("#id_name", "Laptop script")
     page.click("button:has-text('Create token')")
-    assert works(page.input_value("#new-token"))
+    assert token_works(page.input_value("#new-token"))
     assert ApiToken.objects.get().user == member
     shot(page, "my-tokens")
 

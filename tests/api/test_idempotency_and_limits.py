@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from deletions.models import DeletionItem, DeletionRequest, IdempotencyKey
-from tests.api.conftest import client_for
 from tests.factories import make_runs
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 

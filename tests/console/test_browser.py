@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
-from deletions import transitions, workspace_health
-from deletions.models import DeletionItem, DeletionRequest, Source, Workspace
+from deletions import workspace_health
+from deletions.models import DeletionRequest, Source, Workspace
 from extend_simulator import Simulator
+from tests import drive
 from tests.browser import screenshots, sign_in
 from tests.factories import WorkspaceFactory
 from tests.helpers import submitted_request
@@ -21,17 +21,6 @@ pytestmark = [
 
 RS = DeletionRequest.Status
 shot = screenshots("console")
-
-
-def finish_as_the_engine_would(req: DeletionRequest) -> None:
-    """Stand-in for the worker: start, claim and confirm every item, finish."""
-    transitions.start_request(req, actor=None, source=Source.WORKER)
-    for item in DeletionItem.objects.filter(request=req):
-        DeletionItem.objects.filter(pk=item.pk).update(status=DeletionItem.Status.IN_FLIGHT)
-        transitions.complete_item(
-            item, DeletionItem.Status.DELETED, http_status=200, at=timezone.now()
-        )
-    transitions.finish_request(req, actor=None, source=Source.WORKER)
 
 
 def test_an_approver_approves_from_the_queue_and_sees_it_complete(
@@ -57,7 +46,10 @@ def test_an_approver_approves_from_the_queue_and_sees_it_complete(
     req.refresh_from_db()
     assert req.status == RS.APPROVED
 
-    finish_as_the_engine_would(req)
+    # The engine's work, done by hand.
+    drive.start(req)
+    drive.complete(req, req.item_count)
+    drive.finish(req)
     page.reload()
     assert "Completed" in page.locator("h1 .status").inner_text()
     assert page.locator("progress").get_attribute("value") == "100"

@@ -15,8 +15,8 @@ from django.utils import timezone
 from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
 from deletions.views import customer_requests
+from tests import drive
 from tests.browser import expect, screenshots, sign_in
-from tests.customer import drive
 from tests.factories import customer_user, make_runs
 from tests.helpers import submitted_request
 

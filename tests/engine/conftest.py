@@ -23,6 +23,7 @@ from deletions.models import DeletionRequest, ParseRun, Source, Workspace
 from deletions.submission import Selection, submit_request
 from extend_simulator import Simulator
 from tests.factories import CustomerFactory, customer_user
+from tests.helpers import empty_simulator, simulated_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk_engine_test_key_0001"
@@ -104,22 +105,13 @@ def engine_cfg(fast_settings) -> EngineSettings:
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator(
-        api_key=KEY,
-        runs=0,
-        other_workspace_runs=0,
-        rate_limit=1000,
-        customer_metadata_key="customer_id",
-    ) as simulator:
+    with empty_simulator(KEY) as simulator:
         yield simulator
 
 
 @pytest.fixture
 def sim_workspace(transactional_db, sim) -> Workspace:
-    ws = Workspace(name="Simulated", base_url=sim.url, rate_limit=200, get_rate_limit=200)
-    ws.set_api_key(KEY)
-    ws.save()
-    return ws
+    return simulated_workspace(sim, KEY)
 
 
 @pytest.fixture

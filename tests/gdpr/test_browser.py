@@ -12,8 +12,8 @@ from django.core import mail
 from deletions import certificates
 from deletions.models import DeletionRequest, ErasureIntake
 from tests.browser import screenshots, sign_in
-from tests.gdpr.conftest import SUBJECT, finish
-from tests.helpers import submitted_request
+from tests.gdpr.conftest import SUBJECT
+from tests.helpers import finish, submitted_request
 
 pytestmark = [
     pytest.mark.browser,

@@ -29,8 +29,8 @@ from deletions.models import (
     Source,
 )
 from deletions.tasks import gdpr as gdpr_tasks
-from tests.gdpr.conftest import SUBJECT, finish
-from tests.helpers import force_status, submitted_request
+from tests.gdpr.conftest import SUBJECT
+from tests.helpers import finish, force_status, submitted_request
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status

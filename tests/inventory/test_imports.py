@@ -8,8 +8,7 @@ from django.urls import reverse
 from deletions import imports
 from deletions.models import AuditEvent, DeletionRequest, ParseRun, Source
 from deletions.submission import Selection, submit_request
-from tests.factories import make_runs
-from tests.inventory.conftest import new_workspace
+from tests.factories import make_runs, new_workspace
 
 
 @pytest.fixture(autouse=True)
