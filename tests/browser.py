@@ -83,7 +83,7 @@ class ConsoleErrors:
     @property
     def errors(self) -> list[str]:
         return [
-            f"{text} ({url})"
+            f"{text} ({url})" if url else text
             for text, url in self.messages
             if not (url in self.error_documents and text.startswith("Failed to load resource"))
         ]

@@ -1,11 +1,16 @@
 """Shortcuts for tests: a submitted request with runs, a request forced into a status or
-finished as the engine would have, API clients with a token, and an Extend simulator with a
-workspace pointed at it. (To walk a request through its transitions instead: tests/drive.py.)"""
+finished as the engine would have, calls racing each other, API clients with a token, and an
+Extend simulator with a workspace pointed at it. (To walk a request through its transitions
+instead: tests/drive.py.)"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -91,6 +96,31 @@ def finish(req: DeletionRequest, *, failed: int = 0) -> DeletionRequest:
         deleted_count=len(items) - failed,
         failed_count=failed,
     )
+
+
+def at_once(*calls: Callable[[], Any], timeout: float = 60) -> list[Any]:
+    """Run every call in a thread of its own, all released together, each on its own database
+    connection (closed when it ends, or the test database could not be dropped); return what
+    each call returned, or the exception it raised, in the order of *calls*."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), f"a call ran over {timeout} s"
+    return results
 
 
 def bearer(raw: str) -> APIClient:
