@@ -45,11 +45,19 @@ def submitted_request(
     **kwargs,
 ) -> DeletionRequest:
     """Create *runs* runs for *customer* and a request to delete them all, by explicit ids."""
-    ids = make_runs(workspace, customer, runs, prefix=prefix)
+    return request_for(
+        customer, requester, make_runs(workspace, customer, runs, prefix=prefix), **kwargs
+    )
+
+
+def request_for(
+    customer: Customer, requester, run_ids: list[str], *, reason: str = "customer asked", **kwargs
+) -> DeletionRequest:
+    """A request by *requester*, made on the web, to delete the runs *run_ids* of *customer*."""
     return submit_request(
         customer=customer,
-        selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=ids),
-        reason=kwargs.pop("reason", "customer asked"),
+        selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=run_ids),
+        reason=reason,
         requested_by=requester,
         source=Source.WEB,
         **kwargs,
@@ -164,6 +172,18 @@ def empty_simulator(api_key: str) -> Simulator:
         rate_limit=1000,
         customer_metadata_key="customer_id",
     )
+
+
+def simulated_runs(
+    sim: Simulator, workspace: Workspace, customer: Customer, count: int, **options
+) -> list[str]:
+    """Add *count* runs at *sim* (``workspace_id=`` and the like in *options*) and to the
+    inventory of *workspace* as *customer*'s, as a sync would; return their ids."""
+    ids = [run["id"] for run in sim.add_runs(count=count, **options)]
+    ParseRun.objects.bulk_create(
+        ParseRun(workspace=workspace, customer=customer, run_id=run_id) for run_id in ids
+    )
+    return ids
 
 
 def simulated_workspace(sim: Simulator, api_key: str, name: str = "Simulated") -> Workspace:

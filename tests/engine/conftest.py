@@ -19,11 +19,10 @@ from django.db import connection
 
 from deletions import transitions
 from deletions.engine.config import EngineSettings
-from deletions.models import DeletionRequest, ParseRun, Source, Workspace
-from deletions.submission import Selection, submit_request
+from deletions.models import DeletionRequest, Source, Workspace
 from extend_simulator import Simulator
 from tests.factories import CustomerFactory, customer_user
-from tests.helpers import empty_simulator, simulated_workspace
+from tests.helpers import empty_simulator, request_for, simulated_runs, simulated_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk_engine_test_key_0001"
@@ -129,18 +128,8 @@ def make_request(sim, sim_workspace, engine_customer, requester):
     """Create *count* runs at the simulator and in the inventory, and a request for them."""
 
     def make(count: int, *, approve: bool = True) -> DeletionRequest:
-        ids = [run["id"] for run in sim.add_runs(count=count)]
-        ParseRun.objects.bulk_create(
-            ParseRun(workspace=sim_workspace, customer=engine_customer, run_id=run_id)
-            for run_id in ids
-        )
-        req = submit_request(
-            customer=engine_customer,
-            selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=ids),
-            reason="test",
-            requested_by=requester,
-            source=Source.WEB,
-        )
+        ids = simulated_runs(sim, sim_workspace, engine_customer, count)
+        req = request_for(engine_customer, requester, ids, reason="test")
         if approve:
             req = approve_and_start(req)
         return req
