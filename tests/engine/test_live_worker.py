@@ -12,13 +12,9 @@ from django.db.models import F
 from deletions import transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, Source
 from deletions.tasks.engine import run_workspace_task
-from tests.engine.conftest import (
-    approve_and_start,
-    assert_every_delete_recorded,
-    deletes_per_run,
-    wait_until,
-)
+from tests.engine.conftest import approve_and_start, assert_every_delete_recorded, deletes_per_run
 from tests.helpers import request_for, simulated_runs
+from tests.live import wait_until
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status

@@ -24,13 +24,9 @@ from deletions.models import (
 from deletions.views.console_workspaces import ConnectionResult, check_connection
 from extend_simulator import Simulator
 from extend_simulator.ledger import LedgerEntry, max_in_window
-from tests.engine.conftest import (
-    CUSTOMER_REF,
-    approve_and_start,
-    run_until_settled,
-    wait_until,
-)
+from tests.engine.conftest import CUSTOMER_REF, approve_and_start, run_until_settled
 from tests.helpers import request_for, simulated_runs
+from tests.live import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
