@@ -1,4 +1,5 @@
-"""The usual cast: a customer with a member and an admin, a user of another customer, staff."""
+"""The usual cast: a customer with a member and an admin, a user of another customer, staff;
+a web client and an API client for each; a request waiting for a decision and a legal hold."""
 
 from __future__ import annotations
 
@@ -8,14 +9,26 @@ import socket
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
 
-from deletions import roles
-from deletions.models import Membership
+from deletions import holds, roles
+from deletions.models import LegalHold, Membership, Source
 from tests.factories import CustomerFactory, WorkspaceFactory, customer_user, staff_user
+from tests.helpers import (
+    HOLD_REASON,
+    HOLD_REFERENCE,
+    client_for,
+    service_client_for,
+    submitted_request,
+)
 
 # The Extend simulator and the tests' own receivers listen on 127.0.0.1 over http: the outbound
 # URL policy lets them through by name, as an operator lists an on-premises Extend.
 LOCAL_HOSTS = "127.0.0.1,localhost"
+
+# The browser tests' fixtures (browser, page, new_page), shared by every browser test.
+pytest_plugins = ["tests.browser"]
 
 
 def pytest_configure(config):
@@ -142,6 +155,95 @@ def second_approver(db):
 @pytest.fixture
 def staff_admin(db):
     return staff_user(roles.ADMIN, username="olga")
+
+
+@pytest.fixture
+def client_of():
+    """A web client signed in as the given user (or anonymous for None)."""
+
+    def make(user):
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def member_api(member):
+    """An API client with a token the member made for themselves; likewise for each role."""
+    return client_for(member)
+
+
+@pytest.fixture
+def admin_api(customer_admin):
+    return client_for(customer_admin)
+
+
+@pytest.fixture
+def outsider_api(outsider):
+    return client_for(outsider)
+
+
+@pytest.fixture
+def viewer_api(viewer):
+    return client_for(viewer)
+
+
+@pytest.fixture
+def approver_api(approver):
+    return client_for(approver)
+
+
+@pytest.fixture
+def second_approver_api(second_approver):
+    return client_for(second_approver)
+
+
+@pytest.fixture
+def staff_admin_api(staff_admin):
+    return client_for(staff_admin)
+
+
+@pytest.fixture
+def customer_service_api(customer_admin, customer):
+    """A service token of customer A, created by its admin."""
+    return service_client_for(customer_admin, customer)
+
+
+@pytest.fixture
+def operator_service_api(staff_admin):
+    """A service token of the operator, created by a console admin."""
+    return service_client_for(staff_admin)
+
+
+@pytest.fixture
+def pending_request(workspace, customer, member):
+    """Three of the customer's runs, asked to be deleted by the member, awaiting a decision."""
+    return submitted_request(workspace, customer, member, runs=3)
+
+
+@pytest.fixture
+def hold(staff_admin, customer, pending_request):
+    """A legal hold on the whole customer, placed by the staff admin over the pending request."""
+    return holds.place_hold(
+        scope=LegalHold.Scope.CUSTOMER,
+        customer=customer,
+        reason=HOLD_REASON,
+        reference=HOLD_REFERENCE,
+        actor=staff_admin,
+        source=Source.WEB,
+    )
+
+
+@pytest.fixture
+def fresh_throttle():
+    """Throttle counters live in the cache, shared across tests: empty it before and after.
+    A folder whose pages are throttled turns it on for all its tests in its conftest."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def pytest_collection_modifyitems(config, items):

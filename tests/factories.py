@@ -12,6 +12,8 @@ from django.contrib.auth.models import Group, Permission
 from deletions.models import Customer, Membership, ParseRun, Workspace
 
 User = get_user_model()
+# Every test user's password; the browser tests sign in with it.
+PASSWORD = "correct horse battery staple"
 
 
 class WorkspaceFactory(factory.django.DjangoModelFactory):
@@ -28,6 +30,11 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
         self.set_webhook_secret("wss_test_secret_wxyz")
         if create:
             self.save()
+
+
+def new_workspace(**kwargs):
+    """A workspace made by the factory (untyped, so type checkers see a Workspace-like value)."""
+    return WorkspaceFactory(**kwargs)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
@@ -49,7 +56,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def password(self, create, extracted, **kwargs):
-        self.set_password(extracted or "correct horse battery staple")
+        self.set_password(extracted or PASSWORD)
         if create:
             self.save()
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from deletions.tasks import accounts as account_tasks
-from tests.gdpr.conftest import _fresh_throttle  # noqa: F401 (autouse: empty counters)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle(fresh_throttle):
+    """Every sign-in and reset starts from zero attempts counted."""
 
 
 @pytest.fixture

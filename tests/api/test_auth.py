@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from deletions.api.models import hash_token
 from deletions.models import ApiToken, Membership
-from tests.api.conftest import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from deletions import service_accounts
 from deletions.api.models import ApiToken, NotificationDelivery, NotificationEndpoint
 from deletions.models import AuditEvent, ServiceAccount, Source
-from tests.api.conftest import bearer, client_for
 from tests.factories import customer_user
+from tests.helpers import bearer, client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from deletions.engine import runner
-from deletions.models import ApiToken, Customer, ParseRun, Workspace
+from deletions.models import ApiToken, Customer
 from deletions.tasks.engine import start_request_task
-from extend_simulator import Simulator
 from tests.factories import customer_user, staff_user
+from tests.helpers import empty_simulator, simulated_runs, simulated_workspace
 
 KEY = "sk_api_e2e_key_0001"
 
@@ -54,27 +54,16 @@ def token_for(user) -> str:
 
 @pytest.fixture
 def sim():
-    with Simulator(
-        api_key=KEY,
-        runs=0,
-        other_workspace_runs=0,
-        rate_limit=1000,
-        customer_metadata_key="customer_id",
-    ) as simulator:
+    with empty_simulator(KEY) as simulator:
         yield simulator
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_schema_only_client_files_gets_approval_and_follows_to_completion(sim, settings):
     settings.RUNNER_SECONDS = 3.0
-    workspace = Workspace(name="Simulated", base_url=sim.url, rate_limit=200, get_rate_limit=200)
-    workspace.set_api_key(KEY)
-    workspace.save()
+    workspace = simulated_workspace(sim, KEY)
     customer = Customer.objects.create(name="Ops Co", external_ref="cust_e2e", slug="ops-co")
-    run_ids = [run["id"] for run in sim.add_runs(count=6)]
-    ParseRun.objects.bulk_create(
-        ParseRun(workspace=workspace, customer=customer, run_id=run_id) for run_id in run_ids
-    )
+    run_ids = simulated_runs(sim, workspace, customer, 6)
     customer_client = SchemaClient(token_for(customer_user(customer, username="ops-bot")))
     first_approver = SchemaClient(token_for(staff_user("approver", username="ann")))
     second_approver = SchemaClient(token_for(staff_user("approver", username="arthur")))

@@ -20,14 +20,14 @@ from deletions.models import (
     Workspace,
 )
 from tests.factories import WorkspaceFactory, make_runs
+from tests.helpers import HOLD_REASON as REASON
+from tests.helpers import HOLD_REFERENCE as REFERENCE
 from tests.helpers import submitted_request
 
 pytestmark = pytest.mark.django_db
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
-REASON = "Litigation: Smith v Acme, preserve all invoices"
-REFERENCE = "LIT-2026-042"
 HOLDS = "/api/v1/holds"
 
 
@@ -66,23 +66,6 @@ def _statuses(req):
 @pytest.fixture
 def other_workspace(db):
     return WorkspaceFactory(name="Other workspace")
-
-
-@pytest.fixture
-def pending_request(workspace, customer, member):
-    return submitted_request(workspace, customer, member, runs=3)
-
-
-@pytest.fixture
-def hold(staff_admin, customer, pending_request):
-    return holds.place_hold(
-        scope=LegalHold.Scope.CUSTOMER,
-        customer=customer,
-        reason=REASON,
-        reference=REFERENCE,
-        actor=staff_admin,
-        source=Source.WEB,
-    )
 
 
 # --- Placing a hold ---------------------------------------------------------------------------

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from deletions.models import DeletionItem, DeletionRequest, IdempotencyKey
-from tests.api.conftest import client_for
 from tests.factories import make_runs
+from tests.helpers import at_once, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -86,31 +86,15 @@ def test_more_ids_than_a_request_may_hold_are_refused_and_nothing_is_created(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_calls_with_one_key_create_one_request(workspace, customer, member):
-    import threading
-
-    from django.db import connection
-
     ids = make_runs(workspace, customer, 50)
     client = client_for(member)
     body = {"run_ids": ids, "reason": "r"}
-    answers: list[tuple[int, int]] = []
-    barrier = threading.Barrier(2)
 
-    def call() -> None:
-        try:
-            barrier.wait()
-            response = client.post(
-                "/api/v1/requests", body, format="json", HTTP_IDEMPOTENCY_KEY="race"
-            )
-            answers.append((response.status_code, response.json()["id"]))
-        finally:
-            connection.close()
+    def call() -> tuple[int, int]:
+        response = client.post("/api/v1/requests", body, format="json", HTTP_IDEMPOTENCY_KEY="race")
+        return response.status_code, response.json()["id"]
 
-    threads = [threading.Thread(target=call) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(call, call)
     assert len(answers) == 2
     assert {status for status, _id in answers} == {201}
     assert len({request_id for _status, request_id in answers}) == 1

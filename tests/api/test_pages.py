@@ -4,23 +4,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.test import APIClient
 
 from deletions.models import ApiToken, AuditEvent, NotificationDelivery, NotificationEndpoint
-from tests.helpers import submitted_request
+from tests.helpers import submitted_request, token_works
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-def works(raw: str) -> bool:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return api.get("/api/v1/requests").status_code == 200
 
 
 def test_the_command_prints_a_working_token_once(member):
@@ -30,7 +18,7 @@ def test_the_command_prints_a_working_token_once(member):
     token = ApiToken.objects.get()
     assert raw.startswith("dpk_") and token.name == "backoffice"
     assert token.prefix in err.getvalue() and raw not in err.getvalue()
-    assert works(raw)
+    assert token_works(raw)
     assert AuditEvent.objects.filter(action="api_token.issued", source="cli").exists()
 
 
@@ -46,7 +34,7 @@ def test_the_command_refuses_unknown_users_and_users_without_a_role(db):
 
 @pytest.mark.parametrize("who", ["viewer", "approver", "member"])
 def test_only_console_admins_manage_tokens_and_notification_urls(who, request, client, customer):
-    signed_in(client, request.getfixturevalue(who))
+    client.force_login(request.getfixturevalue(who))
     assert client.get("/console/api/tokens/").status_code == 403
     posted = client.post(
         "/console/api/notifications/", {"customer": customer.pk, "url": "https://x.example/"}
@@ -57,7 +45,7 @@ def test_only_console_admins_manage_tokens_and_notification_urls(who, request, c
 
 @pytest.mark.parametrize("who", ["viewer", "approver"])
 def test_all_staff_see_the_delivery_log_without_the_form(who, request, client):
-    signed_in(client, request.getfixturevalue(who))
+    client.force_login(request.getfixturevalue(who))
     page = client.get("/console/api/notifications/")
     assert page.status_code == 200
     assert b"Delivery log" in page.content
@@ -65,7 +53,7 @@ def test_all_staff_see_the_delivery_log_without_the_form(who, request, client):
 
 
 def test_customers_cannot_see_the_delivery_log(client, member):
-    signed_in(client, member)
+    client.force_login(member)
     assert client.get("/console/api/notifications/").status_code == 403
 
 
@@ -73,7 +61,7 @@ def test_console_admins_set_a_notification_url_and_see_the_log(
     client, staff_admin, customer, member, workspace, dns
 ):
     dns["hooks.example"] = ["93.184.215.14"]
-    signed_in(client, staff_admin)
+    client.force_login(staff_admin)
     page = client.post(
         "/console/api/notifications/", {"customer": customer.pk, "url": "https://hooks.example/x"}
     )
@@ -122,8 +110,8 @@ def test_unknown_api_paths_answer_json_404(client):
 def test_the_pages_are_linked_from_the_console_menu_and_the_team_page(
     client, staff_admin, customer_admin
 ):
-    signed_in(client, staff_admin)
+    client.force_login(staff_admin)
     assert b'href="/console/api/tokens/"' in client.get("/console/").content
     client.logout()
-    signed_in(client, customer_admin)
+    client.force_login(customer_admin)
     assert b'href="/team/api-tokens/"' in client.get("/team/").content

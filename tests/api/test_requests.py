@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from deletions.models import AuditEvent, DeletionRequest, ParseRun, Source
-from tests.customer import drive
+from tests import drive
 from tests.factories import customer_user, make_runs
 from tests.helpers import force_status, submitted_request
 
@@ -307,7 +307,7 @@ def test_the_certificate_is_the_latest_version_and_version_fetches_an_earlier_on
 
     from deletions import certificates
     from deletions.models import DeletionItem
-    from tests.gdpr.conftest import finish
+    from tests.helpers import finish
 
     req = finish(submitted_request(workspace, customer, member, runs=2), failed=1)
     url = f"/api/v1/requests/{req.pk}/certificate"

@@ -6,7 +6,7 @@ import pytest
 
 from deletions import holds, workspace_health
 from deletions.models import DeletionRequest, LegalHold, Source
-from tests.factories import WorkspaceFactory
+from tests.factories import new_workspace
 from tests.helpers import force_status, submitted_request
 
 pytestmark = pytest.mark.django_db
@@ -64,10 +64,6 @@ ACTIONS = {
 }
 
 
-def _new_workspace():
-    return WorkspaceFactory()
-
-
 def _action(name, customer, staff_admin):
     """A fresh (url, body) for one call of the action *name*."""
     if name == "place_hold":
@@ -83,7 +79,7 @@ def _action(name, customer, staff_admin):
             reference="LIT-1", actor=staff_admin, source=Source.WEB,
         )  # fmt: skip
         return f"/api/v1/holds/{hold.pk}/lift", {"reason": "Settled"}
-    workspace = _new_workspace()
+    workspace = new_workspace()
     if name == "resume_workspace":
         workspace_health.pause_workspace(workspace, actor=staff_admin, source=Source.WEB)
     verb = name.split("_")[0]

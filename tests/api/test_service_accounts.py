@@ -10,10 +10,9 @@ from django.urls import reverse
 from deletions import holds, roles, workspace_health
 from deletions.api.auth import SERVICE_ACCOUNT_REFUSED
 from deletions.models import ApiToken, Approval, DeletionRequest, LegalHold, Source
-from tests.api.conftest import bearer, service_client_for
 from tests.api.test_token_pages import no_token_shown
-from tests.factories import WorkspaceFactory, ensure_staff_groups, make_runs
-from tests.helpers import force_status, submitted_request
+from tests.factories import ensure_staff_groups, make_runs, new_workspace
+from tests.helpers import bearer, force_status, service_client_for, submitted_request
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +22,6 @@ RS = DeletionRequest.Status
 def _grant(user, role: str) -> None:
     ensure_staff_groups()
     user.groups.add(Group.objects.get(name=role))
-
-
-def _new_workspace():
-    return WorkspaceFactory()
 
 
 def _staff_actions(customer, workspace, member, staff_admin):
@@ -47,7 +42,7 @@ def _staff_actions(customer, workspace, member, staff_admin):
         scope=LegalHold.Scope.CUSTOMER, customer=customer, reason="Litigation",
         reference="LIT-1", actor=staff_admin, source=Source.WEB,
     )  # fmt: skip
-    stopped = _new_workspace()
+    stopped = new_workspace()
     workspace_health.pause_workspace(stopped, actor=staff_admin, source=Source.WEB)
     return [
         (f"/api/v1/requests/{pending.pk}/approve", {}),
@@ -66,7 +61,7 @@ def _staff_actions(customer, workspace, member, staff_admin):
             },
         ),
         (f"/api/v1/holds/{hold.pk}/lift", {"reason": "Settled"}),
-        (f"/api/v1/workspaces/{_new_workspace().pk}/pause", {}),
+        (f"/api/v1/workspaces/{new_workspace().pk}/pause", {}),
         (f"/api/v1/workspaces/{stopped.pk}/resume", {}),
     ]
 

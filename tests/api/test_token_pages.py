@@ -11,19 +11,10 @@ from django.contrib.auth.models import User
 from deletions import service_accounts
 from deletions.api import tokens
 from deletions.models import ApiToken, AuditEvent, Membership, ServiceAccount, Source
-from tests.api.conftest import bearer
 from tests.factories import customer_user, staff_user
+from tests.helpers import bearer, token_works
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-def works(raw: str) -> bool:
-    return bearer(raw).get("/api/v1/requests").status_code == 200
 
 
 # A whole raw token (the lists show only its first characters).
@@ -49,7 +40,7 @@ def test_no_admin_can_mint_a_token_of_another_person(
     admin, url, victim, old_field, request, client
 ):
     person = request.getfixturevalue(victim)
-    signed_in(client, request.getfixturevalue(admin))
+    client.force_login(request.getfixturevalue(admin))
     old_value = person.username if old_field == "username" else person.pk
     for body in (
         {old_field: old_value, "name": "x"},  # the form the attack used
@@ -78,14 +69,14 @@ def test_the_domain_refuses_a_token_of_another_person_whoever_asks(member, staff
 @pytest.mark.parametrize("who", ["member", "customer_admin", "viewer", "approver", "staff_admin"])
 def test_every_user_creates_their_own_token_shown_once_and_revokes_it(who, request, client):
     user = request.getfixturevalue(who)
-    signed_in(client, user)
+    client.force_login(user)
     assert client.get("/account/api-tokens/").status_code == 200
     page = client.post("/account/api-tokens/", {"name": "laptop script"})
     raw = page.context["created"][1]
     assert raw.encode() in page.content
     token = ApiToken.objects.get()
     assert (token.user, token.created_by, token.name) == (user, user, "laptop script")
-    assert works(raw)
+    assert token_works(raw)
     issued = AuditEvent.objects.get(action="api_token.issued")
     assert (issued.actor_id, issued.source) == (user.pk, Source.WEB)
 
@@ -94,24 +85,24 @@ def test_every_user_creates_their_own_token_shown_once_and_revokes_it(who, reque
     assert token.prefix.encode() in again.content
     assert b"will get 401" in client.get(f"/account/api-tokens/{token.pk}/revoke/").content
     client.post(f"/account/api-tokens/{token.pk}/revoke/")
-    assert not works(raw)
+    assert not token_works(raw)
 
 
 def test_nobody_sees_or_revokes_another_persons_token_on_their_own_page(
     client, member, customer_admin
 ):
     theirs, raw = ApiToken.issue(customer_admin, name="theirs", created_by=customer_admin)
-    signed_in(client, member)
+    client.force_login(member)
     assert theirs.prefix.encode() not in client.get("/account/api-tokens/").content
     assert client.get(f"/account/api-tokens/{theirs.pk}/revoke/").status_code == 404
     assert client.post(f"/account/api-tokens/{theirs.pk}/revoke/").status_code == 404
-    assert works(raw)
+    assert token_works(raw)
 
 
 def test_a_user_without_any_role_is_told_a_token_would_be_useless(client):
     from tests.factories import UserFactory
 
-    signed_in(client, UserFactory(username="plain"))
+    client.force_login(UserFactory(username="plain"))
     page = client.post("/account/api-tokens/", {"name": "x"})
     assert b"neither a customer membership nor a staff role" in page.content
     assert not ApiToken.objects.exists()
@@ -119,7 +110,7 @@ def test_a_user_without_any_role_is_told_a_token_would_be_useless(client):
 
 def test_the_own_tokens_page_is_in_every_signed_in_users_menu(client, member, viewer):
     for user, home in ((member, "/runs/"), (viewer, "/console/")):
-        signed_in(client, user)
+        client.force_login(user)
         assert b'href="/account/api-tokens/"' in client.get(home).content
         client.logout()
 
@@ -133,7 +124,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 
 
 def test_a_console_admin_creates_an_operator_service_account_and_its_token(client, staff_admin):
-    signed_in(client, staff_admin)
+    client.force_login(staff_admin)
     client.post("/console/api/tokens/", {"what": "account", "account_name": "Monitoring"})
     account = ServiceAccount.objects.get()
     robot = account.user
@@ -167,7 +158,7 @@ def test_only_the_creator_issues_a_service_accounts_tokens_other_admins_revoke_t
         account.user, name="grafana", created_by=staff_admin, source=Source.WEB
     )
     other_admin = staff_user("admin", username="oscar")
-    signed_in(client, other_admin)
+    client.force_login(other_admin)
     page = client.post(
         "/console/api/tokens/", {"what": "token", "account": account.pk, "name": "mine now"}
     )
@@ -178,16 +169,16 @@ def test_only_the_creator_issues_a_service_accounts_tokens_other_admins_revoke_t
     client.post(f"/console/api/tokens/{token.pk}/revoke/")
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert not works(raw)
+    assert not token_works(raw)
     assert AuditEvent.objects.get(action="api_token.revoked").actor_id == other_admin.pk
 
 
 def test_a_console_admin_lists_and_revokes_any_token(client, staff_admin, member):
     theirs, raw = ApiToken.issue(member, name="alice's", created_by=member)
-    signed_in(client, staff_admin)
+    client.force_login(staff_admin)
     assert theirs.prefix.encode() in client.get("/console/api/tokens/").content
     client.post(f"/console/api/tokens/{theirs.pk}/revoke/")
-    assert not works(raw)
+    assert not token_works(raw)
 
 
 def test_a_console_admin_cannot_issue_tokens_of_a_customers_service_account(
@@ -196,7 +187,7 @@ def test_a_console_admin_cannot_issue_tokens_of_a_customers_service_account(
     account = service_accounts.create(
         name="CI", customer=customer, issued_by=customer_admin, source=Source.WEB
     )
-    signed_in(client, staff_admin)
+    client.force_login(staff_admin)
     page = client.post("/console/api/tokens/", {"what": "token", "account": account.pk})
     assert no_token_shown(page)
     assert not ApiToken.objects.exists()
@@ -211,7 +202,7 @@ def test_a_customer_admin_creates_a_service_account_whose_token_files_requests(
     from tests.factories import make_runs
 
     ids = make_runs(workspace, customer, 2)
-    signed_in(client, customer_admin)
+    client.force_login(customer_admin)
     client.post("/team/api-tokens/", {"what": "account", "account_name": "Nightly clean-up"})
     account = ServiceAccount.objects.get()
     assert account.customer == customer and account.issued_by == customer_admin
@@ -237,7 +228,7 @@ def test_a_customer_admin_revokes_their_customers_tokens_only(
         name="Monitoring", customer=None, issued_by=staff_admin, source=Source.WEB
     )
     operators, _ = tokens.issue(operator.user, name="m", created_by=staff_admin, source="web")
-    signed_in(client, customer_admin)
+    client.force_login(customer_admin)
     listing = client.get("/team/api-tokens/").content
     assert members_token.prefix.encode() in listing
     assert outsiders.prefix.encode() not in listing
@@ -246,7 +237,7 @@ def test_a_customer_admin_revokes_their_customers_tokens_only(
         assert client.get(f"/team/api-tokens/{foreign.pk}/revoke/").status_code == 404
         assert client.post(f"/team/api-tokens/{foreign.pk}/revoke/").status_code == 404
     client.post(f"/team/api-tokens/{members_token.pk}/revoke/")
-    assert not works(members_raw)
+    assert not token_works(members_raw)
     assert ApiToken.objects.filter(revoked_at__isnull=False).count() == 1
 
 
@@ -261,7 +252,7 @@ def test_a_customer_admin_issues_tokens_of_their_own_service_accounts_only(
     elsewhere = service_accounts.create(
         name="CI", customer=other_customer, issued_by=boris, source=Source.WEB
     )
-    signed_in(client, customer_admin)
+    client.force_login(customer_admin)
     for account in (theirs, elsewhere):
         page = client.post("/team/api-tokens/", {"what": "token", "account": account.pk})
         assert no_token_shown(page)
@@ -271,7 +262,7 @@ def test_a_customer_admin_issues_tokens_of_their_own_service_accounts_only(
 
 
 def test_members_cannot_manage_their_customers_tokens(client, member):
-    signed_in(client, member)
+    client.force_login(member)
     assert client.get("/team/api-tokens/").status_code == 403
     posted = client.post("/team/api-tokens/", {"what": "account", "account_name": "x"})
     assert posted.status_code == 403
@@ -282,7 +273,7 @@ def test_service_accounts_are_not_team_members_and_never_sign_in(client, custome
     account = service_accounts.create(
         name="CI", customer=customer, issued_by=customer_admin, source=Source.WEB
     )
-    signed_in(client, customer_admin)
+    client.force_login(customer_admin)
     assert account.user.username.encode() not in client.get("/team/").content
     assert client.get(f"/team/{account.user.pk}/deactivate/").status_code == 404
     client.logout()

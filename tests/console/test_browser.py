@@ -3,97 +3,24 @@ resuming a stopped workspace, with a screenshot of each main page in tests/scree
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from django.core import mail
-from django.utils import timezone
 
-from deletions import notifications, transitions, workspace_health
-from deletions.models import DeletionItem, DeletionRequest, Source, Workspace
+from deletions import workspace_health
+from deletions.models import DeletionRequest, Source, Workspace
 from extend_simulator import Simulator
-from tests.factories import WorkspaceFactory, ensure_staff_groups
+from tests import drive
+from tests.browser import screenshots, sign_in
+from tests.factories import WorkspaceFactory
 from tests.helpers import submitted_request
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
-# body are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from playwright import sync_api
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-PASSWORD = "correct horse battery staple"
 RS = DeletionRequest.Status
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()
-
-
-@pytest.fixture(autouse=True)
-def _customer_notifications():
-    notifications.register()
-
-
-@pytest.fixture(autouse=True)
-def _staff_groups(transactional_db):
-    ensure_staff_groups()
-
-
-def sign_in(page, user) -> None:
-    page.context.clear_cookies()
-    page.goto("/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/(?!accounts/login).*"))
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"), full_page=True)
-
-
-def finish_as_the_engine_would(req: DeletionRequest) -> None:
-    """Stand-in for the worker: start, claim and confirm every item, finish."""
-    transitions.start_request(req, actor=None, source=Source.WORKER)
-    for item in DeletionItem.objects.filter(request=req):
-        DeletionItem.objects.filter(pk=item.pk).update(status=DeletionItem.Status.IN_FLIGHT)
-        transitions.complete_item(
-            item, DeletionItem.Status.DELETED, http_status=200, at=timezone.now()
-        )
-    transitions.finish_request(req, actor=None, source=Source.WORKER)
+shot = screenshots("console")
 
 
 def test_an_approver_approves_from_the_queue_and_sees_it_complete(
@@ -119,7 +46,10 @@ def test_an_approver_approves_from_the_queue_and_sees_it_complete(
     req.refresh_from_db()
     assert req.status == RS.APPROVED
 
-    finish_as_the_engine_would(req)
+    # The engine's work, done by hand.
+    drive.start(req)
+    drive.complete(req, req.item_count)
+    drive.finish(req)
     page.reload()
     assert "Completed" in page.locator("h1 .status").inner_text()
     assert page.locator("progress").get_attribute("value") == "100"

@@ -14,24 +14,12 @@ from django.utils import timezone
 
 from deletions import holds, transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, LegalHold, Source
+from tests.helpers import HOLD_REASON as REASON
+from tests.helpers import HOLD_REFERENCE as REFERENCE
 from tests.helpers import submitted_request
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
-REASON = "Litigation: Smith v Acme, preserve all invoices"
-REFERENCE = "LIT-2026-042"
-
-
-@pytest.fixture
-def hold(staff_admin, customer, pending_request):
-    return holds.place_hold(
-        scope=LegalHold.Scope.CUSTOMER,
-        customer=customer,
-        reason=REASON,
-        reference=REFERENCE,
-        actor=staff_admin,
-        source=Source.WEB,
-    )
 
 
 def _statuses(req):

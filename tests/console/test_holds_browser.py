@@ -4,93 +4,25 @@ ticks on both sides. Screenshots go to tests/screenshots/holds-*.png."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from deletions import transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, LegalHold, Source
-from tests.factories import ensure_staff_groups
+from tests.browser import expect, screenshots, sign_in
 from tests.helpers import submitted_request
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
-# body are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from playwright import sync_api
-
-expect = sync_api.expect
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-PASSWORD = "correct horse battery staple"
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
 REASON = "Litigation: Smith v Acme Health, preserve all invoices"
 REFERENCE = "LIT-2026-042"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    errors: list[str] = []
-
-    def on_console(msg) -> None:
-        if msg.type == "error" and not msg.location.get("url", "").endswith("favicon.ico"):
-            errors.append(msg.text)
-
-    tab.on("console", on_console)
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    # No CSP violations or script errors on any page.
-    assert errors == []
-
-
-@pytest.fixture(autouse=True)
-def _staff_groups(transactional_db):
-    ensure_staff_groups()
-
-
-def sign_in(page, user) -> None:
-    page.context.clear_cookies()
-    page.goto("/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/(?!accounts/login).*"))
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"holds-{name}.png"), full_page=True)
+shot = screenshots("holds")
 
 
 def test_an_admin_holds_a_customer_the_customer_sees_a_neutral_notice_then_it_is_lifted(

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,86 +15,19 @@ from django.utils import timezone
 from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
 from deletions.views import customer_requests
-from tests.customer import drive
+from tests import drive
+from tests.browser import expect, screenshots, sign_in
 from tests.factories import customer_user, make_runs
 from tests.helpers import submitted_request
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls here stay synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from playwright import sync_api
-
-expect = sync_api.expect
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-PASSWORD = "correct horse battery staple"
 RS = DeletionRequest.Status
 IS = DeletionItem.Status
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, base_url=live_server.url, accept_downloads=True
-    )
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    errors: list[str] = []
-
-    def on_console(msg) -> None:
-        url = msg.location.get("url", "")
-        # Chromium asks for /favicon.ico; the 404 test loads a 404 on purpose; a form sent
-        # with mistakes comes back as 400 (Bad Request) on purpose too.
-        expected_400 = url.endswith("/requests/new/") and "status of 400" in msg.text
-        if (
-            msg.type == "error"
-            and not url.endswith("favicon.ico")
-            and "/999999/" not in url
-            and not expected_400
-        ):
-            errors.append(f"{msg.text} ({url})")
-
-    tab.on("console", on_console)
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    # No CSP violations or script errors on any page.
-    assert errors == []
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"customer-{name}.png"), full_page=True)
-
-
-def sign_in(page, user) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+shot = screenshots("customer")
 
 
 def test_a_customer_asks_for_deletion_and_follows_it_to_the_receipt(

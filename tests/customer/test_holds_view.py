@@ -9,18 +9,12 @@ from django.utils import timezone
 
 from deletions import holds, transitions
 from deletions.models import DeletionItem, DeletionRequest, LegalHold, Source
-from tests.helpers import submitted_request
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
 REASON = "Regulator inquiry into Acme billing, keep everything"
 REFERENCE = "REG-SECRET-77"
 NOTICE = "Retained for legal reasons"
-
-
-@pytest.fixture
-def req(workspace, customer, member):
-    return submitted_request(workspace, customer, member, runs=3)
 
 
 @pytest.fixture

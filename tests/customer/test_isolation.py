@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from deletions.models import DeletionRequest
-from tests.customer import drive
+from tests import drive
 from tests.factories import customer_user
 from tests.helpers import submitted_request
 

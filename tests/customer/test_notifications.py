@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest
-from tests.customer import drive
+from tests import drive
 from tests.factories import customer_user
 from tests.helpers import submitted_request
 
@@ -17,11 +17,6 @@ from tests.helpers import submitted_request
 def committed(django_capture_on_commit_callbacks):
     """``with committed():`` runs the after-commit hooks (where e-mails are sent) at its end."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
-def req(workspace, customer, member):
-    return submitted_request(workspace, customer, member, runs=3)
 
 
 def _only_message():

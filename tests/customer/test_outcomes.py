@@ -12,8 +12,7 @@ from django.db.models import F
 from django.urls import reverse
 
 from deletions.models import DeletionItem, DeletionRequest
-from tests.api.conftest import client_for
-from tests.customer import drive
+from tests import drive
 from tests.helpers import submitted_request
 
 IS = DeletionItem.Status
@@ -24,11 +23,6 @@ def _hold_one(req: DeletionRequest) -> None:
     item = DeletionItem.objects.filter(request=req, status=IS.PENDING).order_by("-id").first()
     DeletionItem.objects.filter(pk=item.pk).update(status=IS.HELD, next_attempt_at=None)
     DeletionRequest.objects.filter(pk=req.pk).update(held_count=F("held_count") + 1)
-
-
-@pytest.fixture
-def member_api_client(member):
-    return client_for(member)
 
 
 @pytest.fixture
@@ -68,7 +62,7 @@ def test_the_customer_item_list_names_the_three_outcomes_and_hides_the_hold(
 
 
 def test_an_unconfirmed_run_is_not_found_awaiting_proof_everywhere(
-    client, member, approver, workspace, customer, member_api_client
+    client, member, approver, workspace, customer, member_api
 ):
     req = submitted_request(workspace, customer, member, runs=2)
     drive.approve(req, approver)
@@ -90,7 +84,7 @@ def test_an_unconfirmed_run_is_not_found_awaiting_proof_everywhere(
     console = client.get(reverse("console:request_detail", args=[req.pk])).content.decode()
     assert "Not found, awaiting proof" in console
 
-    items = member_api_client.get(f"/api/v1/requests/{req.pk}/items").json()["results"]
+    items = member_api.get(f"/api/v1/requests/{req.pk}/items").json()["results"]
     assert [i["outcome"] for i in items] == ["unconfirmed", "pending"]
 
 
@@ -128,8 +122,8 @@ def test_the_csv_receipt_names_the_three_outcomes(client, member, finished):
     ]
 
 
-def test_the_api_items_carry_an_outcome_besides_their_status(member_api_client, finished):
-    items = member_api_client.get(f"/api/v1/requests/{finished.pk}/items").json()["results"]
+def test_the_api_items_carry_an_outcome_besides_their_status(member_api, finished):
+    items = member_api.get(f"/api/v1/requests/{finished.pk}/items").json()["results"]
     assert [(i["status"], i["outcome"]) for i in items] == [
         ("deleted", "deleted"),
         ("deleted", "deleted"),

@@ -5,21 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from django.urls import reverse
 
 from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest, ParseRun
-from tests.customer import drive
+from tests import drive
 from tests.factories import customer_user
 from tests.helpers import force_status, submitted_request
 
 RS = DeletionRequest.Status
-
-
-@pytest.fixture
-def req(workspace, customer, member):
-    return submitted_request(workspace, customer, member, runs=3)
 
 
 def test_members_see_only_their_own_requests(client, workspace, customer, member, req):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from deletions import progress as progress_module
 from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest, Organization, Source, Workspace
-from tests.customer import drive
+from tests import drive
 from tests.factories import WorkspaceFactory
 from tests.helpers import force_status, submitted_request
 

@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from deletions import append_only
 from deletions.models import AuditEvent, DeletionAttempt, DeletionItem, Source
-from tests.gdpr.conftest import finish
-from tests.helpers import submitted_request
+from tests.helpers import finish, submitted_request
 
 # The session switch that let any PostgreSQL session delete audit rows until migration 0015.
 OLD_SWITCH = "SET LOCAL portal.audit_purge = 'on'"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 
 from deletions import transitions
-from deletions.errors import DomainError
 from deletions.models import AuditEvent, DeletionRequest, Source
-from tests.helpers import submitted_request
+from tests.helpers import at_once, submitted_request
 
 pytestmark = [
     pytest.mark.postgres,
@@ -19,28 +17,16 @@ pytestmark = [
 
 
 def _race(request_obj, actors):
-    """Run approve_request for every actor at once, each on its own connection."""
-    barrier = threading.Barrier(len(actors))
-    outcomes: list[object] = []
+    """Run approve_request for every actor at once, each on its own connection: "ok" for each
+    approval, the error (a DomainError) for each one refused."""
 
     def approve(actor):
-        try:
-            barrier.wait()
-            transitions.approve_request(
-                DeletionRequest.objects.get(pk=request_obj.pk), actor=actor, source=Source.WEB
-            )
-            outcomes.append("ok")
-        except DomainError as exc:
-            outcomes.append(exc)
-        finally:
-            connection.close()
+        transitions.approve_request(
+            DeletionRequest.objects.get(pk=request_obj.pk), actor=actor, source=Source.WEB
+        )
+        return "ok"
 
-    threads = [threading.Thread(target=approve, args=(a,)) for a in actors]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
+    return at_once(*(partial(approve, actor) for actor in actors), timeout=30)
 
 
 def test_two_racing_approvals_of_a_two_approver_request_give_one_transition(

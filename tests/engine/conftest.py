@@ -1,17 +1,12 @@
 """Engine fixtures: an Extend simulator, a workspace pointing at it, approved requests, and
-(for the live tests) real Celery worker and beat processes on a private broker."""
+(for the live tests) real Celery worker and beat processes on a private broker (the processes
+themselves are started by tests/live.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -19,12 +14,12 @@ from django.db import connection
 
 from deletions import transitions
 from deletions.engine.config import EngineSettings
-from deletions.models import DeletionRequest, ParseRun, Source, Workspace
-from deletions.submission import Selection, submit_request
+from deletions.models import DeletionRequest, Source, Workspace
 from extend_simulator import Simulator
 from tests.factories import CustomerFactory, customer_user
+from tests.helpers import empty_simulator, request_for, simulated_runs, simulated_workspace
+from tests.live import LiveEngine, RedisServer, point_celery_at, worker_environment
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk_engine_test_key_0001"
 CUSTOMER_REF = "cust_engine"
 
@@ -42,17 +37,6 @@ FAST = {
     "BREAKER_OPEN_SECONDS": 0.5,
     "BREAKER_OPEN_MAX_SECONDS": 1.0,
 }
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 30.0, every: float = 0.2):
-    """Poll *predicate* until it is truthy; fail the test with its last value otherwise."""
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value and time.monotonic() < deadline:
-        time.sleep(every)
-        value = predicate()
-    assert value, f"condition not met within {timeout} s"
-    return value
 
 
 def run_until_settled(workspace: Workspace, cfg: EngineSettings, *, rounds: int = 40):
@@ -104,22 +88,13 @@ def engine_cfg(fast_settings) -> EngineSettings:
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator(
-        api_key=KEY,
-        runs=0,
-        other_workspace_runs=0,
-        rate_limit=1000,
-        customer_metadata_key="customer_id",
-    ) as simulator:
+    with empty_simulator(KEY) as simulator:
         yield simulator
 
 
 @pytest.fixture
 def sim_workspace(transactional_db, sim) -> Workspace:
-    ws = Workspace(name="Simulated", base_url=sim.url, rate_limit=200, get_rate_limit=200)
-    ws.set_api_key(KEY)
-    ws.save()
-    return ws
+    return simulated_workspace(sim, KEY)
 
 
 @pytest.fixture
@@ -137,18 +112,8 @@ def make_request(sim, sim_workspace, engine_customer, requester):
     """Create *count* runs at the simulator and in the inventory, and a request for them."""
 
     def make(count: int, *, approve: bool = True) -> DeletionRequest:
-        ids = [run["id"] for run in sim.add_runs(count=count)]
-        ParseRun.objects.bulk_create(
-            ParseRun(workspace=sim_workspace, customer=engine_customer, run_id=run_id)
-            for run_id in ids
-        )
-        req = submit_request(
-            customer=engine_customer,
-            selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=ids),
-            reason="test",
-            requested_by=requester,
-            source=Source.WEB,
-        )
+        ids = simulated_runs(sim, sim_workspace, engine_customer, count)
+        req = request_for(engine_customer, requester, ids, reason="test")
         if approve:
             req = approve_and_start(req)
         return req
@@ -189,45 +154,7 @@ def assert_every_delete_recorded(sim: Simulator, req: DeletionRequest) -> None:
     assert missing == {}, f"DELETEs without an attempt record: {missing}"
 
 
-# --- Live processes ---
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A redis-server process of our own on a spare port, nothing on disk (like production's
-    worst case): tests may flush it, kill it and start it again empty."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        import redis
-
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis.from_url(self.url)
-        wait_until(lambda: _pings(client), timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-    def restart(self) -> None:
-        """Kill it and start it again, empty: every queued message and countdown is lost."""
-        self.stop()
-        self.start()
+# --- Live processes (tests/live.py) ---
 
 
 @pytest.fixture(scope="session")
@@ -247,109 +174,11 @@ def private_redis(redis_server) -> str | None:
     return redis_server.url if redis_server else None
 
 
-def _pings(client) -> bool:
-    try:
-        return bool(client.ping())
-    except Exception:
-        return False
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        return (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        )
-    return f"sqlite:///{db['NAME']}"
-
-
-class LiveEngine:
-    """Real `celery worker` and `celery beat` processes sharing the test database."""
-
-    def __init__(self, env: dict[str, str], tmp: Path) -> None:
-        self.env = env
-        self.tmp = tmp
-        self.workers: list[subprocess.Popen[bytes]] = []
-        self.beat: subprocess.Popen[bytes] | None = None
-
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
-        log = (self.tmp / log_name).open("ab")
-        return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
-        n = len(self.workers)
-        proc = self._spawn(
-            [
-                "worker",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                f"w{n}@%h",
-            ],
-            f"worker{n}.log",
-        )
-        self.workers.append(proc)
-        return proc
-
-    def start_beat(self) -> None:
-        self.beat = self._spawn(
-            ["beat", "--loglevel", "INFO", "--schedule", str(self.tmp / "beat-schedule")],
-            "beat.log",
-        )
-
-    def kill_worker(self, proc: subprocess.Popen[bytes]) -> None:
-        """SIGKILL the worker and its children, mid-whatever."""
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.tmp.glob("*.log"))
-
-    def stop(self) -> None:
-        for proc in [*self.workers, *([self.beat] if self.beat else [])]:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in [*self.workers, *([self.beat] if self.beat else [])]:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-
-
-def point_celery_at(url: str, transport_options: dict) -> None:
-    """Make this process's Celery app publish to *url* from now on."""
-    from kombu import pools
-
-    from portal.celery import app
-
-    app.conf.broker_url = url
-    app.conf.broker_transport_options = transport_options
-    # Kombu keeps connection and producer pools per broker URL, globally: drop them all.
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def live_engine(fast_settings, private_redis, tmp_path, transactional_db) -> Iterator[LiveEngine]:
     """Point this process and new worker/beat processes at the same database and broker."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env = worker_environment(PORTAL_VAR_DIR=str(django_settings.VAR_DIR))
     env.update({k: str(v) for k, v in FAST.items()})
-    env["DATABASE_URL"] = _database_url()
-    env["PORTAL_VAR_DIR"] = str(django_settings.VAR_DIR)
     if private_redis:
         import redis
 

@@ -6,74 +6,26 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.core import mail
-from playwright.sync_api import expect, sync_playwright
 
-from deletions import notifications
 from deletions.models import DeletionRequest, ParseRun
-from tests.factories import ensure_staff_groups, staff_user
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls here are synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from tests.browser import expect, screenshots, sign_in
+from tests.factories import staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def new_page(live_server) -> Iterator[object]:
-    """A page in a browser context of its own (its own cookies: one signed-in user each)."""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-
-        def make():
-            context = browser.new_context(
-                viewport={"width": 1280, "height": 900},
-                base_url=live_server.url,
-                accept_downloads=True,
-            )
-            context.set_default_timeout(15_000)
-            return context.new_page()
-
-        yield make
-        browser.close()
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    expect(page.locator("#id_password")).to_have_count(0)
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"end-to-end-{name}.png"), full_page=True)
+shot = screenshots("end-to-end")
+# The real worker is slower than the test's own process: give each step more time.
+TIMEOUT_MS = 15_000
 
 
 def test_a_request_goes_from_the_browser_through_a_real_worker_to_a_receipt(
     live_engine, new_page, sim, sim_workspace, engine_customer, requester
 ):
-    notifications.register()
-    ensure_staff_groups()
-    staff_user("approver", username="anna", email="anna@example.com")
+    approver = staff_user("approver", username="anna", email="anna@example.com")
     sim.set_faults({"latency": {"mean_ms": 40}})
     ids = [run["id"] for run in sim.add_runs(count=12)]
     ParseRun.objects.bulk_create(
@@ -85,8 +37,8 @@ def test_a_request_goes_from_the_browser_through_a_real_worker_to_a_receipt(
     live_engine.start_worker()
     live_engine.start_beat()
 
-    customer_page = new_page()
-    sign_in(customer_page, requester.username)
+    customer_page = new_page(timeout_ms=TIMEOUT_MS)
+    sign_in(customer_page, requester)
     customer_page.goto("/runs/")
     customer_page.check("[data-select-page]")
     customer_page.click("button:has-text('Review deletion')")
@@ -97,8 +49,8 @@ def test_a_request_goes_from_the_browser_through_a_real_worker_to_a_receipt(
     customer_page.wait_for_url(f"**/requests/{req.pk}/")
     expect(customer_page.locator("h1 .status")).to_have_text("Pending approval")
 
-    staff_page = new_page()
-    sign_in(staff_page, "anna")
+    staff_page = new_page(timeout_ms=TIMEOUT_MS)
+    sign_in(staff_page, approver)
     staff_page.goto(f"/console/requests/{req.pk}/")
     staff_page.click("a.btn:has-text('Approve')")
     staff_page.click("button:has-text('Approve')")

@@ -14,7 +14,8 @@ import pytest
 
 from deletions import transitions
 from deletions.models import AuditEvent, DeletionAttempt, DeletionItem, DeletionRequest, Source
-from tests.engine.conftest import assert_every_delete_recorded, wait_until
+from tests.engine.conftest import assert_every_delete_recorded
+from tests.live import wait_until
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status

@@ -13,7 +13,8 @@ from deletions import holds, retention, transitions
 from deletions.engine import reconciler, runner
 from deletions.errors import RuleViolation, TransitionError
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, LegalHold, Source
-from tests.engine.conftest import background, run_until_settled, wait_until
+from tests.engine.conftest import background, run_until_settled
+from tests.live import wait_until
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status

@@ -12,12 +12,9 @@ from django.db.models import F
 from deletions import transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, Source
 from deletions.tasks.engine import run_workspace_task
-from tests.engine.conftest import (
-    approve_and_start,
-    assert_every_delete_recorded,
-    deletes_per_run,
-    wait_until,
-)
+from tests.engine.conftest import approve_and_start, assert_every_delete_recorded, deletes_per_run
+from tests.helpers import request_for, simulated_runs
+from tests.live import wait_until
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
@@ -205,8 +202,7 @@ def test_two_workers_share_one_rate_limit_and_never_exceed_it(
     """RELIABILITY 12: two workspaces of one Extend organisation, each worked by its own runner
     in its own worker process, share the organisation's limit: what Extend sees never exceeds
     it in any one-second window. (How close it comes is a figure for `make bench`.)"""
-    from deletions.models import Organization, ParseRun, Workspace
-    from deletions.submission import Selection, submit_request
+    from deletions.models import Organization, Workspace
 
     limit = 20
     sim.set_faults({"latency": {"mean_ms": 50}})
@@ -219,17 +215,8 @@ def test_two_workers_share_one_rate_limit_and_never_exceed_it(
     Workspace.objects.filter(pk__in=[sim_workspace.pk, second.pk]).update(organization=org)
     requests = []
     for ws in Workspace.objects.filter(pk__in=[sim_workspace.pk, second.pk]):
-        ids = [run["id"] for run in sim.add_runs(count=150)]
-        ParseRun.objects.bulk_create(
-            ParseRun(workspace=ws, customer=engine_customer, run_id=i) for i in ids
-        )
-        req = submit_request(
-            customer=engine_customer,
-            selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=ids),
-            reason="rate test",
-            requested_by=requester,
-            source=Source.WEB,
-        )
+        ids = simulated_runs(sim, ws, engine_customer, 150)
+        req = request_for(engine_customer, requester, ids, reason="rate test")
         requests.append(req)
     live_engine.start_worker(concurrency=1)
     live_engine.start_worker(concurrency=1)

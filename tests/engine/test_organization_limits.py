@@ -19,19 +19,14 @@ from deletions.models import (
     DeletionRequest,
     Organization,
     ParseRun,
-    Source,
     WebhookEvent,
     Workspace,
 )
-from deletions.submission import Selection, submit_request
 from extend_simulator import Simulator
 from extend_simulator.ledger import LedgerEntry, max_in_window
-from tests.engine.conftest import (
-    CUSTOMER_REF,
-    approve_and_start,
-    run_until_settled,
-    wait_until,
-)
+from tests.engine.conftest import CUSTOMER_REF, approve_and_start, run_until_settled
+from tests.helpers import request_for, simulated_runs
+from tests.live import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,18 +88,8 @@ def runner_cfg(fast_settings):
 
 def deletion_request(sim, workspace, sim_workspace_id, customer, requester, count):
     """*count* runs at the simulator and in the inventory, and an approved request for them."""
-    ids = [run["id"] for run in sim.add_runs(workspace_id=sim_workspace_id, count=count)]
-    ParseRun.objects.bulk_create(
-        ParseRun(workspace=workspace, customer=customer, run_id=run_id) for run_id in ids
-    )
-    req = submit_request(
-        customer=customer,
-        selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=ids),
-        reason="organisation limits",
-        requested_by=requester,
-        source=Source.WEB,
-    )
-    return approve_and_start(req)
+    ids = simulated_runs(sim, workspace, customer, count, workspace_id=sim_workspace_id)
+    return approve_and_start(request_for(customer, requester, ids, reason="organisation limits"))
 
 
 class Together:

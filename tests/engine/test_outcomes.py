@@ -22,8 +22,9 @@ from deletions.models import (
     Source,
     Workspace,
 )
-from tests.engine.conftest import background, deletes_per_run, run_until_settled, wait_until
+from tests.engine.conftest import background, deletes_per_run, run_until_settled
 from tests.factories import staff_user
+from tests.live import wait_until
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status

@@ -4,82 +4,24 @@ certificate verify page checks a certificate. Screenshots go to tests/screenshot
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.core import mail
 
 from deletions import certificates
 from deletions.models import DeletionRequest, ErasureIntake
-from tests.factories import ensure_staff_groups
-from tests.gdpr.conftest import SUBJECT, finish
-from tests.helpers import submitted_request
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
-# body are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from playwright import sync_api
+from tests.browser import screenshots, sign_in
+from tests.gdpr.conftest import SUBJECT
+from tests.helpers import finish, submitted_request
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 LINK = re.compile(r"https?://\S+/erasure/verify/\S+/")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, live_server, settings):
-    settings.SITE_URL = live_server.url
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()
-
-
-@pytest.fixture(autouse=True)
-def _staff_groups(transactional_db):
-    ensure_staff_groups()
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"gdpr-{name}.png"), full_page=True)
-
-
-def sign_in(page, user) -> None:
-    user.set_password("correct horse battery staple")
-    user.save()
-    page.context.clear_cookies()
-    page.goto("/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "correct horse battery staple")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/(?!accounts/login).*"))
+shot = screenshots("gdpr")
 
 
 def submit_form(page, customer, email: str) -> str:

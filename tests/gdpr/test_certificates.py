@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import zlib
 from datetime import timedelta
 from io import StringIO
@@ -13,7 +12,6 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,8 +27,8 @@ from deletions.models import (
     Source,
 )
 from deletions.tasks import gdpr as gdpr_tasks
-from tests.gdpr.conftest import SUBJECT, finish
-from tests.helpers import force_status, submitted_request
+from tests.gdpr.conftest import SUBJECT
+from tests.helpers import at_once, finish, force_status, submitted_request
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
@@ -570,24 +568,10 @@ def test_two_concurrent_issues_give_one_new_version(workspace, customer, member)
     req = finish(submitted_request(workspace, customer, member, runs=2, prefix="race_"))
 
     def race() -> list[object]:
-        barrier = threading.Barrier(2)
-        results: list[object] = []
+        def issue() -> int:
+            return certificates.issue(DeletionRequest.objects.get(pk=req.pk)).pk
 
-        def issue() -> None:
-            try:
-                barrier.wait()
-                results.append(certificates.issue(DeletionRequest.objects.get(pk=req.pk)).pk)
-            except Exception as exc:
-                results.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=issue) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        return results
+        return at_once(issue, issue)
 
     first = race()
     assert len(set(first)) == 1 and isinstance(first[0], int), first

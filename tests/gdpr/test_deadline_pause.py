@@ -15,8 +15,8 @@ from django.urls import reverse
 from deletions import gdpr, intake
 from deletions.errors import RuleViolation
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
-from tests.gdpr.conftest import SUBJECT, finish
-from tests.helpers import submitted_request
+from tests.gdpr.conftest import SUBJECT
+from tests.helpers import finish, submitted_request
 
 LINK = re.compile(r"https?://\S+/erasure/verify/\S+/")
 

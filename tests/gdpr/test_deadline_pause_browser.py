@@ -9,10 +9,8 @@ import re
 import pytest
 
 from deletions.models import AuditEvent, DeletionRequest
+from tests.browser import screenshots, sign_in
 from tests.gdpr.conftest import SUBJECT
-
-# The browser, page and staff-group fixtures and the sign-in helper of the GDPR browser tests.
-from tests.gdpr.test_browser import SCREENSHOTS, _staff_groups, browser, page, sign_in  # noqa: F401
 from tests.helpers import submitted_request
 
 pytestmark = [
@@ -20,14 +18,11 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-
-def shot(tab, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / f"pause-{name}.png"), full_page=True)
+shot = screenshots("pause")
 
 
 def test_staff_pause_the_deadline_and_the_customer_sees_a_neutral_notice(
-    page,  # noqa: F811
+    page,
     workspace,
     customer,
     member,

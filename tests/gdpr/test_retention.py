@@ -21,8 +21,7 @@ from deletions.models import (
     DeletionRequest,
     ErasureIntake,
 )
-from tests.gdpr.conftest import finish
-from tests.helpers import submitted_request
+from tests.helpers import finish, submitted_request
 
 
 def test_old_finished_requests_lose_their_items_but_keep_a_verifiable_certificate(

@@ -54,10 +54,5 @@ def globex(db):
     return CustomerFactory(name="Globex", external_ref="globex", slug="globex")
 
 
-def new_workspace(**kwargs):
-    """A workspace made by the factory (untyped, so type checkers see a Workspace-like value)."""
-    return WorkspaceFactory(**kwargs)
-
-
 def no_sleep(seconds: float) -> None:
     """Tests never wait: pacing and back-off are checked through what was asked."""

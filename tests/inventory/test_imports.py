@@ -6,10 +6,9 @@ import pytest
 from django.urls import reverse
 
 from deletions import imports
-from deletions.models import AuditEvent, DeletionRequest, ParseRun, Source
-from deletions.submission import Selection, submit_request
-from tests.factories import make_runs
-from tests.inventory.conftest import new_workspace
+from deletions.models import AuditEvent, ParseRun
+from tests.factories import make_runs, new_workspace
+from tests.helpers import request_for
 
 
 @pytest.fixture(autouse=True)
@@ -149,13 +148,7 @@ def test_known_runs_are_assigned_only_if_unassigned_and_free(
     [busy] = make_runs(workspace, customer, 1, prefix="busy_")
     [gone] = make_runs(workspace, None, 1, prefix="gone_")
     ParseRun.objects.filter(run_id=gone).update(state=ParseRun.State.DELETED)
-    submit_request(
-        customer=customer,
-        selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=[busy]),
-        reason="x",
-        requested_by=member,
-        source=Source.WEB,
-    )
+    request_for(customer, member, [busy], reason="x")
     ref = customer.external_ref
     data = csv_bytes("run_id,customer", *(f"{r},{ref}" for r in (free, theirs, mine, busy, gone)))
 

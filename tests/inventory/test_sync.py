@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from deletions import sync
 from deletions.extend_client import Credentials, ExtendClient
-from deletions.models import DeletionRequest, Organization, ParseRun, Source, WorkspaceSync
-from deletions.submission import Selection, submit_request
+from deletions.models import Organization, ParseRun, WorkspaceSync
 from extend_simulator.ledger import max_in_window
 from tests.factories import customer_user, make_runs
+from tests.helpers import request_for
 from tests.inventory.conftest import API_KEY, no_sleep
 
 # A full sync fetches pages in a second thread, which takes its rate-limit slots with its own
@@ -222,13 +222,7 @@ def test_a_full_sync_marks_runs_deleted_outside_the_portal_as_vanished(sim, sim_
     )
     gone, in_request = acme_runs[0], acme_runs[1]
     requester = customer_user(acme, username="acme-user")
-    submit_request(
-        customer=acme,
-        selection=Selection(scope=DeletionRequest.Scope.EXPLICIT, run_ids=[in_request]),
-        reason="tidy up",
-        requested_by=requester,
-        source=Source.WEB,
-    )
+    request_for(acme, requester, [in_request], reason="tidy up")
     with ExtendClient(Credentials(sim.url, API_KEY)) as client:
         client.delete_parse_run(gone)
         client.delete_parse_run(in_request)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deletions.models import AuditEvent, ParseRun
-from tests.factories import make_runs
-from tests.inventory.conftest import new_workspace
+from tests.factories import make_runs, new_workspace
 
 LIST_URL = "/console/inventory/unassigned/"
 ASSIGN_URL = "/console/inventory/unassigned/assign/"

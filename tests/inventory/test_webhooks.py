@@ -13,8 +13,7 @@ from deletions import webhooks
 from deletions.models import ParseRun, WebhookEvent
 from deletions.tasks import inventory
 from extend_simulator.webhooks import sign, signed_headers
-from tests.factories import make_runs
-from tests.inventory.conftest import new_workspace
+from tests.factories import make_runs, new_workspace
 
 SECRET = "wss_test_secret_wxyz"  # what WorkspaceFactory sets
 

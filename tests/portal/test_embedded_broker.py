@@ -17,7 +17,7 @@ from kombu import Connection
 
 from deletions import engine_health
 from portal import embedded_broker
-from tests.engine.conftest import ROOT, LiveEngine, _database_url, point_celery_at, wait_until
+from tests.live import ROOT, LiveEngine, point_celery_at, wait_until, worker_environment
 
 
 @pytest.fixture
@@ -103,13 +103,12 @@ def embedded_engine(transactional_db, tmp_path):
     test database; the reconciler every second, so beat publishes all along."""
     var = tmp_path / "var"
     store = var / "broker.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "REDIS_URL"}
-    env.update(
-        DATABASE_URL=_database_url(),
+    env = worker_environment(
         PORTAL_VAR_DIR=str(var),
         DJANGO_SETTINGS_MODULE="portal.settings",
         RECONCILE_INTERVAL_SECONDS="1",
     )
+    env.pop("REDIS_URL", None)
     embedded_broker.prepare(store)
     point_celery_at(embedded_broker.url(store), embedded_broker.transport_options())
     engine = LiveEngine(env, tmp_path)

@@ -13,7 +13,6 @@ import json
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -29,12 +28,9 @@ SECRET = "wss_test_secret_wxyz"  # what WorkspaceFactory sets
 
 
 @pytest.fixture(autouse=True)
-def _admins_and_a_fresh_throttle(settings):
+def _admins_and_a_fresh_throttle(settings, fresh_throttle):
     """Admins who would get an error e-mail for any 500; throttle counters from zero."""
     settings.ADMINS = [("Ops", "ops@example.com")]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

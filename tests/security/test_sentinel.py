@@ -21,9 +21,9 @@ from django.urls import reverse
 from deletions import transitions
 from deletions.engine import config
 from deletions.models import AuditEvent, Customer, DeletionRequest, ParseRun, Source, Workspace
-from extend_simulator import Simulator
 from tests.engine.conftest import FAST, run_until_settled
 from tests.factories import CustomerFactory, customer_user, staff_user
+from tests.helpers import empty_simulator, simulated_workspace
 from tests.security.conftest import SENTINEL_KEY, SENTINEL_WEBHOOK_SECRET
 
 # A second sentinel: the key of a workspace Extend refuses (401), to walk the error paths.
@@ -53,13 +53,7 @@ def task_calls():
 
 @pytest.fixture
 def sentinel_sim():
-    with Simulator(
-        api_key=SENTINEL_KEY,
-        runs=0,
-        other_workspace_runs=0,
-        rate_limit=1000,
-        customer_metadata_key="customer_id",
-    ) as simulator:
+    with empty_simulator(SENTINEL_KEY) as simulator:
         yield simulator
 
 
@@ -123,11 +117,7 @@ def test_a_full_deletion_run_keeps_the_sentinel_out_of_logs_tasks_mails_and_audi
     assert req.status == DeletionRequest.Status.COMPLETED
 
     # The error paths: a workspace whose key Extend refuses is stopped and staff are alerted.
-    refused = Workspace(
-        name="Refused", base_url=sentinel_sim.url, rate_limit=200, get_rate_limit=200
-    )
-    refused.set_api_key(SENTINEL_REFUSED_KEY)
-    refused.save()
+    refused = simulated_workspace(sentinel_sim, SENTINEL_REFUSED_KEY, name="Refused")
     other = cast(Customer, CustomerFactory(external_ref="cust_refused"))
     other_user = customer_user(other, username="other-requester")
     other_client = Client(raise_request_exception=False)

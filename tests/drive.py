@@ -1,5 +1,6 @@
-"""Driving a request through its lifecycle by hand, as the engine would (until a live worker
-fixture exists): approve, start, move items in flight and complete them, finish."""
+"""Driving a request through its lifecycle by hand, as the engine would (quicker and more exact
+than a live worker, which tests/engine/ starts where the engine itself is under test): approve,
+start, move items in flight and complete them, finish."""
 
 from __future__ import annotations
 
