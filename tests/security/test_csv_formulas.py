@@ -17,7 +17,14 @@ from django.test import Client
 from django.utils import timezone
 
 from deletions import roles
-from deletions.models import Approval, AuditEvent, DeletionItem, DeletionRequest, Source
+from deletions.models import (
+    Approval,
+    AuditEvent,
+    DeletionItem,
+    DeletionRequest,
+    Membership,
+    Source,
+)
 from tests.factories import customer_user, staff_user
 from tests.helpers import force_status, submitted_request
 from tests.security.urlwalk import Objects, urls
@@ -43,6 +50,8 @@ def hostile_world(workspace, customer):
     customer.name = CUSTOMER_NAME
     customer.save(update_fields=["name"])
     member = customer_user(customer, username="csv-member")
+    # The walk fills service-account URLs with one made by an admin of the customer.
+    customer_user(customer, username="csv-customer-admin", role=Membership.Role.ADMIN)
     approver = staff_user(roles.APPROVER, username="csv-approver", first_name=APPROVER_NAME)
     staff_admin = staff_user(roles.ADMIN, username="csv-admin")
     req = submitted_request(workspace, customer, member, runs=2, prefix="csv_")
