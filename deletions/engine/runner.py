@@ -201,10 +201,10 @@ def _run_threads(
                 outcome = send(item, workspace, client, cfg, deadline=deadline)
                 with lock:
                     summary.add(outcome)
+                    if outcome in outcomes.STOPPING_OUTCOMES or outcome in gate.STOPS_RUNNER:
+                        stop.set()
+                        _note_stop(summary, outcome)
                 _finish_if_done(item.request_id)
-                if outcome in outcomes.STOPPING_OUTCOMES or outcome in gate.STOPS_RUNNER:
-                    stop.set()
-                    summary.stopped_because = outcome
         except Exception:
             log.exception("runner thread for workspace %s failed", workspace.pk)
             stop.set()
@@ -223,6 +223,16 @@ def _run_threads(
         close_old_connections()
     if lost.is_set() and not summary.stopped_because:
         summary.stopped_because = "lease lost"
+
+
+def _note_stop(summary: RunSummary, outcome: str) -> None:
+    """Record why the runner stops: Extend's answer that stopped it, not its echo.
+
+    When one thread's 401 stops the workspace, another thread's gate may refuse its next item
+    ("workspace stopped") before the first thread has returned: the cause is the 401.
+    """
+    if outcome in outcomes.STOPPING_OUTCOMES or not summary.stopped_because:
+        summary.stopped_because = outcome
 
 
 def _hand_over(

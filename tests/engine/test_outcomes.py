@@ -461,3 +461,16 @@ def test_a_verification_that_could_not_run_is_retried_and_then_confirms(
     runner.run_workspace(sim_workspace.pk, engine_cfg)
 
     assert req.items.filter(verified_at__isnull=False, verify_due_at__isnull=True).count() == 2
+
+
+@pytest.mark.parametrize(
+    "order",
+    [("credentials_invalid", "workspace_stopped"), ("workspace_stopped", "credentials_invalid")],
+)
+def test_the_runner_reports_the_answer_that_stopped_it_not_the_gates_echo(order):
+    """One thread's 401 stops the workspace; another thread's gate then refuses "workspace
+    stopped". Whichever thread reports first, the summary names the 401."""
+    summary = runner.RunSummary()
+    for outcome in order:
+        runner._note_stop(summary, outcome)
+    assert summary.stopped_because == "credentials_invalid"
