@@ -131,9 +131,14 @@ def handle_deleted(call: Call) -> str:
             extend_request_id=call.result.request_id or "",
         )
     # A well-formed success: the workspace is healthy (its earlier 404s are confirmed) and
-    # Extend is up (the breaker closes).
-    evidence.prove_healthy(call.workspace.pk, call.item.claim_version or 0)
-    breaker.note_success(call.workspace.pk)
+    # Extend is up (the breaker closes). The gate read the workspace's row just before the call:
+    # a success proves what was there when it was sent, and when nothing was (every success
+    # of a healthy workspace) it costs no statement. What came in meanwhile waits for the next.
+    seen = call.attempt.item.workspace
+    if seen.unexplained_404s:
+        evidence.prove_healthy(call.workspace.pk, call.item.claim_version or 0)
+    if seen.breaker_failures:
+        breaker.note_success(call.workspace.pk)
     if call.workspace.verify_deletions:
         verify_deleted(call.item, call.workspace, call.client)
     return "deleted"
