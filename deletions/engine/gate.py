@@ -15,11 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper
 from django.utils import timezone
 
 from deletions import transitions
-from deletions.hold_coverage import covered
+from deletions.hold_coverage import is_held
 from deletions.models import DeletionAttempt, DeletionItem, DeletionRequest
 
 IS = DeletionItem.Status
@@ -46,12 +45,10 @@ def check(item: DeletionItem) -> DeletionAttempt | Refused:
     """Pass *item* (return its outbox attempt, to be sent now) or refuse it (put it back)."""
     now = timezone.now()
     with transaction.atomic():
-        # One statement reads the item (locked), its run, request and workspace, and whether
-        # an active hold covers the run.
+        # One statement reads the item (locked), its run, request and workspace.
         locked = (
             DeletionItem.objects.select_for_update(of=("self",))
             .select_related("parse_run", "request", "workspace")
-            .annotate(run_held=ExpressionWrapper(covered("parse_run__"), BooleanField()))
             .filter(pk=item.pk, status=IS.IN_FLIGHT, claim_token=item.claim_token)
             .first()
         )
@@ -66,7 +63,7 @@ def check(item: DeletionItem) -> DeletionAttempt | Refused:
             return _put_back(
                 locked, CREDENTIALS_CHANGED, "Not sent: the workspace's key or URL changed"
             )
-        if locked.run_held:
+        if is_held(run):
             transitions.hold_item(locked)
             return Refused(HELD)
         if run.customer_id != req.customer_id or run.workspace_id != locked.workspace_id:
