@@ -103,6 +103,17 @@ def clean_run_ids(raw_ids: Sequence[str]) -> list[str]:
     return list(seen)
 
 
+def refuse_over_cap(count: int) -> None:
+    """Refuse a selection of *count* runs beyond ``MAX_RUNS_PER_REQUEST``, whatever its scope
+    ("all" and filters too: one request is one approval, one certificate, one receipt)."""
+    if count > settings.MAX_RUNS_PER_REQUEST:
+        raise SubmissionError(
+            f"This selection matches {count:,} parse runs; one request can hold at most "
+            f"{settings.MAX_RUNS_PER_REQUEST:,}. Narrow it (for example by creation date) and "
+            "send several requests."
+        )
+
+
 def customer_runs(customer: Customer) -> QuerySet[ParseRun]:
     """The customer's runs that still exist at Extend, as far as the portal knows."""
     return ParseRun.objects.filter(customer=customer, state=ParseRun.State.PRESENT)
@@ -182,6 +193,9 @@ def submit_request(
             if selection.scope == DeletionRequest.Scope.FILTER:
                 runs = selection.run_filter.apply(runs)
             claimed = runs.filter(open_request__isnull=True).update(open_request=req)
+            # Over the cap, the claim is rolled back with the refusal (the common case, under
+            # it, costs no extra count).
+            refuse_over_cap(claimed)
             skipped = runs.exclude(open_request=req).count()
         if not claimed:
             raise SubmissionError(

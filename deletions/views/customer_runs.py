@@ -22,6 +22,7 @@ from deletions.submission import (
     Selection,
     clean_run_ids,
     customer_runs,
+    refuse_over_cap,
     submit_request,
 )
 from deletions.views.customer import CustomerRequest, customer_required, keyset_page
@@ -134,6 +135,12 @@ def new_request(request: CustomerRequest) -> HttpResponse:
         if left_out:
             # Keep only what can still be deleted; say what was dropped.
             selection.run_ids = list(chosen.values_list("run_id", flat=True))
+    try:
+        refuse_over_cap(count)
+    except SubmissionError as exc:
+        return _refused(
+            request, str(exc), reverse("customer:runs") + _with(filter_form.query_params())
+        )
     if not count:
         return _refused(
             request,

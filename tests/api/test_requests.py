@@ -52,6 +52,18 @@ def test_it_files_all_runs_and_filters(member_api, workspace, customer):
     assert everything.json()["required_approvals"] == 2
 
 
+def test_all_and_filter_scopes_over_the_cap_are_a_422_naming_the_count(
+    member_api, settings, workspace, customer
+):
+    make_runs(workspace, customer, 4)
+    settings.MAX_RUNS_PER_REQUEST = 3
+    for body in ({"scope": "all"}, {"scope": "filter", "filter": {"file_name_contains": "inv"}}):
+        response = member_api.post("/api/v1/requests", {**body, "reason": "r"}, format="json")
+        assert response.status_code == 422, response.json()
+        assert "matches 4 parse runs; one request can hold at most 3" in str(response.json())
+    assert not DeletionRequest.objects.exists()
+
+
 def test_a_gdpr_request_keeps_only_a_hint_of_the_subject(member_api, workspace, customer):
     ids = make_runs(workspace, customer, 1)
     body = member_api.post(

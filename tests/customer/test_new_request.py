@@ -190,3 +190,20 @@ def test_submission_sends_the_submitted_email_after_commit(
     assert mail.outbox[0].to == [member.email]
     assert f"#{req.pk}" in mail.outbox[0].subject
     assert AuditEvent.objects.filter(action="request.submitted", request=req).exists()
+
+
+def test_a_selection_over_the_cap_is_refused_on_the_review_page_with_its_count(
+    client, settings, workspace, customer, member
+):
+    make_runs(workspace, customer, 12)
+    settings.MAX_RUNS_PER_REQUEST = 10
+    client.force_login(member)
+    review = client.post(URL, {"match_all": "1"})
+    assert review.status_code == 400
+    assert "This selection matches 12 parse runs; one request can hold at most 10." in (
+        review.content.decode()
+    )
+    # Submitting anyway (a form kept open from before) is refused the same way.
+    refused = _submit(client, match_all="1", confirmation="DELETE")
+    assert refused.status_code == 400
+    assert not DeletionRequest.objects.exists()

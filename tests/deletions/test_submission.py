@@ -131,6 +131,29 @@ def test_too_many_ids_are_refused_before_touching_the_database(settings, custome
         )
 
 
+@pytest.mark.parametrize(
+    "selection",
+    [
+        Selection(scope=Scope.ALL),
+        Selection(scope=Scope.FILTER, run_filter=RunFilter(file_name_contains="invoice")),
+    ],
+    ids=["all", "filter"],
+)
+def test_the_cap_applies_to_all_and_filter_scopes_and_names_the_count(
+    settings, workspace, customer, member, selection
+):
+    make_runs(workspace, customer, 11)
+    settings.MAX_RUNS_PER_REQUEST = 10
+    with pytest.raises(SubmissionError, match=r"matches 11 parse runs; .* at most 10"):
+        _submit(customer, member, selection)
+    # Nothing half-done: no request, no item, and every run is free again.
+    assert not DeletionRequest.objects.exists()
+    assert not DeletionItem.objects.exists()
+    assert not ParseRun.objects.filter(open_request__isnull=False).exists()
+    settings.MAX_RUNS_PER_REQUEST = 11
+    assert _submit(customer, member, selection).item_count == 11
+
+
 def test_a_reason_is_required_and_bounded(workspace, customer, member):
     ids = make_runs(workspace, customer, 1)
     with pytest.raises(SubmissionError, match="reason"):
