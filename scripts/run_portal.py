@@ -24,6 +24,10 @@ WEB_PORT = int(os.environ.get("PORT", "8000"))
 SIM_PORT = int(os.environ.get("SIMULATOR_PORT", "8025"))
 SIM_URL = f"http://127.0.0.1:{SIM_PORT}"
 
+# The data subject whose documents the demo holds (the public form's reference to try).
+DEMO_SUBJECT = "patient-4711"
+# The metadata key the portal finds a subject's runs by (settings.GDPR_SUBJECT_METADATA_KEY).
+SUBJECT_KEY = os.environ.get("GDPR_SUBJECT_METADATA_KEY", "subject_ref")
 # Must match deletions/management/commands/seed_demo.py.
 DEMO_API_KEY = "sk_demo_workspace_key_0001"
 DEMO_WEBHOOK_SECRET = "wss_demo_signing_secret_0001"
@@ -65,7 +69,15 @@ def fill_inventory() -> None:
         check=True, cwd=ROOT, capture_output=True, text=True,
     ).stdout.split()[-1]  # fmt: skip
     webhook_url = f"http://127.0.0.1:{WEB_PORT}/webhooks/extend/{token}/"
-    new_runs = [{"customer": "cust_acme", "file_name": f"new-upload-{n}.pdf"} for n in range(1, 4)]
+    new_runs: list[dict[str, object]] = [
+        {"customer": "cust_acme", "file_name": f"new-upload-{n}.pdf"} for n in range(1, 4)
+    ]
+    # Documents of one data subject, tagged with their reference as a customer would tag them:
+    # the public erasure form finds them (README, "A tour").
+    new_runs += [
+        {"customer": "cust_acme", "file_name": name, "metadata": {SUBJECT_KEY: DEMO_SUBJECT}}
+        for name in ("Patient intake form.pdf", "Insurance card.png", "Referral letter.docx")
+    ]
     added = post_json(f"{SIM_URL}/_sim/runs", {"runs": new_runs})
     for run in added["runs"]:
         post_json(
@@ -132,6 +144,9 @@ def main() -> None:
    Open            http://127.0.0.1:{WEB_PORT}/
    Django admin    http://127.0.0.1:{WEB_PORT}/admin/
    Extend (sim.)   {SIM_URL}   (ledger: {SIM_URL}/_sim/ledger)
+   Erasure form    http://127.0.0.1:{WEB_PORT}/erasure/acme/
+                   (Acme's public form: try the reference {DEMO_SUBJECT};
+                    e-mails are printed in this terminal)
 
    Sign in with password  {DEMO_PASSWORD}  as:
      alice     customer admin of Acme Health

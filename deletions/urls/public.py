@@ -7,6 +7,7 @@ from deletions.views import public
 app_name = "public"
 
 urlpatterns: list[URLPattern] = [
+    path("", public.erasure_index, name="index"),
     path("verify/<str:token>/", public.verify, name="verify"),
     path("<slug:slug>/", public.erasure_form, name="form"),
     path("<slug:slug>/sent/", public.erasure_sent, name="sent"),

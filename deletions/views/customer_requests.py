@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deletions import gdpr, holds, receipts, results, transitions
@@ -55,6 +56,11 @@ def request_list(request: CustomerRequest) -> HttpResponse:
         "statuses": RS.choices,
         "is_admin": request.membership.is_customer_admin,
         "nav": "requests",
+        # The public erasure form of this customer: people whose documents it processed ask
+        # there themselves, and the customer links it from its privacy notice.
+        "public_form_url": request.build_absolute_uri(
+            reverse("public:form", args=[request.membership.customer.slug])
+        ),
     }
     return render(request, "customer/requests.html", ctx)
 

@@ -63,6 +63,12 @@ def _throttled(request: HttpRequest, customer: Customer) -> HttpResponse:
     return throttle.too_many(request, "public/throttled.html", {"customer": customer})
 
 
+def erasure_index(request: HttpRequest) -> HttpResponse:
+    """``/erasure/`` alone: each company has its own form. The page says where to find it and
+    does not list the companies (who the operator's customers are is not public)."""
+    return render(request, "public/erasure_index.html")
+
+
 @require_http_methods(["GET", "POST"])
 def erasure_form(request: HttpRequest, slug: str) -> HttpResponse:
     customer = get_object_or_404(Customer, slug=slug, is_active=True)

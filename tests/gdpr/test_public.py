@@ -33,6 +33,24 @@ def link_path(message) -> str:
     return url.split("://", 1)[1].split("/", 1)[1].join(["/", ""])
 
 
+def test_erasure_alone_explains_where_the_forms_are_and_names_no_customer(client, customer):
+    response = client.get("/erasure/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Each company that uses" in body and "/erasure/&lt;company&gt;/" in body
+    assert customer.name not in body and customer.slug not in body
+
+
+def test_the_customers_requests_page_gives_its_public_form_address(client, customer, member):
+    client.force_login(member)
+    body = client.get(reverse("customer:requests")).content.decode()
+    address = f"http://testserver/erasure/{customer.slug}/"
+    assert f'<a href="{address}"><code>{address}</code></a>' in body
+    # The address is the form's: it opens without sign-in.
+    client.logout()
+    assert client.get(address).status_code == 200
+
+
 def test_the_form_shows_without_sign_in(client, customer):
     response = client.get(reverse("public:form", args=[customer.slug]))
     assert response.status_code == 200
