@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from deletions.engine.config import EngineSettings
@@ -21,26 +22,62 @@ def claim_item(workspace_id: int, version: int, cfg: EngineSettings) -> Deletion
     *version* is the workspace's ``credentials_version`` the runner's client was built with;
     the gate refuses the claim if it has changed by the time the DELETE would be sent.
     """
+    items = claim_items(workspace_id, version, cfg, limit=1)
+    return items[0] if items else None
+
+
+def claim_items(
+    workspace_id: int, version: int, cfg: EngineSettings, *, limit: int
+) -> list[DeletionItem]:
+    """Take up to *limit* due items of *workspace_id* at once, under one claim token.
+
+    A runner thread sends them one after the other, each through the gate: claiming a few at a
+    time costs one locked SELECT and one UPDATE for all of them instead of per DELETE (the
+    engine is bound by the CPU each DELETE costs). The token is shared by the batch but still
+    fences: a re-claim of any of its items writes a new one. What the thread does not send goes
+    back with :func:`release_unsent`.
+    """
     now = timezone.now()
+    token = uuid.uuid4()
+    lease = now + timedelta(seconds=cfg.lease_seconds)
     with transaction.atomic():
-        item = (
+        items = list(
             due_items(workspace_id, now)
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at", "id")
-            .select_related("parse_run")
-            .first()
+            .select_related("parse_run")[:limit]
         )
-        if item is None:
-            return None
-        item.status = IS.IN_FLIGHT
-        item.attempts += 1
-        item.lease_expires_at = now + timedelta(seconds=cfg.lease_seconds)
-        item.claim_token = uuid.uuid4()
-        item.claim_version = version
-        item.save(
-            update_fields=["status", "attempts", "lease_expires_at", "claim_token", "claim_version"]
+        if not items:
+            return []
+        DeletionItem.objects.filter(pk__in=[item.pk for item in items]).update(
+            status=IS.IN_FLIGHT,
+            attempts=F("attempts") + 1,
+            lease_expires_at=lease,
+            claim_token=token,
+            claim_version=version,
         )
-        return item
+    for item in items:
+        item.status, item.attempts = IS.IN_FLIGHT, item.attempts + 1
+        item.lease_expires_at, item.claim_token, item.claim_version = lease, token, version
+    return items
+
+
+def release_unsent(items: list[DeletionItem]) -> int:
+    """Give back claimed items a runner thread stops before sending: due again at once, their
+    attempt given back (nothing was sent). Items whose claim was taken over are left alone."""
+    if not items:
+        return 0
+    return DeletionItem.objects.filter(
+        pk__in=[item.pk for item in items],
+        status=IS.IN_FLIGHT,
+        claim_token=items[0].claim_token,
+    ).update(
+        status=IS.PENDING,
+        lease_expires_at=None,
+        claim_token=None,
+        next_attempt_at=timezone.now(),
+        attempts=F("attempts") - 1,
+    )
 
 
 def _give_back(items: object, now: datetime) -> int:

@@ -2,9 +2,9 @@
 
 It runs inside the workspace's dispatch fence (:mod:`deletions.fence`), right before the call,
 in one short transaction that holds the item's row lock. It checks that the item is still
-claimed by *this* claim, its request still runs, its workspace is runnable with the credentials
-the claim was made under, no active legal hold covers the run, and the run still belongs to the
-request's customer and workspace. Passing, it writes the attempt row (outcome ``sending``) in
+claimed by *this* claim, its request still runs, its workspace is runnable (breaker closed) with
+the credentials the claim was made under, no active legal hold covers the run, and the run still
+belongs to the request's customer and workspace. Passing, it writes the attempt row (outcome ``sending``) in
 the same transaction, so every DELETE that reaches Extend has its record before it is sent.
 Refused, the item goes back (pending, held, or failed for a changed owner) without spending an
 attempt, and nothing is sent.
@@ -31,7 +31,9 @@ WORKSPACE_STOPPED = "workspace_stopped"
 CREDENTIALS_CHANGED = "credentials_changed"
 HELD = "held"
 OWNER_CHANGED = "owner_changed"
-STOPS_RUNNER = frozenset({WORKSPACE_STOPPED, CREDENTIALS_CHANGED})
+# The same name as the outcome that opens the breaker: either way, Extend is failing.
+BREAKER_OPEN = "breaker_open"
+STOPS_RUNNER = frozenset({WORKSPACE_STOPPED, CREDENTIALS_CHANGED, BREAKER_OPEN})
 # Refusals about the item alone: the runner goes on with the next one.
 PUT_BACK = frozenset({CLAIM_LOST, REQUEST_NOT_RUNNING, HELD, OWNER_CHANGED})
 
@@ -59,6 +61,10 @@ def check(item: DeletionItem) -> DeletionAttempt | Refused:
             return _put_back(locked, REQUEST_NOT_RUNNING, f"Not sent: the request is {req.status}")
         if not ws.is_runnable:
             return _put_back(locked, WORKSPACE_STOPPED, "Not sent: the workspace is stopped")
+        if ws.breaker_open_until is not None and ws.breaker_open_until > now:
+            # Opened since the claim (by another thread's failures): an item claimed before
+            # must not be sent through an outage either.
+            return _put_back(locked, BREAKER_OPEN, "Not sent: Extend is failing; waiting to retry")
         if ws.credentials_version != locked.claim_version:
             return _put_back(
                 locked, CREDENTIALS_CHANGED, "Not sent: the workspace's key or URL changed"
