@@ -59,6 +59,13 @@ def preview(req: DeletionRequest, user: User, action: str) -> Outcome:
         return Outcome(
             req, True, f"Your approval is {given} of {req.required_approvals}; it stays pending."
         )
+    if req.kind == DeletionRequest.Kind.GDPR:
+        return Outcome(
+            req,
+            True,
+            f"Rejected on the ground given (GDPR erasure): none of its {req.item_count:,} parse "
+            "runs is deleted.",
+        )
     return Outcome(req, True, f"Rejected: none of its {req.item_count:,} parse runs is deleted.")
 
 
@@ -70,8 +77,13 @@ def decide(
     source: Source | str,
     reason: str = "",
     comment: str = "",
+    ground: str = "",
 ) -> list[Outcome]:
-    """Make *action* on each of *reqs*; each outcome says what happened or why not."""
+    """Make *action* on each of *reqs*; each outcome says what happened or why not.
+
+    A rejection's *ground* (:mod:`deletions.grounds`) goes to its GDPR erasure requests only:
+    standard requests take none, and a GDPR request without one is refused on its own.
+    """
     if action not in ACTIONS:
         raise RuleViolation(f"{action!r} is not a bulk decision.")
     reason = reason.strip()
@@ -89,7 +101,13 @@ def decide(
                 )
             else:
                 # The requester's e-mail is sent by deletions.notifications' transition hook.
-                transitions.reject_request(req, actor=actor, source=source, reason=reason)
+                transitions.reject_request(
+                    req,
+                    actor=actor,
+                    source=source,
+                    reason=reason,
+                    ground=ground if req.kind == DeletionRequest.Kind.GDPR else "",
+                )
                 message = "Rejected; the requester was told your reason."
             results.append(Outcome(req, True, message))
         except DomainError as exc:

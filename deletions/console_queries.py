@@ -12,6 +12,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from deletions import engine_health as deletions_engine_health
+from deletions.grounds import RefusalGround
 from deletions.models import (
     AuditEvent,
     DeletionAttempt,
@@ -171,6 +172,8 @@ def _describe_event(event: AuditEvent) -> str:
         parts.append(f"{_flat(event.before)} → {_flat(event.after)}")
     for key, value in (event.detail or {}).items():
         if value not in ("", None, {}, []):
+            if key == "ground":  # a refusal's ground is shown in words, as on the request
+                value = dict(RefusalGround.choices).get(value, value)
             parts.append(f"{key.replace('_', ' ')}: {value}")
     return "; ".join(parts)
 

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from deletions import bulk_decisions, roles, workspaces
+from deletions.grounds import GROUND_REQUIRED, RefusalGround
 from deletions.models import (
     Customer,
     DeletionRequest,
@@ -67,6 +68,27 @@ class RejectForm(forms.Form):
     )
 
 
+class GdprRejectForm(RejectForm):
+    """Refusing a GDPR erasure request: the Art. 17(3) ground first, then the explanation."""
+
+    ground = forms.ChoiceField(
+        label="Ground for refusal",
+        choices=[("", "Choose a ground…"), *RefusalGround.choices],
+        help_text="Required for a GDPR erasure request; recorded in the register of erasure "
+        "requests.",
+        error_messages={"required": GROUND_REQUIRED},
+    )
+    reason = forms.CharField(
+        label="Explanation",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Required. Why the ground applies; the requester will see it.",
+        error_messages={"required": "Explain why the ground applies; the requester will see it."},
+    )
+
+    field_order = ["ground", "reason"]
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         required=False, max_length=500, help_text="Optional; kept in the audit trail."
@@ -79,6 +101,8 @@ class BulkForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS)
     ids = forms.TypedMultipleChoiceField(coerce=int, choices=[])
     reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+    # Rejecting GDPR erasure requests needs one (deletions.grounds); standard ones take none.
+    ground = forms.ChoiceField(required=False, choices=[("", ""), *RefusalGround.choices])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from deletions import crypto
 from deletions.extend_client import DEFAULT_API_VERSION, EU1_BASE_URL, US2_BASE_URL, US_BASE_URL
 from deletions.fields import EncryptedTextField
+from deletions.grounds import RefusalGround
 
 
 class Source(models.TextChoices):
@@ -416,6 +417,10 @@ class DeletionRequest(models.Model):
     )
     required_approvals = models.PositiveSmallIntegerField(default=1)
     decision_comment = models.TextField(blank=True, help_text="The reason given on rejection.")
+    # A rejected GDPR request's Art. 17(3) ground (deletions.grounds); empty for standard ones.
+    refusal_ground = models.CharField(
+        max_length=30, choices=RefusalGround.choices, blank=True, default=""
+    )
 
     # Frozen size and terminal counters, kept current by the item transitions so progress
     # never needs a COUNT over the items.

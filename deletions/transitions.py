@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from deletions import audit, fence
 from deletions.errors import RuleViolation, TransitionError
+from deletions.grounds import checked_ground
 from deletions.hold_coverage import apply_holds
 from deletions.models import (
     Approval,
@@ -275,9 +276,18 @@ def approve_request(
 
 
 def reject_request(
-    request: DeletionRequest, *, actor: Actor, source: Source | str, reason: str
+    request: DeletionRequest,
+    *,
+    actor: Actor,
+    source: Source | str,
+    reason: str,
+    ground: str = "",
 ) -> DeletionRequest:
-    """Reject with a reason that the requester will see."""
+    """Reject with a reason that the requester will see.
+
+    A GDPR erasure request is refused only on a *ground* (:mod:`deletions.grounds`: Art. 17(3)
+    or an unverified identity), with *reason* as the explanation; a standard request takes none.
+    """
     approver = _require_perm(actor, APPROVE_PERMISSION, "reject deletion requests")
     reason = reason.strip()
     if not reason:
@@ -287,10 +297,12 @@ def reject_request(
         _check(req, "reject")
         if requested_by_same_person(req, approver):
             raise RuleViolation("You cannot decide on your own request; cancel it instead.")
+        ground = checked_ground(ground, gdpr=req.kind == DeletionRequest.Kind.GDPR)
         Approval.objects.create(
             request=req, approver=approver, decision=Approval.Decision.REJECT, comment=reason
         )
         req.decision_comment = reason
+        req.refusal_ground = ground
         req.finished_at = timezone.now()
         _move(
             req,
@@ -298,8 +310,8 @@ def reject_request(
             RS.REJECTED,
             actor=actor,
             source=source,
-            fields=("decision_comment", "finished_at"),
-            detail={"reason": reason},
+            fields=("decision_comment", "refusal_ground", "finished_at"),
+            detail={"reason": reason, **({"ground": ground} if ground else {})},
         )
         _release_runs(req)
         return req

@@ -404,6 +404,9 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "MembershipRoleEnum": "deletions.models.Membership.Role",
         "StaffRoleEnum": "deletions.api.people.STAFF_ROLES",
         "StaffRoleChangeEnum": "deletions.api.people.STAFF_ROLE_CHANGES",
+        # A refusal's ground, named "ground" in bodies and the register, "refusal_ground" on
+        # a request: one enum.
+        "RefusalGroundEnum": "deletions.grounds.RefusalGround",
     },
 }
 # Requests per minute per token; bodies larger than this are refused (413).

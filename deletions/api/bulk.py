@@ -26,6 +26,7 @@ from deletions.api.staff_base import (
     person,
 )
 from deletions.api.views import ApiView, _errors
+from deletions.grounds import RefusalGround
 from deletions.models import Source
 
 
@@ -45,6 +46,13 @@ class BulkSerializer(serializers.Serializer[Any]):
     )
     comment = Text(
         max_length=2000, required=False, allow_blank=True, help_text="Kept with each approval."
+    )
+    ground = serializers.ChoiceField(
+        choices=RefusalGround.choices,
+        required=False,
+        help_text="To reject GDPR erasure requests: their ground (Art. 17(3)(a)-(e), or an "
+        "identity not verified). Given to the GDPR requests only; a GDPR request rejected "
+        "without one is refused on its own.",
     )
     dry_run = Flag(default=False, help_text="Say what each decision would do; change nothing.")
 
@@ -89,6 +97,7 @@ class Bulk(ApiView):
                     source=Source.API,
                     reason=data.get("reason", ""),
                     comment=data.get("comment", ""),
+                    ground=data.get("ground", ""),
                 )
             body = {
                 "dry_run": data["dry_run"],

@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from deletions.errors import DomainError, RuleViolation, SubmissionError, TransitionError
+from deletions.grounds import GroundError
 
 
 class ApiError(exceptions.APIException):
@@ -45,6 +46,7 @@ class PayloadTooLarge(ApiError):
 
 
 _DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
+    (GroundError, status.HTTP_422_UNPROCESSABLE_ENTITY, "unprocessable"),
     (TransitionError, status.HTTP_409_CONFLICT, "invalid_transition"),
     (RuleViolation, status.HTTP_403_FORBIDDEN, "forbidden"),
     (SubmissionError, status.HTTP_422_UNPROCESSABLE_ENTITY, "unprocessable"),

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from deletions import transitions
 from deletions.api.errors import ApiError, PayloadTooLarge
 from deletions.forms_holds import MAX_RUN_IDS
+from deletions.grounds import RefusalGround
 from deletions.models import (
     Approval,
     Customer,
@@ -230,6 +231,11 @@ class RequestSummarySerializer(serializers.Serializer[Any]):
 class RequestSerializer(RequestSummarySerializer):
     scope_filter = serializers.DictField(child=serializers.CharField())
     decision_comment = serializers.CharField()
+    refusal_ground = serializers.ChoiceField(
+        choices=RefusalGround.choices,
+        allow_blank=True,
+        help_text="A rejected GDPR erasure request's ground; empty otherwise.",
+    )
     subject_ref_hint = serializers.CharField()
     received_on = serializers.DateField(allow_null=True)
     approved_at = serializers.DateTimeField(allow_null=True)
@@ -342,6 +348,16 @@ class CommentSerializer(serializers.Serializer[Any]):
 class ReasonSerializer(serializers.Serializer[Any]):
     # Not trimmed here: reject_request refuses a blank reason with its own message.
     reason = serializers.CharField(max_length=5000, trim_whitespace=False)
+
+
+class RejectSerializer(ReasonSerializer):
+    ground = serializers.ChoiceField(
+        choices=RefusalGround.choices,
+        required=False,
+        help_text="Why a GDPR erasure request is refused: Art. 17(3)(a)-(e), or an identity that "
+        "could not be verified; `reason` then explains it. Required for GDPR erasure requests "
+        "(422 without it), refused for standard requests (422).",
+    )
 
 
 class PauseSerializer(serializers.Serializer[Any]):

@@ -361,13 +361,21 @@ class Approve(Action):
         )
 
 
-@_action_schema("reject", "Reject with a reason the requester will see", s.ReasonSerializer)
+@_action_schema(
+    "reject",
+    "Reject with a reason the requester will see (a GDPR erasure request also with its ground)",
+    s.RejectSerializer,
+)
 class Reject(Action):
-    body = s.ReasonSerializer
+    body = s.RejectSerializer
 
     def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
         return transitions.reject_request(
-            req, actor=request.user, source=Source.API, reason=data["reason"]
+            req,
+            actor=request.user,
+            source=Source.API,
+            reason=data["reason"],
+            ground=data.get("ground", ""),
         )
 
 

@@ -12,6 +12,7 @@ from deletions.views import (
     console_holds,
     console_organizations,
     console_people,
+    console_register,
     console_requests,
     console_workspaces,
 )
@@ -56,6 +57,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("gdpr/intakes/<int:pk>/", console_gdpr.intake_detail, name="intake_detail"),
     path("gdpr/intakes/<int:pk>/dismiss/", console_gdpr.intake_dismiss, name="intake_dismiss"),
     path("gdpr/new/", console_gdpr.file_request, name="gdpr_new"),
+    # The register of erasure requests and its exports
+    path("gdpr/register/", console_register.register_page, name="register"),
+    path("gdpr/register.csv", console_register.register_csv, name="register_csv"),
+    path("gdpr/register.json", console_register.register_json, name="register_json"),
     # Legal holds
     path("holds/", console_holds.hold_list, name="hold_list"),
     path("holds/new/", console_holds.hold_new, name="hold_new"),

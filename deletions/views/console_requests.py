@@ -20,7 +20,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from deletions import bulk_decisions, certificates, console_queries, results, transitions
 from deletions.errors import DomainError
-from deletions.forms_console import ApproveForm, BulkForm, QueueFilterForm, ReasonForm, RejectForm
+from deletions.forms_console import (
+    ApproveForm,
+    BulkForm,
+    GdprRejectForm,
+    QueueFilterForm,
+    ReasonForm,
+    RejectForm,
+)
+from deletions.grounds import GROUND_REQUIRED, RefusalGround
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.progress import Progress, progress_for
 from deletions.progress import moment as progress_moment
@@ -109,9 +117,13 @@ def bulk(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     reqs = bulk_decisions.load(form.cleaned_data["ids"])
     reason = (form.cleaned_data.get("reason") or "").strip()
+    ground = form.cleaned_data.get("ground") or ""
     confirmed = request.POST.get("confirmed") == "yes"
     reason_missing = action == "reject" and confirmed and not reason
-    if not confirmed or reason_missing:
+    # GDPR erasure requests are refused on a ground (deletions.grounds); standard ones need none.
+    needs_ground = action == "reject" and any(r.kind == DeletionRequest.Kind.GDPR for r in reqs)
+    ground_missing = needs_ground and confirmed and not ground
+    if not confirmed or reason_missing or ground_missing:
         rows = [
             (o.request, o.ok, o.message)
             for o in (bulk_decisions.preview(req, user, action) for req in reqs)
@@ -125,12 +137,19 @@ def bulk(request: HttpRequest) -> HttpResponse:
                 "possible": sum(ok for _, ok, _ in rows),
                 "reason": reason,
                 "reason_missing": reason_missing,
+                "needs_ground": needs_ground,
+                "ground": ground,
+                "ground_missing": ground_missing,
+                "grounds": RefusalGround.choices,
+                "ground_required": GROUND_REQUIRED,
             },
             section="queue",
         )
     results = [
         (o.request, o.ok, o.message)
-        for o in bulk_decisions.decide(reqs, action, actor=user, source=Source.WEB, reason=reason)
+        for o in bulk_decisions.decide(
+            reqs, action, actor=user, source=Source.WEB, reason=reason, ground=ground
+        )
     ]
     return render_console(
         request,
@@ -293,7 +312,9 @@ def _run(name: str, req: DeletionRequest, user: User, data: dict[str, Any]) -> s
         return f"Your approval of request #{req.pk} is recorded; another approver is needed."
     if name == "reject":
         # The requester's e-mail is sent by deletions.notifications' transition hook.
-        transitions.reject_request(req, reason=data["reason"], **kwargs)
+        transitions.reject_request(
+            req, reason=data["reason"], ground=data.get("ground", ""), **kwargs
+        )
         return f"Request #{req.pk} is rejected; the requester was told your reason."
     if name == "cancel":
         transitions.cancel_request(req, **kwargs)
@@ -324,6 +345,8 @@ def _action_view(name: str) -> Any:
         req = get_request(pk)
         user = _user(request)
         form_class = FORMS.get(name)
+        if name == "reject" and req.kind == DeletionRequest.Kind.GDPR:
+            form_class = GdprRejectForm
         form = (
             form_class(request.POST if request.method == "POST" else None) if form_class else None
         )

@@ -83,6 +83,14 @@ PARITY: dict[str, list[str]] = {
     "api_pages:my_revoke": ["revoke_my_token"],
 }
 
+# Console pages that only read, and the API operations that read the same (a register or a
+# list a regulator or a script asks for over the API too).
+READ_PARITY: dict[str, list[str]] = {
+    "console:register": ["list_gdpr_register"],
+    "console:register_csv": ["list_gdpr_register"],
+    "console:register_json": ["list_gdpr_register"],
+}
+
 # Pages that restrict no HTTP method and only read (a POST is answered as a GET).
 READ_ONLY = {
     "console:dashboard",
@@ -194,6 +202,12 @@ def test_the_tables_name_real_pages_and_real_operations(root_client):
         assert "POST" in (_methods(root_client, names[name]) or set()), f"{name} takes no POST"
     missing = {op for ops in PARITY.values() for op in ops} - set(operations)
     assert not missing, f"Operations missing from the OpenAPI schema: {missing}"
+    assert set(READ_PARITY) <= set(names), f"Stale READ_PARITY: {set(READ_PARITY) - set(names)}"
+    for name in READ_PARITY:
+        assert (_methods(root_client, names[name]) or set()) >= {"GET"}, f"{name} takes no GET"
+    missing = {op for ops in READ_PARITY.values() for op in ops} - set(operations)
+    assert not missing, f"Read operations missing from the OpenAPI schema: {missing}"
+    assert {operations[op][1] for ops in READ_PARITY.values() for op in ops} == {"get"}
 
 
 def test_each_api_operation_needs_the_console_pages_permission(root_client):
