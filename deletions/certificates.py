@@ -1,5 +1,9 @@
 """Certificates of erasure: a JSON document of what was deleted, when, and on whose approval,
-with an integrity code (HMAC-SHA256 under ``CERTIFICATE_SIGNING_KEY``) over its canonical form.
+signed with Ed25519 over its canonical form (sorted keys, compact separators, UTF-8). The
+signature and its key id travel with the document; the public keys are published
+(:mod:`deletions.certificate_keys`), so anyone can verify a certificate without the portal.
+Certificates issued before that carry an integrity code (HMAC-SHA256 under
+``CERTIFICATE_SIGNING_KEY``) and still verify here.
 
 A certificate follows the truth: a request has versions 1, 2, ... A new version is issued when
 the request has finished with an outcome that the latest version does not state (failed runs
@@ -14,12 +18,15 @@ deleted with the answer lost (Extend answered 404 to a retry of our DELETE), alr
 retained under a legal hold (with the customers' wording only, never the hold's reason) and failed
 runs. A request that still has unconfirmed runs (a 404 to our first DELETE, evidence and not
 proof) is never certified. No document contents are named, and file names only when
-``CERTIFICATE_INCLUDE_FILE_NAMES`` is on. The PDF is a rendering of the JSON: totals and the first
-``CERTIFICATE_PDF_MAX_RUNS`` runs; the JSON holds them all.
+``CERTIFICATE_INCLUDE_FILE_NAMES`` is on. People are named by role, never by username, and no free
+text goes in (no extension reason): a certificate is handed to third parties and kept for years.
+The PDF is a rendering of the JSON (totals and the first ``CERTIFICATE_PDF_MAX_RUNS`` runs) that
+carries the signed JSON, all runs included, as an attachment the verify page reads.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -30,9 +37,16 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Min
+from django.urls import reverse
 from django.utils import timezone
 
-from deletions import audit, bounded_json
+from deletions import (
+    audit,
+    bounded_json,
+    certificate_keys,
+    certificate_pdf,
+    certificate_roles,
+)
 from deletions.errors import RuleViolation
 from deletions.holds import CUSTOMER_NOTICE
 from deletions.models import (
@@ -45,13 +59,15 @@ from deletions.models import (
     Source,
 )
 
-FORMAT = "extend-deletion-portal/certificate-of-erasure/v2"
+# v3: signed with Ed25519; roles instead of usernames; no extension reason.
+FORMAT = "extend-deletion-portal/certificate-of-erasure/v3"
 FINISHED = frozenset(
     {DeletionRequest.Status.COMPLETED, DeletionRequest.Status.COMPLETED_WITH_FAILURES}
 )
-# Members of a downloaded certificate that the integrity code does not cover: the code itself,
-# and the notice that a later version superseded this one (added after the document was issued).
-UNSIGNED = ("integrity", "superseded_by")
+# Members of a downloaded certificate that the signature does not cover: the signature (or a
+# legacy certificate's integrity code) itself, and the notice that a later version superseded this
+# one (added after the document was issued).
+UNSIGNED = ("signature", "integrity", "superseded_by")
 IS = DeletionItem.Status
 
 # What each run's outcome means, written into every certificate.
@@ -83,11 +99,12 @@ class UnconfirmedRuns(RuleViolation):
 
 
 def canonical(doc: dict[str, Any]) -> str:
-    """The one serialisation the integrity code covers."""
+    """The one serialisation the signature covers (signed as UTF-8)."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def integrity_code(doc: dict[str, Any]) -> str:
+    """The HMAC of certificates issued before Ed25519 signatures (verification only)."""
     key = settings.CERTIFICATE_SIGNING_KEY.encode()
     return hmac.new(key, canonical(doc).encode(), hashlib.sha256).hexdigest()
 
@@ -146,6 +163,9 @@ def build_document(req: DeletionRequest) -> dict[str, Any]:
     ).aggregate(first=Min("started_at"), last=Max("started_at"))
     first, last = attempts["first"], attempts["last"]
     intake = ErasureIntake.objects.filter(request=req).first()
+    requested_by = certificate_roles.requester_role(
+        req.requested_by, from_public_form=intake is not None
+    )
 
     def count(key: str, value: str) -> int:
         return sum(1 for r in runs if r[key] == value)
@@ -159,6 +179,7 @@ def build_document(req: DeletionRequest) -> dict[str, Any]:
             "status": req.status,
             "scope": req.scope,
             "data_subject": req.subject_ref_hint or None,
+            "requested_by": requested_by,
         },
         "customer": {"name": req.customer.name, "reference": req.customer.external_ref},
         "dates": {
@@ -169,12 +190,16 @@ def build_document(req: DeletionRequest) -> dict[str, Any]:
             "started_at": _iso(req.started_at),
             "completed_at": _iso(req.finished_at),
             "due_on": _iso(req.due_on),
+            # Whether and until when the deadline was extended; its reason is free text, kept
+            # in the request's record and told to the data subject, not in the certificate.
             "extended_due_on": _iso(req.extended_due_on),
-            "extension_reason": req.extension_reason or None,
         },
         "approvers": [
-            {"username": a.approver.get_username(), "approved_at": _iso(a.created_at)}
-            for a in approvals.select_related("approver")
+            {
+                "role": certificate_roles.approver_role(a.approver),
+                "approved_at": _iso(a.created_at),
+            }
+            for a in approvals.select_related("approver").prefetch_related("approver__groups")
         ],
         "recipients_notified": [
             {
@@ -202,7 +227,16 @@ def build_document(req: DeletionRequest) -> dict[str, Any]:
         },
         "runs": runs,
         "includes_file_names": with_names,
+        "verify_at": {"page": verify_page_url(), "keys": keys_url()},
     }
+
+
+def verify_page_url() -> str:
+    return settings.SITE_URL + reverse("certificates:verify")
+
+
+def keys_url() -> str:
+    return settings.SITE_URL + reverse("well_known:certificate_keys")
 
 
 def outcome_digest(doc: dict[str, Any]) -> str:
@@ -322,22 +356,17 @@ def _issue(req: DeletionRequest, *, actor: Any, source: str) -> Certificate:
     version = previous.version + 1 if previous is not None else 1
     doc["version"] = version
     doc["issued_at"] = issued_at.isoformat()
-    doc["supersedes"] = (
-        {
-            "version": previous.version,
-            "issued_at": previous.issued_at.isoformat(),
-            "integrity_code": previous.hmac,
-        }
-        if previous is not None
-        else None
-    )
+    doc["supersedes"] = _reference(previous) if previous is not None else None
+    document = canonical(doc)
+    kid, signature = certificate_keys.sign(document.encode())
     cert = Certificate.objects.create(
         request=req,
         request_number=req.pk,
         version=version,
         issued_at=issued_at,
-        document=canonical(doc),
-        hmac=integrity_code(doc),
+        document=document,
+        signature=signature,
+        kid=kid,
         outcome_digest=digest,
         state_stamp=stamp,
     )
@@ -353,10 +382,22 @@ def _issue(req: DeletionRequest, *, actor: Any, source: str) -> Certificate:
             "version": version,
             "supersedes": previous.version if previous is not None else None,
             "runs": len(doc["runs"]),
-            "hmac": cert.hmac,
+            "kid": kid,
+            "signature": signature,
         },
     )
     return cert
+
+
+def _reference(cert: Certificate) -> dict[str, Any]:
+    """How a successor names the version it supersedes: by its signature (or, for a version
+    issued before signatures, its integrity code)."""
+    ref: dict[str, Any] = {"version": cert.version, "issued_at": cert.issued_at.isoformat()}
+    if cert.signature:
+        ref["signature"] = cert.signature
+    else:
+        ref["integrity_code"] = cert.hmac
+    return ref
 
 
 def current(req: DeletionRequest, *, actor: Any = None, source: str = Source.SYSTEM) -> Certificate:
@@ -387,21 +428,34 @@ def file_name(cert: Certificate, extension: str) -> str:
 
 
 def signed_json(cert: Certificate) -> str:
-    """The downloadable JSON: the document plus its integrity code, indented for reading; an
-    old version also says which version superseded it (a member the code does not cover)."""
+    """The downloadable JSON: the document plus its signature and key id (or, issued before
+    signatures, its integrity code), indented for reading; an old version also says which
+    version superseded it (a member the signature does not cover)."""
     doc = json.loads(cert.document)
-    doc["integrity"] = {
-        "algorithm": "HMAC-SHA256",
-        "covers": "the document without its 'integrity' and 'superseded_by' members, "
-        'serialised as json.dumps(doc, sort_keys=True, separators=(",", ":"))',
-        "code": cert.hmac,
-    }
+    if cert.signature:
+        doc["signature"] = {
+            "algorithm": certificate_keys.ALG,
+            "kid": cert.kid,
+            "value": cert.signature,
+            "encoding": "unpadded base64url",
+            "covers": "the document without its 'signature', 'integrity' and 'superseded_by' "
+            'members, serialised as json.dumps(doc, sort_keys=True, separators=(",", ":"), '
+            "ensure_ascii=False) and encoded as UTF-8",
+            "keys": keys_url(),
+        }
+    else:
+        doc["integrity"] = {
+            "algorithm": "HMAC-SHA256",
+            "covers": "the document without its 'integrity' and 'superseded_by' members, "
+            'serialised as json.dumps(doc, sort_keys=True, separators=(",", ":"))',
+            "code": cert.hmac,
+        }
     successor = cert.superseded_by
     if successor is not None:
         doc["superseded_by"] = {
             "version": successor.version,
             "issued_at": successor.issued_at.isoformat(),
-            "note": f"{superseded_notice(cert)} This note is not covered by the integrity code; "
+            "note": f"{superseded_notice(cert)} This note is not covered by the signature; "
             "the verify page tells the current standing of any version.",
         }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -421,6 +475,15 @@ class Verification:
     latest_version: int | None = None
     # False when the text could not be read as JSON at all (not JSON, or nested too deeply).
     readable: bool = True
+    # How it was signed: "Ed25519" with the key's id and status, or "HMAC-SHA256" (legacy).
+    algorithm: str | None = None
+    kid: str | None = None
+    key_status: str | None = None
+    # What a valid certificate says, to compare with a PDF's printed pages; and whether the
+    # certificate was found inside an uploaded PDF.
+    customer: str | None = None
+    totals: str | None = None
+    from_pdf: bool = False
 
     @property
     def summary(self) -> str:
@@ -436,9 +499,10 @@ class Verification:
 
 
 def verify(text: str | bytes) -> Verification:
-    """Check a downloaded certificate: is it well-formed and does its integrity code match? For
-    a valid one, also say whether a later version has superseded it. Its size is the caller's
-    to bound (the verify page does); its nesting is bounded here."""
+    """Check a downloaded certificate: is it well-formed and does its signature (by one of the
+    portal's published keys) or, issued before signatures, its integrity code match? For a valid
+    one, also say whether a later version has superseded it. Its size is the caller's to bound
+    (the verify page does); its nesting is bounded here."""
     try:
         doc = bounded_json.loads(text, max_bytes=None)
     except bounded_json.TooDeep:
@@ -449,29 +513,41 @@ def verify(text: str | bytes) -> Verification:
         return Verification(
             False, "This is not a certificate: it is not valid JSON.", readable=False
         )
-    if not isinstance(doc, dict) or not isinstance(doc.get("integrity"), dict):
-        return Verification(False, "This is not a certificate: it has no integrity code.")
-    claimed = str(doc["integrity"].get("code", ""))
+    if not isinstance(doc, dict):
+        return Verification(False, "This is not a certificate: it has no signature.")
+    signature, integrity = doc.get("signature"), doc.get("integrity")
     for member in UNSIGNED:
         doc.pop(member, None)
-    expected = integrity_code(doc)
     request: dict[str, Any] = doc["request"] if isinstance(doc.get("request"), dict) else {}
     number = request["id"] if isinstance(request.get("id"), int) else None
     issued_at = doc.get("issued_at") if isinstance(doc.get("issued_at"), str) else None
     # Certificates issued before versions existed are version 1.
     version = doc["version"] if isinstance(doc.get("version"), int) else 1
-    if not hmac.compare_digest(claimed, expected):
+    if isinstance(signature, dict):
+        claimed = str(signature.get("value", ""))
+        kid = str(signature.get("kid", ""))
+        problem = (
+            f"It names the algorithm {str(signature.get('algorithm'))[:20]!r}, not Ed25519."
+            if signature.get("algorithm") != certificate_keys.ALG
+            else certificate_keys.check(kid, claimed, canonical(doc).encode())
+        )
+        algorithm, key = certificate_keys.ALG, kid[:16] or None
+        record_filter: dict[str, Any] = {"signature": claimed}
+    elif isinstance(integrity, dict):
+        claimed = str(integrity.get("code", ""))
+        problem = _legacy_problem(doc, claimed)
+        algorithm, key = "HMAC-SHA256", None
+        record_filter = {"hmac": claimed}
+    else:
+        return Verification(False, "This is not a certificate: it has no signature.")
+    if problem is not None:
         return Verification(
-            False,
-            "Tampered or not issued by this portal: the integrity code does not match the content.",
-            number,
-            issued_at,
-            version,
+            False, problem, number, issued_at, version, algorithm=algorithm, kid=key
         )
     successor, latest_version = None, None
     if number is not None:
         record = (
-            Certificate.objects.filter(request_number=number, version=version, hmac=claimed)
+            Certificate.objects.filter(request_number=number, version=version, **record_filter)
             .select_related("superseded_by")
             .defer("document", "superseded_by__document")
             .first()
@@ -492,7 +568,67 @@ def verify(text: str | bytes) -> Verification:
         successor.version if successor is not None else None,
         successor.issued_at.isoformat() if successor is not None else None,
         latest_version,
+        algorithm=algorithm,
+        kid=key,
+        key_status=_key_status(key),
+        customer=_customer(doc),
+        totals=_totals(doc),
     )
+
+
+def _legacy_problem(doc: dict[str, Any], claimed: str) -> str | None:
+    """Why a certificate issued before signatures does not verify, or None if it does."""
+    if not settings.CERTIFICATE_SIGNING_KEY:
+        # An empty HMAC key is a key anyone can use: never accept a code made with it.
+        return (
+            "It was issued before certificates were signed, with an integrity code this portal "
+            "can no longer check (its key, CERTIFICATE_SIGNING_KEY, is not configured)."
+        )
+    if not hmac.compare_digest(claimed, integrity_code(doc)):
+        return (
+            "Tampered or not issued by this portal: the integrity code does not match the content."
+        )
+    return None
+
+
+def _key_status(kid: str | None) -> str | None:
+    if kid is None:
+        return None
+    if kid == certificate_keys.signing_key().kid:
+        return certificate_keys.CURRENT
+    return certificate_keys.RETIRED
+
+
+def _customer(doc: dict[str, Any]) -> str | None:
+    customer = doc.get("customer")
+    if not isinstance(customer, dict) or not isinstance(customer.get("name"), str):
+        return None
+    return str(customer["name"])
+
+
+def _totals(doc: dict[str, Any]) -> str | None:
+    try:
+        return totals_sentence(doc)
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def verify_upload(data: bytes) -> Verification:
+    """Check an uploaded file: a PDF certificate (its attached signed JSON is checked) or the
+    JSON itself. The caller bounds *data* to ``CERTIFICATE_VERIFY_MAX_BYTES``; the JSON inside a
+    PDF is held to the same limit (:class:`certificate_pdf.TooLarge` beyond)."""
+    if not certificate_pdf.is_pdf(data):
+        return verify(data)
+    try:
+        embedded = certificate_pdf.embedded_certificate(
+            data, max_bytes=settings.CERTIFICATE_VERIFY_MAX_BYTES
+        )
+    except certificate_pdf.TooLarge:
+        raise
+    except certificate_pdf.NotReadable as exc:
+        return Verification(False, str(exc), readable=False, from_pdf=True)
+    result = verify(embedded)
+    return dataclasses.replace(result, from_pdf=True)
 
 
 # --- PDF -------------------------------------------------------------------------------------
@@ -540,8 +676,8 @@ def run_line(run: dict[str, Any]) -> str:
 
 
 def render_pdf(cert: Certificate) -> bytes:
-    """A printable rendering: version, dates, approvers, totals and the first runs; the JSON
-    holds all. An old version says which version superseded it."""
+    """A printable rendering: version, dates, approvers, totals and the first runs; the signed
+    JSON, attached, holds all. An old version says which version superseded it."""
     from fpdf import FPDF
 
     doc = json.loads(cert.document)
@@ -600,18 +736,28 @@ def render_pdf(cert: Certificate) -> bytes:
         ("completed_at", "Completed"),
         ("due_on", "Due"),
         ("extended_due_on", "Extended to"),
+        # Only in certificates issued before v3, which are rendered as they were issued.
         ("extension_reason", "Extension reason"),
     ):
         if dates.get(key) or key in ("received_on", "approved_at", "completed_at"):
             line(label, dates.get(key))
-    line("Approved by", ", ".join(a["username"] for a in doc["approvers"]) or "-")
+    if req.get("requested_by"):
+        line("Requested by", req["requested_by"])
+    # By role from v3 on; certificates issued before named the approvers' usernames.
+    line(
+        "Approved by",
+        ", ".join(str(a.get("role") or a.get("username")) for a in doc["approvers"]) or "-",
+    )
     for recipient in doc["recipients_notified"]:
         line("Art. 19 notification", recipient["statement"])
     line("Totals", totals_sentence(doc))
     for code, meaning in doc.get("outcomes", {}).items():
         line(f"  {PDF_OUTCOMES.get(code, code.replace('_', ' '))}", meaning)
     line("Issued", doc.get("issued_at"))
-    line("Integrity code", f"HMAC-SHA256 {cert.hmac}")
+    if cert.signature:
+        line("Signature", f"Ed25519, key {cert.kid}: {cert.signature}")
+    else:
+        line("Integrity code", f"HMAC-SHA256 {cert.hmac}")
     pdf.ln(3)
     runs = doc["runs"]
     pdf.set_font("Helvetica", "B", 11)
@@ -627,12 +773,44 @@ def render_pdf(cert: Certificate) -> bytes:
         pdf.cell(0, 4, _latin(run_line(run))[:170], new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("Helvetica", "I", 8)
-    pdf.multi_cell(
-        0,
-        4,
-        "Verify the JSON certificate at /certificates/verify/ or with "
-        "'python manage.py verify_certificate FILE'. No document contents are included.",
-    )
+    if cert.signature:
+        attachment = file_name(cert, "json")
+        pdf.multi_cell(
+            0,
+            4,
+            _latin(
+                f"This PDF carries the signed certificate, every run included, as the attached "
+                f"file {attachment}. Anyone can verify this PDF or that file at the address "
+                "below, or with the portal's published public keys "
+                f"({keys_url()}). No document contents are included."
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        # Attached as a PDF file attachment (an embedded file in the document's name tree), so
+        # viewers list it and a copy of the PDF keeps it.
+        pdf.embed_file(
+            bytes=signed_json(cert).encode(),
+            basename=attachment,
+            mime_type="application/json",
+            desc="Signed certificate of erasure (JSON)",
+            modification_date=cert.issued_at,
+            compress=True,
+        )
+    else:
+        pdf.multi_cell(
+            0,
+            4,
+            "Verify the JSON certificate at the address below or with "
+            "'python manage.py verify_certificate FILE'. No document contents are included.",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    url = verify_page_url()
+    pdf.set_font("Helvetica", "U", 9)
+    pdf.set_text_color(0, 0, 160)
+    pdf.cell(0, 6, _latin(f"Verify: {url}"), link=url, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())
 
 

@@ -970,7 +970,11 @@ class Certificate(models.Model):
     version = models.PositiveIntegerField(default=1)
     issued_at = models.DateTimeField(default=timezone.now, db_index=True)
     document = models.TextField(help_text="The canonical JSON of the certificate.")
-    hmac = models.CharField(max_length=64)
+    # Ed25519 signature (unpadded base64url) of the canonical JSON and the id of the key that
+    # made it; certificates issued before signatures have an HMAC instead, kept to verify them.
+    signature = models.CharField(max_length=86, blank=True)
+    kid = models.CharField(max_length=16, blank=True)
+    hmac = models.CharField(max_length=64, blank=True)
     # What the document says happened (a digest of its outcome part), and a cheap digest of the
     # item states it was built from: an issue whose states match is answered without rebuilding.
     outcome_digest = models.CharField(max_length=64, blank=True, editable=False)
@@ -994,6 +998,23 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return f"Certificate for request #{self.request_number}, version {self.version}"
+
+
+class CertificateKey(models.Model):
+    """An Ed25519 public key that has signed certificates of erasure, recorded the first time it
+    signs and never deleted: after the signing key is rotated, the certificates the old key
+    signed still verify, and its public key stays published as retired
+    (:mod:`deletions.certificate_keys`)."""
+
+    kid = models.CharField(max_length=16, unique=True)
+    public_key = models.CharField(max_length=43, help_text="Raw 32 bytes, unpadded base64url.")
+    first_used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["first_used_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Certificate key {self.kid}"
 
 
 # The API's models live with the API; importing them here makes them the deletions app's.

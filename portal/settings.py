@@ -20,6 +20,8 @@ import environ
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
+from portal import ed25519_keys
+
 # Lets admin and form classes be subscripted for type checking (ModelAdmin[Workspace]).
 django_stubs_ext.monkeypatch()
 
@@ -64,9 +66,28 @@ FIELD_ENCRYPTION_KEYS: list[str] = [
     for k in _required("FIELD_ENCRYPTION_KEYS", _dev_fernet_key("field-encryption")).split(",")
     if k.strip()
 ]
-# Keyed hash for pseudonymising data-subject references, and the HMAC key for certificates.
+# Keyed hash for pseudonymising data-subject references.
 PSEUDONYMISATION_KEY = _required("PSEUDONYMISATION_KEY", _dev_fernet_key("pseudonymisation"))
-CERTIFICATE_SIGNING_KEY = _required("CERTIFICATE_SIGNING_KEY", _dev_fernet_key("certificate"))
+# Certificates of erasure are signed with this Ed25519 private key (base64 of the raw 32 bytes,
+# or PEM); its public key is published, so anyone can verify them (deletions/certificate_keys.py).
+_DEV_CERTIFICATE_ED25519_KEY = _dev_fernet_key("certificate-ed25519")
+CERTIFICATE_ED25519_KEY = _required("CERTIFICATE_ED25519_KEY", _DEV_CERTIFICATE_ED25519_KEY)
+if not DEBUG and CERTIFICATE_ED25519_KEY == _DEV_CERTIFICATE_ED25519_KEY:
+    raise ImproperlyConfigured("CERTIFICATE_ED25519_KEY is the development key; set a real one.")
+try:
+    ed25519_keys.load_private_key(CERTIFICATE_ED25519_KEY)
+except ValueError as _exc:
+    raise ImproperlyConfigured(
+        f"CERTIFICATE_ED25519_KEY is not an Ed25519 private key: {_exc}."
+    ) from None
+# Ids of signing keys that must no longer be trusted (the key leaked): certificates they signed
+# fail verification, and the published key list marks them revoked.
+CERTIFICATE_REVOKED_KEY_IDS: list[str] = env.list("CERTIFICATE_REVOKED_KEY_IDS", default=[])
+# The HMAC key of certificates issued before they were signed with Ed25519: kept only so that
+# those still verify. Optional with DEBUG off (unset: they can no longer be checked here).
+CERTIFICATE_SIGNING_KEY: str = env.str(
+    "CERTIFICATE_SIGNING_KEY", default=_dev_fernet_key("certificate") if DEBUG else ""
+)
 
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])

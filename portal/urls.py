@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("deletions.api.page_urls")),
     path("erasure/", include("deletions.urls.public")),
     path("certificates/", include("deletions.urls.certificates")),
+    path(".well-known/", include("deletions.urls.well_known")),
     path("health/", include("deletions.urls.health")),
     path("admin/", admin.site.urls),
     path("", include("deletions.urls.customer")),

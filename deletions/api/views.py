@@ -469,8 +469,11 @@ CERTIFICATE_DESCRIPTION = (
     "A request's certificate has versions: a new one is issued when the request's outcome "
     "changes after a certificate was issued (failed runs retried, a legal hold lifted, a "
     "deletion verified later). Without `version`, the latest; with it, that version, which "
-    "then says (outside what its integrity code covers) which version superseded it. "
-    "A request with runs still unconfirmed is not certified."
+    "then says (outside what its signature covers) which version superseded it. "
+    "A request with runs still unconfirmed is not certified. Certificates are signed with "
+    "Ed25519 (`signature`: algorithm, key id, value); the public keys are at "
+    "`/.well-known/erasure-certificate-keys.json`. The PDF carries the signed JSON as an "
+    "attached file. Certificates issued before signatures carry an `integrity` HMAC instead."
 )
 
 

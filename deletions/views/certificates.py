@@ -16,7 +16,7 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deletions import certificates, throttle
+from deletions import certificate_pdf, certificates, throttle
 from deletions.errors import DomainError
 from deletions.models import Certificate, DeletionRequest, Source
 from deletions.request_limits import declared_length
@@ -93,7 +93,12 @@ class VerifyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
         help_text="For a large certificate (thousands of runs), upload the file instead.",
     )
-    file = forms.FileField(label="Or upload the JSON file", required=False)
+    file = forms.FileField(
+        label="Or upload the certificate: its PDF or its JSON file",
+        required=False,
+        help_text="A PDF certificate carries its signed JSON as an attachment; that is what "
+        "is checked.",
+    )
 
     def clean(self) -> dict[str, object] | None:
         data = super().clean() or {}
@@ -131,9 +136,10 @@ def _verify_page(
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def verify_page(request: HttpRequest) -> HttpResponse:
-    """Anyone holding a certificate may check it: valid or not, which version of which request,
-    and whether a later version superseded it. A certificate may be at most
-    ``CERTIFICATE_VERIFY_MAX_BYTES``, and checks are throttled per client."""
+    """Anyone holding a certificate (its JSON, pasted or uploaded, or its PDF) may check it:
+    valid or not, which version of which request, signed with which key, and whether a later
+    version superseded it. A certificate may be at most ``CERTIFICATE_VERIFY_MAX_BYTES``, and
+    checks are throttled per client."""
     limit = settings.CERTIFICATE_VERIFY_MAX_BYTES
     if request.method == "POST" and declared_length(request.META) > limit + FORM_ALLOWANCE:
         return _verify_page(request, VerifyForm(), problem=_too_large_message(), status=413)
@@ -165,5 +171,12 @@ def _verify(request: HttpRequest) -> HttpResponse:
     # The body passed with room for the form around it: the certificate itself may not.
     if (upload is not None and upload.size > limit) or len(pasted.encode()) > limit:
         return _verify_page(request, form, problem=_too_large_message(), status=413)
-    result = certificates.verify(upload.read() if upload is not None else pasted)
+    try:
+        result = (
+            certificates.verify_upload(upload.read())
+            if upload is not None
+            else certificates.verify(pasted)
+        )
+    except certificate_pdf.TooLarge:
+        return _verify_page(request, form, problem=_too_large_message(), status=413)
     return _verify_page(request, form, result=result, status=200 if result.readable else 400)

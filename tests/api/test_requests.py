@@ -286,7 +286,7 @@ def test_the_certificate_is_there_once_the_request_has_finished(
     response = member_api.get(f"/api/v1/requests/{req.pk}/certificate")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
-    assert response.json()["integrity"]["algorithm"] == "HMAC-SHA256"
+    assert response.json()["signature"]["algorithm"] == "Ed25519"
     pdf = staff_admin_api.get(f"/api/v1/requests/{req.pk}/certificate.pdf")
     assert pdf.status_code == 200
     assert pdf["Content-Type"] == "application/pdf"

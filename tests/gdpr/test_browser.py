@@ -1,6 +1,7 @@
 """The public erasure flow in headless Chromium: the form, the e-mailed link, confirming with
 POST, a reused and an expired link refused; then staff turn the intake into a request and the
-certificate verify page checks a certificate. Screenshots go to tests/screenshots/."""
+certificate verify page checks a certificate, its JSON and its PDF. Screenshots go to
+tests/screenshots/."""
 
 from __future__ import annotations
 
@@ -115,3 +116,31 @@ def test_staff_freeze_a_verified_intake_and_verify_a_certificate(
     page.get_by_role("button", name="Check the certificate").click()
     assert "Tampered" in page.locator("#verify-result").inner_text()
     shot(page, "certificate-tampered")
+
+
+def test_a_downloaded_pdf_certificate_is_valid_on_the_verify_page(
+    page, member, finished_request, tmp_path
+):
+    sign_in(page, member)
+    page.goto(f"/requests/{finished_request.pk}/")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Certificate (PDF)").click()
+    path = tmp_path / "certificate.pdf"
+    info.value.save_as(path)
+
+    page.goto("/certificates/verify/")
+    page.set_input_files("#id_file", str(path))
+    page.get_by_role("button", name="Check the certificate").click()
+    result = page.locator("#verify-result").inner_text()
+    assert f"Valid, version 1 of request #{finished_request.pk}." in result
+    facts = page.locator("#verify-facts").inner_text()
+    assert "The signed certificate attached to the PDF" in facts
+    assert "(current)" in facts
+    assert finished_request.customer.name in facts
+    shot(page, "certificate-pdf-valid")
+
+    path.write_bytes(b"%PDF-1.7\nnot really a pdf")
+    page.set_input_files("#id_file", str(path))
+    page.get_by_role("button", name="Check the certificate").click()
+    assert "This PDF cannot be read" in page.locator("#verify-result").inner_text()
+    shot(page, "certificate-pdf-unreadable")

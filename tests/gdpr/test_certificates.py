@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions import certificates, holds, signals, transitions
+from deletions import certificate_keys, certificates, holds, signals, transitions
 from deletions.errors import RuleViolation
 from deletions.models import (
     Approval,
@@ -92,7 +92,7 @@ def test_a_finished_request_gets_a_certificate_with_everything_the_proof_needs(
     cert = certificates.issue(finished_request)
     assert cert.version == 1
     doc = json.loads(cert.document)
-    assert doc["format"].endswith("/v2")
+    assert doc["format"].endswith("/v3")
     assert doc["version"] == 1
     assert doc["supersedes"] is None
     assert doc["request"]["id"] == finished_request.pk
@@ -102,7 +102,12 @@ def test_a_finished_request_gets_a_certificate_with_everything_the_proof_needs(
     assert doc["dates"]["received_on"] == finished_request.received_on.isoformat()
     assert doc["dates"]["due_on"] == finished_request.due_on.isoformat()
     assert doc["dates"]["completed_at"] is not None
-    assert doc["approvers"][0]["username"] == approver.username
+    # People by role, never by username.
+    assert doc["approvers"][0] == {
+        "role": "operator approver",
+        "approved_at": doc["approvers"][0]["approved_at"],
+    }
+    assert doc["request"]["requested_by"] == "customer member"
     assert doc["totals"] == {
         "runs": 4,
         "deleted": 4,
@@ -134,7 +139,9 @@ def test_a_finished_request_gets_a_certificate_with_everything_the_proof_needs(
         "Extend (processor), notified by DELETE /parse_runs/{id} at "
     )
     assert ".." in art19["statement"]
-    assert cert.hmac == certificates.integrity_code(doc)
+    assert cert.kid == certificate_keys.signing_key().kid
+    assert certificate_keys.check(cert.kid, cert.signature, cert.document.encode()) is None
+    assert cert.hmac == ""
     assert SUBJECT not in cert.document
     assert AuditEvent.objects.filter(action="certificate.issued").count() == 1
 
@@ -240,7 +247,7 @@ def test_a_retry_after_failures_gives_a_new_version_and_the_old_one_points_to_it
     assert doc["supersedes"] == {
         "version": 1,
         "issued_at": first.issued_at.isoformat(),
-        "integrity_code": first.hmac,
+        "signature": first.signature,
     }
     first.refresh_from_db()
     assert first.superseded_by == second
@@ -255,7 +262,7 @@ def test_a_retry_after_failures_gives_a_new_version_and_the_old_one_points_to_it
     assert redownloaded["superseded_by"]["version"] == 2
     assert certificates.verify(certificates.signed_json(first)).valid
     assert json.loads(first.document) == {
-        k: v for k, v in redownloaded.items() if k not in ("integrity", "superseded_by")
+        k: v for k, v in redownloaded.items() if k not in ("signature", "superseded_by")
     }
     new = certificates.verify(certificates.signed_json(second))
     assert new.valid and new.version == 2 and new.superseded_by is None
@@ -459,10 +466,21 @@ def test_a_certificate_issued_before_versions_verifies_as_version_1_and_is_super
     assert certificates.verify(old_text).superseded_by == 2
 
 
-def test_a_code_forged_under_another_key_fails(finished_request, settings):
-    text = certificates.signed_json(certificates.issue(finished_request))
+def test_a_legacy_code_checked_under_another_key_fails(finished_request, settings):
+    doc = {"format": "extend-deletion-portal/certificate-of-erasure/v2", "request": {"id": 1}}
+    legacy = Certificate.objects.create(
+        request_number=1,
+        document=certificates.canonical(doc),
+        hmac=certificates.integrity_code(doc),
+    )
+    text = certificates.signed_json(legacy)
+    assert certificates.verify(text).valid
     settings.CERTIFICATE_SIGNING_KEY = "another-key"
     assert not certificates.verify(text).valid
+    # Without the key (optional in production), nothing passes, not even a code made with "".
+    settings.CERTIFICATE_SIGNING_KEY = ""
+    result = certificates.verify(text)
+    assert not result.valid and "can no longer check" in result.message
 
 
 def test_the_verify_page_says_valid_or_tampered(client, finished_request):

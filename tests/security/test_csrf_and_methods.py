@@ -33,10 +33,12 @@ WRITTEN_ON_GET = {
     "accesslog",
     "accessfailurelog",
     "certificate",
+    # A certificate issued on download records the key that signed it, the first time.
+    "certificatekey",
     "workspacesync",
     "auditevent",
 }
-READ_RECORDS = {"audit.exported", "certificate.issued"}
+READ_RECORDS = {"audit.exported", "certificate.issued", "certificate_key.recorded"}
 
 
 def _client(user, **kwargs) -> Client:

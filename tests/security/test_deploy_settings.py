@@ -4,6 +4,8 @@ only the environment a production host would have."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import secrets
@@ -13,8 +15,16 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 ROOT = Path(__file__).resolve().parents[2]
+# The development signing key (settings derive it from the development secret key).
+DEV_CERTIFICATE_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(
+        b"dev-only-insecure-secret-key-do-not-use-in-production:certificate-ed25519"
+    ).digest()
+).decode()
 
 
 def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
@@ -31,7 +41,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "PSEUDONYMISATION_KEY": secrets.token_urlsafe(32),
-            "CERTIFICATE_SIGNING_KEY": secrets.token_urlsafe(32),
+            "CERTIFICATE_ED25519_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "ALLOWED_HOSTS": "portal.example.com",
         }
     )
@@ -57,7 +67,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
 
 @pytest.mark.parametrize(
     "variable",
-    ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "PSEUDONYMISATION_KEY", "CERTIFICATE_SIGNING_KEY"],
+    ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "PSEUDONYMISATION_KEY", "CERTIFICATE_ED25519_KEY"],
 )
 def test_without_a_required_secret_it_refuses_to_start_naming_the_variable(tmp_path, variable):
     env = production_env(tmp_path)
@@ -76,6 +86,32 @@ def test_the_development_secret_key_is_refused_in_production(tmp_path):
     result = run(["manage.py", "check"], env)
     assert result.returncode != 0
     assert "SECRET_KEY is the development key" in result.stderr
+
+
+def test_a_certificate_key_that_is_not_an_ed25519_private_key_is_refused(tmp_path):
+    secret = secrets.token_urlsafe(40)
+    result = run(["manage.py", "check"], production_env(tmp_path, CERTIFICATE_ED25519_KEY=secret))
+    assert result.returncode != 0
+    assert "CERTIFICATE_ED25519_KEY is not an Ed25519 private key" in result.stderr
+    assert secret not in result.stderr
+    dev = production_env(tmp_path, CERTIFICATE_ED25519_KEY=DEV_CERTIFICATE_KEY)
+    assert (
+        "CERTIFICATE_ED25519_KEY is the development key" in run(["manage.py", "check"], dev).stderr
+    )
+
+
+def test_a_pem_certificate_key_on_one_line_is_accepted_and_the_legacy_hmac_key_is_optional(
+    tmp_path,
+):
+    pem = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        .decode()
+    )
+    env = production_env(tmp_path, CERTIFICATE_ED25519_KEY=pem.strip().replace("\n", "\\n"))
+    env.pop("CERTIFICATE_SIGNING_KEY", None)
+    result = run(["manage.py", "check"], env)
+    assert result.returncode == 0, result.stderr
 
 
 SHOW_SETTINGS = """

@@ -40,8 +40,11 @@ PUBLIC_NAMES = {
     "extend_webhook",  # signature-authenticated: 401 without one (test_webhooks_refuse_...)
 }
 # Whole areas that are public by design: health checks, the public GDPR erasure intake and
-# certificate verification, the API's schema and docs.
-PUBLIC_ROUTE = re.compile(r"^(health/|erasure/|certificates?/verify)|^api/.*(schema|docs|redoc)")
+# certificate verification (and the certificates' public keys, under /.well-known/), the API's
+# schema and docs.
+PUBLIC_ROUTE = re.compile(
+    r"^(health/|erasure/|certificates?/verify|\.well-known/)|^api/.*(schema|docs|redoc)"
+)
 # Staff-only areas: a customer user gets 403 or a redirect to a login page.
 STAFF_NAMESPACES = {"console", "admin"}
 LOGOUT_NAMES = {"logout", "admin:logout"}
