@@ -4,10 +4,10 @@ It runs inside the workspace's dispatch fence (:mod:`deletions.fence`), right be
 in one short transaction that holds the item's row lock. It checks that the item is still
 claimed by *this* claim, its request still runs, its workspace is runnable (breaker closed) with
 the credentials the claim was made under, no active legal hold covers the run, and the run still
-belongs to the request's customer and workspace. Passing, it writes the attempt row (outcome ``sending``) in
-the same transaction, so every DELETE that reaches Extend has its record before it is sent.
-Refused, the item goes back (pending, held, or failed for a changed owner) without spending an
-attempt, and nothing is sent.
+belongs to the request's customer and workspace. Passing, it writes the attempt row (outcome
+``sending``) in the same transaction, so every DELETE that reaches Extend has its record
+before it is sent. Refused, the item goes back (pending, held, or failed for a changed owner)
+without spending an attempt, and nothing is sent.
 """
 
 from __future__ import annotations
