@@ -9,7 +9,7 @@ class DeletionsConfig(AppConfig):
     def ready(self) -> None:
         # Transition hooks, registered in every process (web, worker, beat): the engine's
         # wake-ups, and the e-mails to customers (approved, rejected, completed).
-        from deletions import notifications
+        from deletions.notifications import customer_emails as notifications
         from deletions.tasks import engine  # noqa: F401
 
         notifications.register()

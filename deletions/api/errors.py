@@ -14,7 +14,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from deletions.errors import DomainError, RuleViolation, SubmissionError, TransitionError
+from deletions.core.errors import DomainError, RuleViolation, SubmissionError, TransitionError
 
 
 class ApiError(exceptions.APIException):

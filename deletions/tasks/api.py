@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from deletions import transitions
-from deletions.api import notifications
+from deletions.notifications import signed_posts as notifications
+from deletions.requests import transitions
 
 
 @shared_task(name="deletions.deliver_notification", ignore_result=True)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from deletions import sync, webhooks
+from deletions.inventory import sync, webhooks
 from deletions.models import WebhookEvent, Workspace, WorkspaceSync
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from deletions import append_only
+from deletions.gdpr import append_only
 from deletions.models import AuditEvent, DeletionAttempt, DeletionItem, Source
 from tests.helpers import finish, submitted_request
 

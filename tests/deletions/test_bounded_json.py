@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from deletions import bounded_json
-from deletions.bounded_json import Malformed, TooDeep, TooLarge
+from deletions.core import bounded_json
+from deletions.core.bounded_json import Malformed, TooDeep, TooLarge
 
 
 def test_it_reads_what_json_reads():

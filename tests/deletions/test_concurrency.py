@@ -6,8 +6,8 @@ from functools import partial
 
 import pytest
 
-from deletions import transitions
 from deletions.models import AuditEvent, DeletionRequest, Source
+from deletions.requests import transitions
 from tests.helpers import at_once, submitted_request
 
 pytestmark = [

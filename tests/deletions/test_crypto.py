@@ -13,8 +13,10 @@ from django.core.management.base import CommandError
 from django.db import models
 from django.urls import reverse
 
-from deletions import crypto, intake, key_rotation
+from deletions.core import crypto
+from deletions.gdpr import intake
 from deletions.models import AuditEvent, ErasureIntake, NotificationEndpoint, Workspace
+from deletions.workspaces import key_rotation
 
 SENTINEL = "sk_SENTINEL_never_show_me_9Q7Z"
 

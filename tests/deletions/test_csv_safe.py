@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from deletions import csv_safe
+from deletions.core import csv_safe
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deletions import transitions
-from deletions.errors import TransitionError
+from deletions.core.errors import TransitionError
 from deletions.models import AuditEvent, DeletionRequest, Source
+from deletions.requests import transitions
 from tests.deletions.test_transitions import _call
 from tests.helpers import force_status, submitted_request
 

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from deletions import ratelimit
+from deletions.workspaces import ratelimit
 from tests.helpers import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from deletions.errors import SubmissionError
+from deletions.core.errors import SubmissionError
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, ParseRun, Source
-from deletions.submission import RunFilter, Selection, submit_request
+from deletions.requests.submission import RunFilter, Selection, submit_request
 from tests.factories import make_runs
 
 Scope = DeletionRequest.Scope

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from deletions import transitions
-from deletions.errors import RuleViolation, TransitionError
+from deletions.core.errors import RuleViolation, TransitionError
 from deletions.models import Approval, AuditEvent, DeletionItem, DeletionRequest, ParseRun, Source
+from deletions.requests import transitions
 from tests.helpers import force_status, submitted_request
 
 RS = DeletionRequest.Status
@@ -113,7 +113,7 @@ def test_a_requester_cannot_approve_their_own_request(workspace, customer, appro
 
 
 def _service_account(issuer, customer=None):
-    from deletions import service_accounts
+    from deletions.accounts import service_accounts
 
     return service_accounts.create(
         name="Robot", customer=customer, issued_by=issuer, source=Source.WEB
@@ -123,7 +123,7 @@ def _service_account(issuer, customer=None):
 def _make_approver(user):
     from django.contrib.auth.models import Group
 
-    from deletions import roles
+    from deletions.accounts import roles
     from tests.factories import ensure_staff_groups
 
     ensure_staff_groups()
@@ -131,7 +131,7 @@ def _make_approver(user):
 
 
 def test_a_service_account_counts_as_the_person_who_created_it(customer, customer_admin):
-    from deletions import roles
+    from deletions.accounts import roles
 
     robot = _service_account(customer_admin, customer)
     assert roles.person_behind(robot) == customer_admin
@@ -204,7 +204,7 @@ def test_scope_all_needs_two_approvers_even_when_small(workspace, customer, memb
     from tests.factories import make_runs
 
     make_runs(workspace, customer, 2)
-    from deletions.submission import Selection, submit_request
+    from deletions.requests.submission import Selection, submit_request
 
     req = submit_request(
         customer=customer,

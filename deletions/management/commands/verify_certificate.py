@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from deletions import certificates
+from deletions.gdpr import certificates
 
 
 class Command(BaseCommand):
