@@ -349,7 +349,7 @@ class WorkspaceSync(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         ws = get_workspace(pk)
-        if not workspaces.request_sync(ws, actor=request.user, source=Source.API):
+        if not sync.request_sync(ws, actor=request.user, source=Source.API):
             raise ApiError(
                 f"A sync of {ws.name} is already running.",
                 status_code=status.HTTP_409_CONFLICT,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -15,24 +14,15 @@ from django.utils import timezone
 
 from deletions import audit
 from deletions.core import crypto, emails
+from deletions.core.dates import add_months as add_months
+from deletions.core.dates import due_date as due_date
 from deletions.core.errors import RuleViolation
+from deletions.gdpr import links
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
 from deletions.workspaces.alerts import staff_alert_recipients
 
 if TYPE_CHECKING:
     from deletions.audit import Actor
-
-
-def add_months(day: date, months: int) -> date:
-    """The same date *months* later, or that month's last day when the date does not exist."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def due_date(received_on: date) -> date:
-    """The statutory due date of a request received on *received_on* (day one)."""
-    return add_months(received_on, 1)
 
 
 # --- Extension (Art. 12(3)) ------------------------------------------------------------------
@@ -294,13 +284,11 @@ def subject_address(req: DeletionRequest) -> str | None:
 
 def send_more_info_request(req: DeletionRequest) -> int:
     """E-mail the data subject what is needed, with a signed link to answer (see intake)."""
-    from deletions.gdpr import intake as intakes  # intake imports this module
-
     found = ErasureIntake.objects.filter(request=req).exclude(email_encrypted="").first()
     address = subject_address(req)
     if found is None or address is None or req.deadline_paused_at is None:
         return 0
-    token = intakes.make_answer_token(found, req)
+    token = links.make_answer_token(found, req)
     return emails.send(
         "gdpr_more_info",
         [address],
@@ -308,7 +296,7 @@ def send_more_info_request(req: DeletionRequest) -> int:
             "customer": req.customer,
             "reason": req.deadline_pause_reason,
             "link": emails.absolute_url(reverse("public:verify", args=[token])),
-            "days": intakes.ANSWER_MAX_AGE_SECONDS // 86400,
+            "days": links.ANSWER_MAX_AGE_SECONDS // 86400,
         },
     )
 

@@ -25,16 +25,16 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from deletions import audit, signals
 from deletions.extend_client import (
     MAX_PAGE_SIZE,
     ExtendClient,
@@ -44,15 +44,18 @@ from deletions.extend_client import (
     RateLimited,
     Transient,
 )
+from deletions.inventory.runs import run_row, upsert_runs
 from deletions.models import (
-    Customer,
-    OwnershipConflict,
     ParseRun,
+    Source,
     Workspace,
     WorkspaceSync,
 )
 from deletions.workspaces import ratelimit
 from deletions.workspaces.extend_connection import client_for
+
+if TYPE_CHECKING:
+    from deletions.audit import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +76,6 @@ VANISH_GUARD_SHARE = 0.5
 VANISH_GUARD_MINIMUM = 100
 # Periodic syncs are incremental, and full when the last full one is older than this.
 FULL_SYNC_EVERY = timedelta(hours=24)
-
-MAX_FILE_NAME = 1024
-MAX_RUN_ID = 255
-
-# A sync refreshes only the fields in ``RunRow.known_fields``. Never ``state``, ``open_request``
-# or the deletion fields: a page fetched before the engine deleted a run must not bring it back.
 
 
 class SyncBusy(Exception):
@@ -422,168 +419,6 @@ def _store_pages(context: _PageContext, sync: WorkspaceSync, batch: list[ParseRu
 
 
 @dataclass
-class RunRow:
-    """One run as the inventory stores it; None marks a field the source did not carry."""
-
-    run_id: str
-    customer_ref: str | None
-    file_name: str | None
-    extend_status: str | None
-    extend_created_at: datetime | None
-    metadata: dict[str, Any] | None
-
-    def known_fields(self) -> tuple[str, ...]:
-        """The stored fields this row may overwrite on a known run."""
-        present = {
-            "file_name": self.file_name is not None,
-            "extend_status": self.extend_status is not None,
-            "extend_created_at": self.extend_created_at is not None,
-            "metadata": self.metadata is not None,
-        }
-        return (*(name for name, known in present.items() if known), "last_seen_at")
-
-
-def customer_ref_of(workspace: Workspace, metadata: object) -> str | None:
-    """The customer reference a run's metadata carries under the workspace's key, if any."""
-    if not isinstance(metadata, Mapping):
-        return None
-    value = metadata.get(workspace.customer_metadata_key)
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def run_row(
-    workspace: Workspace, run: Mapping[str, Any], *, complete: bool = False
-) -> RunRow | None:
-    """A ParseRunSummary (or webhook ``parse_run_status``) as a row; None if it has no usable id.
-
-    *complete*: the object is a full summary (from the list endpoint), so a missing file or
-    metadata means there is none, not that it was left out.
-    """
-    run_id = run.get("id")
-    if not isinstance(run_id, str) or not 1 <= len(run_id) <= MAX_RUN_ID:
-        return None
-    metadata = run.get("metadata")
-    file = run.get("file")
-    file_name = file.get("name") if isinstance(file, Mapping) else None
-    created = run.get("createdAt")
-    status = run.get("status")
-    try:
-        created_at = parse_datetime(created) if isinstance(created, str) else None
-    except ValueError:
-        created_at = None
-    row = RunRow(
-        run_id=run_id,
-        customer_ref=customer_ref_of(workspace, metadata),
-        file_name=file_name[:MAX_FILE_NAME] if isinstance(file_name, str) else None,
-        extend_status=status[:20] if isinstance(status, str) else None,
-        extend_created_at=created_at,
-        metadata=dict(metadata) if isinstance(metadata, Mapping) else None,
-    )
-    if complete:
-        row.file_name = row.file_name or ""
-        row.extend_status = row.extend_status or ""
-        row.metadata = row.metadata or {}
-    return row
-
-
-def upsert_runs(
-    workspace: Workspace,
-    rows: Iterable[RunRow],
-    *,
-    now: datetime,
-    customers: dict[str, int | None] | None = None,
-    count_known: bool = True,
-    revive: bool = True,
-    source: str = OwnershipConflict.Seen.SYNC,
-) -> int:
-    """Insert or refresh *rows* in bulk; return how many were already known (if *count_known*).
-
-    Runs whose reference names a customer are (re)assigned to it; the others are inserted
-    unassigned and keep whatever customer they have. Fields a row does not carry (a webhook has
-    no file name) are left as they are. Vanished runs seen again are present (if *revive*).
-    *customers* caches reference lookups across calls. A run in an open request keeps its
-    customer: a new one Extend names is recorded as a conflict (*source* says who saw it) and
-    applied when the request ends.
-    """
-    unique_rows = list({row.run_id: row for row in rows}.values())
-    if not unique_rows:
-        return 0
-    ids = [row.run_id for row in unique_rows]
-    known = 0
-    if count_known:
-        known = ParseRun.objects.filter(workspace=workspace, run_id__in=ids).count()
-    if customers is None:
-        customers = {}
-    missing = {row.customer_ref for row in unique_rows if row.customer_ref} - customers.keys()
-    if missing:
-        customers.update(dict.fromkeys(missing))
-        customers.update(
-            Customer.objects.filter(external_ref__in=missing).values_list("external_ref", "pk")
-        )
-    # One bulk upsert per shape of row (which fields it may overwrite); a sync page has one or two.
-    groups: dict[tuple[str, ...], list[ParseRun]] = {}
-    for row in unique_rows:
-        customer_id = customers.get(row.customer_ref) if row.customer_ref else None
-        fields = row.known_fields() + (("customer",) if customer_id else ())
-        groups.setdefault(fields, []).append(
-            ParseRun(
-                workspace=workspace,
-                run_id=row.run_id,
-                customer_id=customer_id,
-                file_name=row.file_name or "",
-                extend_status=row.extend_status or "",
-                extend_created_at=row.extend_created_at,
-                metadata=row.metadata or {},
-                first_seen_at=now,
-                last_seen_at=now,
-            )
-        )
-    with transaction.atomic():
-        for fields, objs in groups.items():
-            ParseRun.objects.bulk_create(
-                objs,
-                update_conflicts=True,
-                unique_fields=["workspace", "run_id"],
-                update_fields=list(fields),
-            )
-        # Same transaction: nobody ever sees a run of an open request with another customer.
-        freeze_owners(workspace, ids, source=source)
-    if revive:
-        ParseRun.objects.filter(
-            workspace=workspace, run_id__in=ids, state=ParseRun.State.VANISHED
-        ).update(state=ParseRun.State.PRESENT)
-    return known
-
-
-def freeze_owners(workspace: Workspace, run_ids: list[str], *, source: str) -> int:
-    """Put back the customer of every run among *run_ids* that sits in an open request and was
-    just given another one, recording the change as a conflict for staff. Returns how many.
-
-    Ownership is frozen while a run is in an open request: the request's customer approved
-    its deletion, so the engine's gate would refuse a run that moved, and the change waits.
-    """
-    moved = list(
-        ParseRun.objects.filter(workspace=workspace, run_id__in=run_ids, open_request__isnull=False)
-        .exclude(customer_id=F("open_request__customer_id"))
-        .values_list("pk", "customer_id", "open_request_id", "open_request__customer_id")
-    )
-    for run_pk, observed, request_id, owner in moved:
-        ParseRun.objects.filter(pk=run_pk).update(customer_id=owner)
-        OwnershipConflict.objects.get_or_create(
-            parse_run_id=run_pk,
-            request_id=request_id,
-            observed_customer_id=observed,
-            resolved_at=None,
-            defaults={"current_customer_id": owner, "source": source},
-        )
-    if moved:
-        logger.warning("%s runs of open requests were named for another customer", len(moved))
-    return len(moved)
-
-
 def _complete(workspace: Workspace, sync: WorkspaceSync) -> int:
     """Finish the sync; for a full one, mark runs not listed since it started as vanished."""
     now = timezone.now()
@@ -667,16 +502,24 @@ def sync_status(workspace: Workspace) -> dict[str, Any]:
 
 
 def start_sync(workspace: Workspace, *, mode: str = WorkspaceSync.Mode.FULL) -> bool:
-    """Enqueue a sync of *workspace* after the current transaction commits.
+    """Ask for a sync of *workspace* after the current transaction commits
+    (:data:`deletions.signals.sync_requested`; the task layer enqueues it).
 
-    Returns False (and enqueues nothing) if one is already running and held by a worker.
+    Returns False (and asks for nothing) if one is already running and held by a worker.
     """
-    from deletions.tasks.inventory import sync_workspace_task
-
     if is_held(state_for(workspace)):
         return False
-    workspace_id = workspace.pk
-    transaction.on_commit(lambda: sync_workspace_task.delay(workspace_id, mode))
+    signals.announce_sync_requested(workspace.pk, mode)
+    return True
+
+
+def request_sync(workspace: Workspace, *, actor: Actor, source: Source | str) -> bool:
+    """Start a sync of *workspace*'s inventory (after commit), audited; False if one is
+    already running."""
+    with transaction.atomic():
+        if not start_sync(workspace):
+            return False
+        audit.record("workspace.sync_requested", obj=workspace, actor=actor, source=source)
     return True
 
 

@@ -20,9 +20,10 @@ import requests
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from deletions import signals
 from deletions.core import bounded_json
 from deletions.extend_client import ExtendError, NotFound, RateLimited
-from deletions.inventory.sync import MAX_RUN_ID, run_row, upsert_runs
+from deletions.inventory.runs import MAX_RUN_ID, run_row, upsert_runs
 from deletions.models import OwnershipConflict, ParseRun, WebhookEvent, Workspace
 from deletions.workspaces import ratelimit
 from deletions.workspaces.extend_connection import client_for
@@ -180,9 +181,7 @@ def receive(
 
 
 def _enqueue(event_pk: int) -> None:
-    from deletions.tasks.inventory import process_webhook_event_task
-
-    process_webhook_event_task.delay(event_pk)
+    signals.announce_webhook_received(event_pk)
 
 
 def _apply_status(workspace: Workspace, payload: Mapping[str, Any]) -> None:

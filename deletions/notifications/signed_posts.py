@@ -1,6 +1,6 @@
 """Outbound notifications: signed POSTs to a customer's URL when one of its requests changes state.
 
-A transition hook (registered by :mod:`deletions.tasks.api`) records one
+A transition hook (in :mod:`deletions.tasks.api`, which owns the delivery task) records one
 :class:`NotificationDelivery` per change and enqueues its first attempt after commit. Failed
 attempts are retried with exponential backoff by the periodic ``deliver_due_notifications``
 task, which finds due deliveries in the database (no long countdowns in the broker), so a lost
@@ -137,15 +137,6 @@ def record(req: DeletionRequest, before: str, after: str) -> NotificationDeliver
         payload=payload_for(req, before, after),
         next_attempt_at=timezone.now(),
     )
-
-
-def on_request_transition(req: DeletionRequest, before: str, after: str) -> None:
-    """The transition hook (runs after the transition committed)."""
-    from deletions.tasks.api import deliver_notification_task
-
-    delivery = record(req, before, after)
-    if delivery is not None:
-        transaction.on_commit(lambda: deliver_notification_task.delay(delivery.pk))
 
 
 def _claim(delivery_id: int) -> NotificationDelivery | None:

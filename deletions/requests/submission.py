@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from deletions import audit
 from deletions.core import crypto
+from deletions.core.dates import due_date
 from deletions.core.errors import SubmissionError, UnknownRuns
 from deletions.models import Customer, DeletionItem, DeletionRequest, ParseRun, Source
 
@@ -172,8 +173,6 @@ def submit_request(
             subject_ref_hint=crypto.mask(subject_ref) if subject_ref else "",
         )
         if is_gdpr:
-            from deletions.gdpr.deadlines import due_date
-
             req.due_on = due_date(req.received_on or timezone.localdate())
         skipped = 0
         if selection.scope == DeletionRequest.Scope.EXPLICIT:

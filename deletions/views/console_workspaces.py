@@ -268,7 +268,7 @@ def workspace_resume(request: HttpRequest, pk: int) -> HttpResponse:
 def workspace_sync(request: HttpRequest, pk: int) -> HttpResponse:
     ws = get_workspace(pk)
     try:
-        if workspaces.request_sync(ws, actor=request.user, source=Source.WEB):
+        if sync.request_sync(ws, actor=request.user, source=Source.WEB):
             messages.success(request, f"A sync of {ws.name}'s parse runs is starting.")
         else:
             messages.error(request, f"A sync of {ws.name} is already running.")

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.urls import NoReverseMatch, reverse
 
 from deletions.core import emails
-from deletions.models import Workspace
+from deletions.models import DeletionItem, Workspace
 
 
 def staff_alert_recipients() -> list[str]:
@@ -39,8 +39,6 @@ def alert_workspace_stopped(workspace_id: int) -> int:
 
 def alert_verification_failed(item_id: int) -> int:
     """Tell staff that Extend acknowledged a DELETE several times, yet the run is still there."""
-    from deletions.models import DeletionItem
-
     item = DeletionItem.objects.select_related("parse_run", "workspace").get(pk=item_id)
     return emails.send(
         "verification_failed",

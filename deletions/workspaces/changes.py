@@ -19,7 +19,6 @@ from django.views.decorators.debug import sensitive_variables
 from deletions import audit
 from deletions.core import outbound
 from deletions.core.errors import RuleViolation
-from deletions.inventory import sync
 from deletions.models import Source, Workspace
 from deletions.workspaces import fence
 
@@ -239,13 +238,3 @@ def rotate_secrets(
             )
     workspace.refresh_from_db()
     return [secret for secret, _was, _now in rotated]
-
-
-def request_sync(workspace: Workspace, *, actor: Actor, source: Source | str) -> bool:
-    """Start a sync of *workspace*'s inventory (after commit), audited; False if one is
-    already running."""
-    with transaction.atomic():
-        if not sync.start_sync(workspace):
-            return False
-        audit.record("workspace.sync_requested", obj=workspace, actor=actor, source=source)
-    return True

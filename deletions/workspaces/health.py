@@ -16,6 +16,7 @@ from deletions.core.errors import RuleViolation, TransitionError
 from deletions.models import Source, Workspace
 from deletions.signals import announce_work_due
 from deletions.workspaces import fence
+from deletions.workspaces.alerts import alert_workspace_stopped
 
 if TYPE_CHECKING:
     from deletions.audit import Actor
@@ -54,8 +55,6 @@ def mark_workspace(
         )
     workspace.health, workspace.health_reason = health, reason
     if source in (Source.WORKER, Source.SYSTEM):
-        from deletions.workspaces.alerts import alert_workspace_stopped
-
         transaction.on_commit(lambda: alert_workspace_stopped(workspace.pk))
     return True
 

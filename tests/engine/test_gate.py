@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from deletions.engine import claim, gate, reconciler, runner
 from deletions.engine.config import EngineSettings
-from deletions.inventory.sync import RunRow, upsert_runs
+from deletions.inventory.runs import RunRow, upsert_runs
 from deletions.models import (
     AuditEvent,
     DeletionAttempt,
