@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ MAX_RUN_ID = 255
 # or the deletion fields: a page fetched before the engine deleted a run must not bring it back.
 
 
+@dataclass
 class RunRow:
     """One run as the inventory stores it; None marks a field the source did not carry."""
 

@@ -418,7 +418,6 @@ def _store_pages(context: _PageContext, sync: WorkspaceSync, batch: list[ParseRu
     return known_before
 
 
-@dataclass
 def _complete(workspace: Workspace, sync: WorkspaceSync) -> int:
     """Finish the sync; for a full one, mark runs not listed since it started as vanished."""
     now = timezone.now()
