@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from deletions.core.errors import TransitionError
 from deletions.models import AuditEvent, DeletionRequest, Source
 from deletions.requests import transitions
-from tests.deletions.test_transitions import _call
 from tests.helpers import force_status, submitted_request
+from tests.requests.test_transitions import _call
 
 RS = DeletionRequest.Status
 NAMES = sorted(transitions.REQUEST_TRANSITIONS)
