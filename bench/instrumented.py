@@ -49,8 +49,8 @@ def _in_gate() -> Iterator[None]:
 def _instrument(**_: object) -> None:
     from django.db.backends.signals import connection_created
 
-    from deletions import fence
     from deletions.engine import gate
+    from deletions.workspaces import fence
 
     def install(sender: object, connection: Any, **kwargs: object) -> None:
         if _count not in connection.execute_wrappers:

@@ -143,10 +143,10 @@ def time_delete_all() -> list[str]:
     """Submit "delete all" for the big customer twice: once timed, once under tracemalloc."""
     from django.contrib.auth import get_user_model
 
-    from deletions import transitions
     from deletions.management.commands import generate_scale_data as gen
     from deletions.models import Customer, DeletionRequest, Source
-    from deletions.submission import Selection, submit_request
+    from deletions.requests import transitions
+    from deletions.requests.submission import Selection, submit_request
 
     customer = Customer.objects.get(slug=gen.BIG_CUSTOMER_SLUG)
     member = get_user_model().objects.get(username=gen.MEMBER_USERNAME)

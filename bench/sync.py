@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     settings.DEBUG = False
     from django.core.management import call_command
 
-    from deletions import sync
+    from deletions.inventory import sync
     from deletions.models import Customer, ParseRun, Workspace
     from extend_simulator import Simulator
 

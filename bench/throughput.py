@@ -81,9 +81,9 @@ def main(argv: list[str] | None = None) -> str:
     from django.conf import settings
     from django.core.management import call_command
 
-    from deletions import transitions
     from deletions.models import Customer, DeletionRequest, ParseRun, Source, Workspace
-    from deletions.submission import Selection, submit_request
+    from deletions.requests import transitions
+    from deletions.requests.submission import Selection, submit_request
     from extend_simulator import Simulator
 
     call_command("migrate", verbosity=0)

@@ -7,9 +7,11 @@ class DeletionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Transition hooks, registered in every process (web, worker, beat): the engine's
-        # wake-ups, and the e-mails to customers (approved, rejected, completed).
-        from deletions import notifications
-        from deletions.tasks import engine  # noqa: F401
+        # Transition hooks and signal receivers, registered in every process (web, worker,
+        # beat): the task layer's wake-ups (the engine, certificates, the inventory, signed
+        # POSTs), and the e-mails to customers (approved, rejected, completed). Imported here,
+        # not at the top, because models must not be imported before the app registry is ready.
+        import deletions.tasks  # noqa: F401
+        from deletions.notifications import customer_emails as notifications
 
         notifications.register()

@@ -1,7 +1,7 @@
 """Writing the audit trail. Callers are inside the transaction of the change they record.
 
 An event recorded while a signed-in person's request is answered also keeps the address that
-request came from (``deletions.client_address``), so the trail says where an action came from,
+request came from (``deletions.core.client_address``), so the trail says where an action came from,
 not only who did it.
 """
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
-from deletions import client_address
+from deletions.core import client_address
 from deletions.models import AuditEvent, Customer, DeletionRequest, Source
 
 if TYPE_CHECKING:

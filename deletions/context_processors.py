@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from deletions.roles import is_staff_user, membership_of
+from deletions.accounts.roles import is_staff_user, membership_of
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:

@@ -114,7 +114,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # The client's address (through the trusted proxies), for the audit records of this request.
-    "deletions.client_address.ClientAddressMiddleware",
+    "deletions.core.client_address.ClientAddressMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -217,7 +217,7 @@ for _network in TRUSTED_PROXY_NETWORKS:
 AXES_FAILURE_LIMIT: int = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME: float = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "deletions.client_address.client_ip"
+AXES_CLIENT_IP_CALLABLE = "deletions.core.client_address.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
@@ -356,7 +356,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "watch-runners": {"task": "deletions.watch_runners", "schedule": RUNNER_WATCH_SECONDS},
 }
 
-# --- The parse-run inventory (deletions/sync.py). ---
+# --- The parse-run inventory (deletions/inventory/sync.py). ---
 # Every active workspace is synced from Extend this often: new runs only, and a full sync
 # (which also notices runs deleted outside the portal) once a day.
 SYNC_INTERVAL_SECONDS: float = env.float("SYNC_INTERVAL_SECONDS", default=900.0)
@@ -365,7 +365,7 @@ CELERY_BEAT_SCHEDULE["sync-parse-runs"] = {
     "schedule": SYNC_INTERVAL_SECONDS,
 }
 
-# --- GDPR erasure (deletions/gdpr.py, intake.py, certificates.py, retention.py). ---
+# --- GDPR erasure (deletions/gdpr/deadlines.py, intake.py, certificates.py, retention.py). ---
 # The parse-run metadata key whose value is a data subject's reference.
 GDPR_SUBJECT_METADATA_KEY: str = env.str("GDPR_SUBJECT_METADATA_KEY", default="subject_ref")
 # Public form: how long a verification link works, and when unverified intakes expire.
@@ -384,7 +384,7 @@ CERTIFICATE_PDF_MAX_RUNS: int = env.int("CERTIFICATE_PDF_MAX_RUNS", default=200)
 # checks per hour from one client address (429 beyond).
 CERTIFICATE_VERIFY_MAX_BYTES: int = env.int("CERTIFICATE_VERIFY_MAX_BYTES", default=2 * 1024 * 1024)
 CERTIFICATE_VERIFY_LIMIT_PER_IP: int = env.int("CERTIFICATE_VERIFY_LIMIT_PER_IP", default=30)
-# Retention of the portal's own records, in days (deletions/retention.py).
+# Retention of the portal's own records, in days (deletions/gdpr/retention.py).
 RETENTION_CERTIFICATE_DAYS: int = env.int("RETENTION_CERTIFICATE_DAYS", default=3 * 365)
 RETENTION_REQUEST_DAYS: int = env.int("RETENTION_REQUEST_DAYS", default=365)
 RETENTION_AUDIT_DAYS: int = env.int("RETENTION_AUDIT_DAYS", default=3 * 365)
@@ -427,7 +427,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "StaffRoleChangeEnum": "deletions.api.people.STAFF_ROLE_CHANGES",
         # A refusal's ground, named "ground" in bodies and the register, "refusal_ground" on
         # a request: one enum.
-        "RefusalGroundEnum": "deletions.grounds.RefusalGround",
+        "RefusalGroundEnum": "deletions.requests.grounds.RefusalGround",
     },
 }
 # Requests per minute per token; bodies larger than this are refused (413).
@@ -441,10 +441,10 @@ CELERY_BEAT_SCHEDULE["deliver-notifications"] = {
     "schedule": 30.0,
 }
 
-# The outbound URL policy (deletions/outbound.py): workspace base URLs and notification URLs are
-# https and resolve to public addresses only, checked when saved and again when called. The hosts
-# listed here are exempt (any address, http allowed): an on-premises Extend, or the simulator on
-# 127.0.0.1 that `make run` and the tests set here. Empty by default, DEBUG or not.
+# The outbound URL policy (deletions/core/outbound.py): workspace base URLs and notification URLs
+# are https and resolve to public addresses only, checked when saved and again when called. The
+# hosts listed here are exempt (any address, http allowed): an on-premises Extend, or the simulator
+# on 127.0.0.1 that `make run` and the tests set here. Empty by default, DEBUG or not.
 OUTBOUND_ALLOWED_HOSTS: list[str] = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
 
 # Error e-mails to ADMINS hide POSTed secrets (api_key, webhook_secret, passwords, tokens).

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
-from deletions import holds, roles
+from deletions.accounts import roles
 from deletions.models import LegalHold, Membership, Source
+from deletions.requests import holds
 from tests.factories import CustomerFactory, WorkspaceFactory, customer_user, staff_user
 from tests.helpers import (
     HOLD_REASON,
@@ -88,7 +89,7 @@ def _quiet_broker():
 class FakeDNS(dict[str, list[str]]):
     """Names the tests resolve (the machine has no DNS): ``dns["hooks.example"] = ["1.2.3.4"]``.
 
-    Replaces ``deletions.outbound.resolve``, the policy's one call to the resolver; a name it
+    Replaces ``deletions.core.outbound.resolve``, the policy's one call to the resolver; a name it
     does not know fails as an unknown name does.
     """
 
@@ -100,7 +101,7 @@ class FakeDNS(dict[str, list[str]]):
 
 @pytest.fixture
 def dns(monkeypatch):
-    from deletions import outbound
+    from deletions.core import outbound
 
     fake = FakeDNS()
     monkeypatch.setattr(outbound, "resolve", fake.resolve)

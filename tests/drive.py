@@ -4,8 +4,8 @@ start, move items in flight and complete them, finish."""
 
 from __future__ import annotations
 
-from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest, Source
+from deletions.requests import transitions
 
 IS = DeletionItem.Status
 

@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from deletions import service_accounts
+from deletions.accounts import service_accounts
 from deletions.api import tokens
 from deletions.models import (
     ApiToken,
@@ -26,7 +26,7 @@ from deletions.models import (
     Source,
     Workspace,
 )
-from deletions.submission import Selection, submit_request
+from deletions.requests.submission import Selection, submit_request
 from extend_simulator import Simulator
 from tests.factories import make_runs
 

@@ -17,9 +17,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
-from deletions.api.models import TOKEN_PREFIX, ApiToken, hash_token
+from deletions.accounts.roles import is_staff_user, membership_of, service_account_of
 from deletions.models import Membership
-from deletions.roles import is_staff_user, membership_of, service_account_of
+from deletions.models.tokens import TOKEN_PREFIX, ApiToken, hash_token
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView

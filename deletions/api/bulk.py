@@ -1,7 +1,7 @@
 """Approving or rejecting several requests at once (staff approvers and admins), as the
-console's queue does: through :mod:`deletions.bulk_decisions`, each request on its own under
-every rule (four eyes, states), with source ``api``. With ``dry_run`` it says what each decision
-would do and changes nothing (the console's confirmation page)."""
+console's queue does: through :mod:`deletions.requests.bulk_decisions`, each request on its own
+under every rule (four eyes, states), with source ``api``. With ``dry_run`` it says what each
+decision would do and changes nothing (the console's confirmation page)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions import bulk_decisions
 from deletions.api.idempotency import idempotent
 from deletions.api.serializers import PK_MAX
 from deletions.api.staff_base import (
@@ -26,8 +25,9 @@ from deletions.api.staff_base import (
     person,
 )
 from deletions.api.views import ApiView, _errors
-from deletions.grounds import RefusalGround
 from deletions.models import Source
+from deletions.requests import bulk_decisions
+from deletions.requests.grounds import RefusalGround
 
 
 class BulkSerializer(serializers.Serializer[Any]):

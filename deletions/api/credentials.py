@@ -3,8 +3,8 @@
 Credentials are personal: anyone creates, lists and revokes only their own tokens (``/me/...``).
 Console admins list and revoke every token and create the operator's service accounts; customer
 admins do the same within their customer. Only the person who created a service account issues
-its tokens (:mod:`deletions.api.tokens`, :mod:`deletions.service_accounts` enforce both). A new
-token is in the answer to the call that created it, once; only its hash is kept, so no
+its tokens (:mod:`deletions.api.tokens`, :mod:`deletions.accounts.service_accounts` enforce both).
+A new token is in the answer to the call that created it, once; only its hash is kept, so no
 Idempotency-Key is taken there (a replay would have to keep the token).
 """
 
@@ -19,11 +19,10 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions import service_accounts
+from deletions.accounts import service_accounts
 from deletions.api import tokens
 from deletions.api.auth import IsCustomerOrStaff, api_membership
 from deletions.api.idempotency import idempotent
-from deletions.api.models import ApiToken
 from deletions.api.serializers import PageQuerySerializer
 from deletions.api.staff_base import (
     IDEMPOTENCY_PARAMETER,
@@ -44,7 +43,7 @@ from deletions.api.views import (
     _page,
     _query,
 )
-from deletions.models import Customer, ServiceAccount, Source
+from deletions.models import ApiToken, Customer, ServiceAccount, Source
 
 # Console admins for the operator and everyone; customer admins for their customer.
 MANAGERS = [CanAdminister | IsCustomerAdminPerson]

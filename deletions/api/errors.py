@@ -14,8 +14,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from deletions.errors import DomainError, RuleViolation, SubmissionError, TransitionError
-from deletions.grounds import GroundError
+from deletions.core.errors import DomainError, RuleViolation, SubmissionError, TransitionError
+from deletions.requests.grounds import GroundError
 
 
 class ApiError(exceptions.APIException):

@@ -3,8 +3,9 @@ subject's behalf, and a request's statutory deadline (extend, pause, resume).
 
 The console's rules (``console_gdpr``, ``console_deadline``): every staff role reads intakes,
 approvers and admins act. Bodies are checked with the console's forms, and every change goes
-through :mod:`deletions.intake` and :mod:`deletions.gdpr` with source ``api``. Whoever freezes an
-intake or files a request becomes its requester, so another approver must approve it.
+through :mod:`deletions.gdpr.intake` and :mod:`deletions.gdpr.deadlines` with source ``api``.
+Whoever freezes an intake or files a request becomes its requester, so another approver must
+approve it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions import gdpr, intake
 from deletions.api import serializers as s
 from deletions.api.auth import IsStaff
 from deletions.api.idempotency import idempotent
@@ -45,9 +45,11 @@ from deletions.api.views import (
     _query,
     load_request,
 )
-from deletions.forms_gdpr import ExtendForm, OnBehalfForm, PauseForm, ScopeForm
+from deletions.forms.gdpr import ExtendForm, OnBehalfForm, PauseForm, ScopeForm
+from deletions.gdpr import deadlines as gdpr
+from deletions.gdpr import intake
 from deletions.models import DeletionRequest, ErasureIntake, Source
-from deletions.submission import MAX_REASON_LENGTH
+from deletions.requests.submission import MAX_REASON_LENGTH
 
 
 class SubjectRunIdsField(s.RunIdsField):

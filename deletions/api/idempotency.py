@@ -20,8 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from deletions.api.errors import ApiError
-from deletions.api.models import ApiToken, IdempotencyKey
-from deletions.errors import DomainError
+from deletions.core.errors import DomainError
+from deletions.models import ApiToken, IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

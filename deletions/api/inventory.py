@@ -2,11 +2,11 @@
 and importing runs from a CSV file.
 
 The console's rules (``views/inventory.py``): every staff role lists unassigned runs, admins
-assign and import, through :mod:`deletions.run_assignment` and :mod:`deletions.imports` with
-source ``api``. The console previews an upload, then confirms it; here a preview changes nothing
-and says the file's SHA-256, and an import may name that digest to be sure it imports the very
-file that was previewed. Either way the file is validated again, and imported whole or not at
-all.
+assign and import, through :mod:`deletions.inventory.run_assignment` and
+:mod:`deletions.inventory.imports` with source ``api``. The console previews an upload, then
+confirms it; here a preview changes nothing and says the file's SHA-256, and an import may name
+that digest to be sure it imports the very file that was previewed. Either way the file is
+validated again, and imported whole or not at all.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions import imports, run_assignment
 from deletions.api.auth import IsStaff
 from deletions.api.errors import ApiError
 from deletions.api.idempotency import idempotent
@@ -37,6 +36,7 @@ from deletions.api.staff_base import (
     unprocessable,
 )
 from deletions.api.views import READ_ERRORS, ApiView, _errors, _page, _query
+from deletions.inventory import imports, run_assignment
 from deletions.models import Customer, ParseRun, Source, Workspace
 
 # The console's limits: runs ticked at once, rows of a preview's sample, problems listed.

@@ -1,9 +1,9 @@
 """Staff endpoints for the customers' notification URLs and the delivery log.
 
 The console's rules (``console_notifications``): every staff role reads both, console admins set
-a URL, through :func:`deletions.api.notifications.set_endpoint` (the outbound URL policy, a new
-signing secret, audited). The new secret is in that answer only: it is kept encrypted and never
-shown again, so no Idempotency-Key is taken there (a replay would have to keep it).
+a URL, through :func:`deletions.notifications.signed_posts.set_endpoint` (the outbound URL policy,
+a new signing secret, audited). The new secret is in that answer only: it is kept encrypted and
+never shown again, so no Idempotency-Key is taken there (a replay would have to keep it).
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions.api import notifications
 from deletions.api.auth import IsStaff
-from deletions.api.models import NotificationDelivery, NotificationEndpoint
 from deletions.api.pages import EndpointForm
 from deletions.api.serializers import PK_MAX, PageQuerySerializer
 from deletions.api.staff_base import (
@@ -35,7 +33,8 @@ from deletions.api.staff_base import (
     person,
 )
 from deletions.api.views import READ_ERRORS, ApiView, _errors, _page, _query
-from deletions.models import Source
+from deletions.models import NotificationDelivery, NotificationEndpoint, Source
+from deletions.notifications import signed_posts as notifications
 
 
 class EndpointSerializer(serializers.Serializer[Any]):

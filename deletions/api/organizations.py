@@ -1,7 +1,7 @@
 """Staff endpoints for Extend organisations, whose rate limits their workspaces share.
 
 The console's rules (``console_organizations``): every staff role reads, admins create and
-edit, through the console's form and :mod:`deletions.organizations` (audited).
+edit, through the console's form and :mod:`deletions.workspaces.organizations` (audited).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions import organizations
 from deletions.api.auth import IsStaff
 from deletions.api.idempotency import idempotent
 from deletions.api.serializers import PageQuerySerializer
@@ -37,8 +36,9 @@ from deletions.api.views import (
     _page,
     _query,
 )
-from deletions.forms_console import OrganizationForm
+from deletions.forms.console import OrganizationForm
 from deletions.models import Organization, Source
+from deletions.workspaces import organizations
 
 RATE_MAX = 2_147_483_647
 

@@ -21,12 +21,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from deletions import outbound, service_accounts
-from deletions.api import notifications, tokens
-from deletions.api.models import ApiToken, NotificationDelivery, NotificationEndpoint
-from deletions.errors import DomainError
-from deletions.models import Customer, ServiceAccount, Source
-from deletions.roles import is_staff_user, membership_of
+from deletions.accounts import service_accounts
+from deletions.accounts.roles import is_staff_user, membership_of
+from deletions.api import tokens
+from deletions.core import outbound
+from deletions.core.errors import DomainError
+from deletions.models import (
+    ApiToken,
+    Customer,
+    NotificationDelivery,
+    NotificationEndpoint,
+    ServiceAccount,
+    Source,
+)
+from deletions.notifications import signed_posts as notifications
 from deletions.views.console_auth import ADMINISTER, VIEW, console_required, render_console
 from deletions.views.customer import CustomerRequest, customer_admin_required
 

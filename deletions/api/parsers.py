@@ -16,8 +16,8 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from deletions import bounded_json
 from deletions.api.errors import PayloadTooLarge
+from deletions.core import bounded_json
 
 
 class BoundedJSONParser(JSONParser):

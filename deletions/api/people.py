@@ -1,9 +1,10 @@
 """Staff endpoints for people: customers and their users, staff users and their roles.
 
 The console's rules (``console_people``): console admins only, through the console's forms and
-the same domain functions (:mod:`deletions.customers`, :mod:`deletions.invitations`,
-:func:`deletions.roles.set_staff_role`), audited with source ``api``. A new user is invited by
-e-mail to choose their own password; nobody sets one for them.
+the same domain functions (:mod:`deletions.accounts.customers`,
+:mod:`deletions.accounts.invitations`, :func:`deletions.accounts.roles.set_staff_role`), audited
+with source ``api``. A new user is invited by e-mail to choose their own password; nobody sets one
+for them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions import customers, invitations, roles
+from deletions.accounts import customers, invitations, roles
 from deletions.api.idempotency import idempotent
 from deletions.api.serializers import PageQuerySerializer
 from deletions.api.staff_base import (
@@ -44,7 +45,7 @@ from deletions.api.views import (
     _page,
     _query,
 )
-from deletions.forms_console import (
+from deletions.forms.console import (
     CustomerForm,
     CustomerInviteForm,
     StaffInviteForm,

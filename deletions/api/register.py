@@ -1,5 +1,5 @@
 """GET /api/v1/gdpr/register: the register of erasure requests (staff), as the console's page
-and exports give it (:mod:`deletions.register`): every GDPR erasure request received in a
+and exports give it (:mod:`deletions.gdpr.register`): every GDPR erasure request received in a
 period and of one customer if asked, oldest received first, one keyset page at a time.
 
 Every staff role reads it, as it reads GDPR requests in the queue (operator service accounts
@@ -15,13 +15,13 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions import register
 from deletions.api import serializers as s
 from deletions.api.auth import IsStaff
 from deletions.api.staff_base import page_of, person, unknown, unprocessable
 from deletions.api.views import READ_ERRORS, ApiView, _errors, _page, _query
-from deletions.grounds import RefusalGround
+from deletions.gdpr import register
 from deletions.models import Customer, DeletionRequest, Source
+from deletions.requests.grounds import RefusalGround
 
 
 class RegisterQuerySerializer(s.PageQuerySerializer):

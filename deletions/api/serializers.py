@@ -10,10 +10,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from deletions import transitions
 from deletions.api.errors import ApiError, PayloadTooLarge
-from deletions.forms_holds import MAX_RUN_IDS
-from deletions.grounds import RefusalGround
+from deletions.forms.holds import MAX_RUN_IDS
 from deletions.models import (
     Approval,
     Customer,
@@ -23,9 +21,11 @@ from deletions.models import (
     ParseRun,
     Workspace,
 )
-from deletions.progress import progress_for
-from deletions.results import Outcome, outcome_of
-from deletions.submission import MAX_ID_LENGTH, MAX_REASON_LENGTH
+from deletions.reporting.progress import progress_for
+from deletions.requests import transitions
+from deletions.requests.grounds import RefusalGround
+from deletions.requests.results import Outcome, outcome_of
+from deletions.requests.submission import MAX_ID_LENGTH, MAX_REASON_LENGTH
 
 RS = DeletionRequest.Status
 RUN_STATES = ("present", "pending", "deleted")

@@ -16,13 +16,14 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions import holds, workspace_health
 from deletions.api import serializers as s
 from deletions.api.auth import IsStaff, StaffWith
 from deletions.api.errors import ApiError
 from deletions.api.views import ACTION_ERRORS, READ_ERRORS, ApiView, _errors, _page, _query
-from deletions.errors import TransitionError
+from deletions.core.errors import TransitionError
 from deletions.models import LegalHold, Source, Workspace
+from deletions.requests import holds
+from deletions.workspaces import health as workspace_health
 
 PLACE_ERRORS = (400, 401, 403, 413, 415, 429)
 

@@ -19,11 +19,12 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from deletions import holds, transitions, workspace_health
 from deletions.api import idempotency
 from deletions.api.auth import IsStaffPerson, StaffWith, api_membership, refuse_service_account
 from deletions.api.errors import ApiError
 from deletions.api.views import ACTION_ERRORS
+from deletions.requests import holds, transitions
+from deletions.workspaces import health as workspace_health
 
 
 class CanApprove(StaffWith):

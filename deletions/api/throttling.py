@@ -8,8 +8,8 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from deletions.api.models import ApiToken
-from deletions.client_address import client_ip
+from deletions.core.client_address import client_ip
+from deletions.models import ApiToken
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import audit, service_accounts
-from deletions.api.models import ApiToken
-from deletions.errors import RuleViolation
-from deletions.models import Source
-from deletions.roles import customer_of, is_staff_user, service_account_of
+from deletions import audit
+from deletions.accounts import service_accounts
+from deletions.accounts.roles import customer_of, is_staff_user, service_account_of
+from deletions.core.errors import RuleViolation
+from deletions.models import ApiToken, Source
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -1,6 +1,6 @@
 """The API's endpoints. Every change goes through the same domain functions as the pages
-(``submission.submit_request`` and ``deletions.transitions``), with ``source=Source.API``; every
-object is loaded through the same ownership helper, so another customer's request is a 404."""
+(``submission.submit_request`` and ``deletions.requests.transitions``), with ``source=Source.API``;
+every object is loaded through the same ownership helper, so another customer's request is a 404."""
 
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from deletions import certificates, console_queries, notifications, transitions
 from deletions.api import serializers as s
 from deletions.api.auth import (
     IsCustomerOrStaff,
@@ -41,10 +40,14 @@ from deletions.api.auth import (
 )
 from deletions.api.errors import ApiError, PayloadTooLarge, error_body
 from deletions.api.idempotency import HEADER, idempotent
-from deletions.errors import DomainError, RuleViolation
+from deletions.core.errors import DomainError, RuleViolation
+from deletions.core.request_limits import declared_length
+from deletions.gdpr import certificates
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
-from deletions.request_limits import declared_length
-from deletions.submission import RunFilter, Selection, submit_request
+from deletions.notifications import customer_emails as notifications
+from deletions.reporting import console_queries
+from deletions.requests import transitions
+from deletions.requests.submission import RunFilter, Selection, submit_request
 from deletions.views.customer import CustomerRequest, get_request_for_user, keyset_page
 
 DEFAULT_PAGE_SIZE = 50

@@ -1,7 +1,7 @@
 """Staff endpoints for workspaces: list, read, create, edit, enter secrets, test the connection,
 sync the inventory (pausing and resuming are in :mod:`deletions.api.staff`).
 
-The console's rules, through the console's form and :mod:`deletions.workspaces`: every staff
+The console's rules, through the console's form and :mod:`deletions.workspaces.changes`: every staff
 role reads, admins create, edit and enter secrets, approvers and admins test and sync. A base
 URL must pass the outbound URL policy, and a new URL is only accepted with the API key entered
 again. Secrets are write-only: no answer contains them (only whether one is set), and the
@@ -21,7 +21,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions import connection_check, sync, workspaces
 from deletions.api.auth import IsStaff
 from deletions.api.errors import ApiError
 from deletions.api.idempotency import idempotent
@@ -48,8 +47,11 @@ from deletions.api.views import (
     _query,
 )
 from deletions.engine.due import open_pending_items
-from deletions.forms_console import CUSTOM_REGION, SecretsForm, WorkspaceForm
+from deletions.forms.console import CUSTOM_REGION, SecretsForm, WorkspaceForm
+from deletions.inventory import sync
 from deletions.models import Source, Workspace
+from deletions.workspaces import changes as workspaces
+from deletions.workspaces import connection_check
 
 MAX_SECRET_LENGTH = 500
 WRITE_ONLY_HELP = "Write-only: stored encrypted, never returned."
@@ -347,7 +349,7 @@ class WorkspaceSync(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         ws = get_workspace(pk)
-        if not workspaces.request_sync(ws, actor=request.user, source=Source.API):
+        if not sync.request_sync(ws, actor=request.user, source=Source.API):
             raise ApiError(
                 f"A sync of {ws.name} is already running.",
                 status_code=status.HTTP_409_CONFLICT,

@@ -20,10 +20,11 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
-from deletions import ratelimit, transitions
 from deletions.extend_client import ExtendClient, ExtendError, RateLimited
 from deletions.models import DeletionItem, ParseRun, Workspace
-from deletions.workspace_health import mark_workspace
+from deletions.requests import transitions
+from deletions.workspaces import ratelimit
+from deletions.workspaces.health import mark_workspace
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The gate: the last check before a DELETE leaves, and its outbox record.
 
-It runs inside the workspace's dispatch fence (:mod:`deletions.fence`), right before the call,
-in one short transaction that holds the item's row lock. It checks that the item is still
+It runs inside the workspace's dispatch fence (:mod:`deletions.workspaces.fence`), right before
+the call, in one short transaction that holds the item's row lock. It checks that the item is still
 claimed by *this* claim, its request still runs, its workspace is runnable (breaker closed) with
 the credentials the claim was made under, no active legal hold covers the run, and the run still
 belongs to the request's customer and workspace. Passing, it writes the attempt row (outcome
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import transitions
-from deletions.hold_coverage import is_held
 from deletions.models import DeletionAttempt, DeletionItem, DeletionRequest
+from deletions.requests import transitions
+from deletions.requests.hold_coverage import is_held
 
 IS = DeletionItem.Status
 

@@ -18,8 +18,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import ratelimit, signals, transitions
-from deletions.alerts import alert_verification_failed
+from deletions import signals
 from deletions.engine import breaker, evidence
 from deletions.engine.config import EngineSettings, backoff_delay
 from deletions.extend_client import (
@@ -37,7 +36,10 @@ from deletions.extend_client import (
     UnexpectedSuccess,
 )
 from deletions.models import DeletionAttempt, DeletionItem, Workspace
-from deletions.workspace_health import mark_workspace
+from deletions.requests import transitions
+from deletions.workspaces import ratelimit
+from deletions.workspaces.alerts import alert_verification_failed
+from deletions.workspaces.health import mark_workspace
 
 log = logging.getLogger(__name__)
 

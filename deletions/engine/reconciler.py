@@ -17,13 +17,13 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from deletions import holds, transitions
+from deletions.core.errors import TransitionError
 from deletions.engine import lease
 from deletions.engine.claim import release_expired_leases
 from deletions.engine.due import due_items, workspaces_with_due_work
-from deletions.engine_health import LAST_RECONCILE_KEY
-from deletions.errors import TransitionError
+from deletions.engine.health import LAST_RECONCILE_KEY
 from deletions.models import DeletionItem, DeletionRequest, Source
+from deletions.requests import holds, transitions
 
 log = logging.getLogger(__name__)
 

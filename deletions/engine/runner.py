@@ -3,9 +3,9 @@
 A runner takes the workspace's lease (:mod:`.lease`), gives back whatever a dead runner left in
 flight there, and lets ``RUNNER_THREADS`` threads work for ``RUNNER_SECONDS``. Each thread
 claims a due item (:mod:`.claim`), then, inside the workspace's dispatch fence
-(:mod:`deletions.fence`), passes it through the gate (:mod:`.gate`, which writes the outbox
-attempt), waits for a rate-limit slot of its organisation and sends the DELETE at once, with no
-database work between slot and call. The fence is released when the answer is back, and the
+(:mod:`deletions.workspaces.fence`), passes it through the gate (:mod:`.gate`, which writes the
+outbox attempt), waits for a rate-limit slot of its organisation and sends the DELETE at once, with
+no database work between slot and call. The fence is released when the answer is back, and the
 answer is recorded (:mod:`.outcomes`).
 """
 
@@ -26,15 +26,16 @@ from dataclasses import dataclass, field
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from deletions import fence, ratelimit, transitions
+from deletions.core.errors import TransitionError
 from deletions.engine import breaker, evidence, gate, lease, outcomes
 from deletions.engine.claim import claim_item, claim_items, release_orphans, release_unsent
 from deletions.engine.config import EngineSettings
 from deletions.engine.due import has_due_work
-from deletions.errors import TransitionError
 from deletions.extend_client import Deleted, ExtendClient, ExtendError
-from deletions.extend_connection import client_for
 from deletions.models import DeletionItem, DeletionRequest, Source, Workspace
+from deletions.requests import transitions
+from deletions.workspaces import fence, ratelimit
+from deletions.workspaces.extend_connection import client_for
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ both), ``credentials`` (where and as whom), ``errors`` (the typed failures and h
 to one), ``transport`` (the session: auth, headers, timeouts, an injectable adapter class, no
 retries) and ``client`` (the calls). Import names from this package, not from its modules.
 
-What it may import: ``requests`` and :mod:`deletions.bounded_json`, nothing of Django or the rest
-of the portal, so the simulator's tests, benchmarks and scripts can use it as is.
+What it may import: ``requests`` and :mod:`deletions.core.bounded_json`, nothing of Django or the
+rest of the portal, so the simulator's tests, benchmarks and scripts can use it as is.
 
 Mapping of answers (see EXTEND_API.md):
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
-from deletions import bounded_json
+from deletions.core import bounded_json
 
 from .credentials import Credentials
 from .errors import Unexpected, UnexpectedSuccess, extend_json_body, request_id_of

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import requests
 
-from deletions import bounded_json
+from deletions.core import bounded_json
 
 # Extend's SDKs never wait longer than this on a Retry-After; neither should we.
 MAX_RETRY_AFTER_SECONDS: Final = 60.0

@@ -32,7 +32,7 @@ from typing import Any
 
 from django.db import DatabaseError, migrations
 
-import deletions.fields
+import deletions.core.fields
 
 PURGE_ROLE = "portal_audit_purger"
 AUDIT = "deletions_auditevent"
@@ -317,27 +317,27 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="erasureintake",
             name="email_encrypted",
-            field=deletions.fields.EncryptedTextField(blank=True),
+            field=deletions.core.fields.EncryptedTextField(blank=True),
         ),
         migrations.AlterField(
             model_name="erasureintake",
             name="subject_ref_encrypted",
-            field=deletions.fields.EncryptedTextField(blank=True),
+            field=deletions.core.fields.EncryptedTextField(blank=True),
         ),
         migrations.AlterField(
             model_name="notificationendpoint",
             name="secret_encrypted",
-            field=deletions.fields.EncryptedTextField(editable=False),
+            field=deletions.core.fields.EncryptedTextField(editable=False),
         ),
         migrations.AlterField(
             model_name="workspace",
             name="api_key_encrypted",
-            field=deletions.fields.EncryptedTextField(blank=True, editable=False),
+            field=deletions.core.fields.EncryptedTextField(blank=True, editable=False),
         ),
         migrations.AlterField(
             model_name="workspace",
             name="webhook_secret_encrypted",
-            field=deletions.fields.EncryptedTextField(blank=True, editable=False),
+            field=deletions.core.fields.EncryptedTextField(blank=True, editable=False),
         ),
         migrations.RunPython(install, remove),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from deletions import password_reset
+from deletions.accounts import password_reset
 
 
 # A mail server that is briefly away (smtplib's errors are OSErrors) gets a few more tries.

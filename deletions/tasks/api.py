@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
-from deletions import transitions
-from deletions.api import notifications
+from deletions.models import DeletionRequest
+from deletions.notifications import signed_posts as notifications
+from deletions.requests import transitions
 
 
 @shared_task(name="deletions.deliver_notification", ignore_result=True)
@@ -20,4 +22,12 @@ def deliver_due_notifications_task() -> None:
         deliver_notification_task.delay(delivery_id)
 
 
-transitions.on_transition(notifications.on_request_transition)
+def on_request_transition(req: DeletionRequest, before: str, after: str) -> None:
+    """The transition hook (runs after the transition committed): record the notification and
+    enqueue its first attempt after commit."""
+    delivery = notifications.record(req, before, after)
+    if delivery is not None:
+        transaction.on_commit(lambda: deliver_notification_task.delay(delivery.pk))
+
+
+transitions.on_transition(on_request_transition)

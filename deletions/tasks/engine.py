@@ -10,10 +10,11 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import engine_health, transitions
+from deletions.core.errors import TransitionError
 from deletions.engine import due, reconciler, runner
-from deletions.errors import TransitionError
+from deletions.engine import health as engine_health
 from deletions.models import DeletionItem, DeletionRequest, Source
+from deletions.requests import transitions
 from deletions.signals import work_due
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,11 @@ from typing import Any
 from celery import Task, shared_task
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
-from deletions import certificates, gdpr, intake, retention, transitions
-from deletions.errors import DomainError
+from deletions.core.errors import DomainError
+from deletions.gdpr import certificates, intake, retention
+from deletions.gdpr import deadlines as gdpr
 from deletions.models import Certificate, DeletionItem, DeletionRequest
+from deletions.requests import transitions
 from deletions.signals import outcome_changed
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,8 @@
 """Inventory tasks: periodic sync from Extend and fetching run details for webhooks.
 
+The inventory asks for them through :mod:`deletions.signals` (``sync_requested``,
+``webhook_received``); the receivers at the bottom enqueue them.
+
 Thin: the sync state and the webhook events live in the database, so a lost message only delays
 work; the periodic ``sync_all_workspaces`` task picks up abandoned syncs and unprocessed events.
 """
@@ -12,8 +15,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from deletions import sync, webhooks
+from deletions.inventory import sync, webhooks
 from deletions.models import WebhookEvent, Workspace, WorkspaceSync
+from deletions.signals import sync_requested, webhook_received
 
 logger = logging.getLogger(__name__)
 
@@ -57,3 +61,15 @@ def process_webhook_event_task(event_pk: int) -> None:
     event = WebhookEvent.objects.select_related("workspace").filter(pk=event_pk).first()
     if event is not None:
         webhooks.process_event(event)
+
+
+def _on_sync_requested(sender: object, *, workspace_id: int, mode: str, **kwargs: object) -> None:
+    sync_workspace_task.delay(workspace_id, mode)
+
+
+def _on_webhook_received(sender: object, *, event_id: int, **kwargs: object) -> None:
+    process_webhook_event_task.delay(event_id)
+
+
+sync_requested.connect(_on_sync_requested, dispatch_uid="sync-on-request")
+webhook_received.connect(_on_webhook_received, dispatch_uid="webhook-follow-up")

@@ -23,8 +23,8 @@ from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from deletions import throttle
-from deletions.invitations import invitation_token
+from deletions.accounts import throttle
+from deletions.accounts.invitations import invitation_token
 from deletions.tasks.accounts import send_password_reset_task
 
 
@@ -68,8 +68,8 @@ class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset page, limited per client and per address, with the mail sent afterwards.
 
     Every valid request gets the same redirect to "Check your e-mail"; the address is looked up
-    and mailed by a worker (``deletions.password_reset``), so neither the answer nor its timing
-    says whether an account exists. Past the client's hourly limit the page says so (429);
+    and mailed by a worker (``deletions.accounts.password_reset``), so neither the answer nor its
+    timing says whether an account exists. Past the client's hourly limit the page says so (429);
     past the address's limit it answers as usual and sends nothing more this hour, so a stranger
     can neither flood someone's mailbox nor stop them from resetting (the links already sent
     still work).

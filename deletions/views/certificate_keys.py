@@ -11,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-from deletions import certificate_keys
+from deletions.gdpr import certificate_keys
 
 MAX_AGE_SECONDS = 3600
 

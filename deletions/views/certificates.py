@@ -16,10 +16,11 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deletions import certificate_pdf, certificates, throttle
-from deletions.errors import DomainError
+from deletions.accounts import throttle
+from deletions.core.errors import DomainError
+from deletions.core.request_limits import declared_length
+from deletions.gdpr import certificate_pdf, certificates
 from deletions.models import Certificate, DeletionRequest, Source
-from deletions.request_limits import declared_length
 from deletions.views.console_auth import console_required
 from deletions.views.console_requests import get_request
 from deletions.views.customer import CustomerRequest, customer_required, get_request_for_user

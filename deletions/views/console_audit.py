@@ -13,10 +13,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from deletions import audit, csv_safe
-from deletions.console_queries import paginate
-from deletions.forms_console import AuditFilterForm
+from deletions import audit
+from deletions.core import csv_safe
+from deletions.forms.console import AuditFilterForm
 from deletions.models import AuditEvent, Source
+from deletions.reporting.console_queries import paginate
 from deletions.views.console_auth import console_required, render_console
 
 CSV_COLUMNS = [

@@ -10,8 +10,8 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from deletions import console_queries
 from deletions.models import DeletionRequest, Workspace
+from deletions.reporting import console_queries
 from deletions.views.console_auth import console_required, render_console
 
 DUE_SOON_DAYS = 7

@@ -1,8 +1,8 @@
 """Console: pause a GDPR request's deadline while waiting on the data subject, and resume it.
 
 Both confirm first (GET shows what will happen, POST does it) and go through
-:func:`deletions.gdpr.pause_deadline` / :func:`deletions.gdpr.resume_deadline`, which record the
-audit events the request's timeline shows. Approvers and admins may (``APPROVE``).
+:func:`deletions.gdpr.deadlines.pause_deadline` / :func:`deletions.gdpr.deadlines.resume_deadline`,
+which record the audit events the request's timeline shows. Approvers and admins may (``APPROVE``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from deletions import gdpr
-from deletions.errors import DomainError
-from deletions.forms_gdpr import PauseForm
+from deletions.core.errors import DomainError
+from deletions.forms.gdpr import PauseForm
+from deletions.gdpr import deadlines as gdpr
 from deletions.models import DeletionRequest, Source
 from deletions.views.console_auth import APPROVE, console_required, render_console
 from deletions.views.console_requests import get_request

@@ -15,9 +15,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from deletions import gdpr, intake
-from deletions.errors import DomainError
-from deletions.forms_gdpr import DismissForm, ExtendForm, OnBehalfForm, ScopeForm
+from deletions.core.errors import DomainError
+from deletions.forms.gdpr import DismissForm, ExtendForm, OnBehalfForm, ScopeForm
+from deletions.gdpr import deadlines as gdpr
+from deletions.gdpr import intake
 from deletions.models import Customer, DeletionRequest, ErasureIntake, Source
 from deletions.views.console_auth import APPROVE, VIEW, console_required, render_console
 from deletions.views.console_requests import get_request

@@ -1,7 +1,7 @@
 """Console: legal holds. Everyone in the console reads them; only admins place and lift them.
 
-Placing and lifting go through :mod:`deletions.holds` (which also enforces the admin rule and
-audits); these views confirm first, with the counts of what will happen.
+Placing and lifting go through :mod:`deletions.requests.holds` (which also enforces the admin rule
+and audits); these views confirm first, with the counts of what will happen.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from deletions import console_queries, holds
+from deletions.core.errors import DomainError
 from deletions.engine.due import open_pending_items
-from deletions.errors import DomainError
-from deletions.forms_holds import LiftHoldForm, PlaceHoldForm
+from deletions.forms.holds import LiftHoldForm, PlaceHoldForm
 from deletions.models import (
     Customer,
     DeletionItem,
@@ -32,6 +31,8 @@ from deletions.models import (
     Source,
     Workspace,
 )
+from deletions.reporting import console_queries
+from deletions.requests import holds
 from deletions.views.console_auth import (
     ADMINISTER,
     console_required,

@@ -7,14 +7,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods
 
-from deletions import organizations
-from deletions.forms_console import OrganizationForm
+from deletions.forms.console import OrganizationForm
 from deletions.models import Organization, Source
 from deletions.views.console_auth import (
     ADMINISTER,
     console_required,
     render_console,
 )
+from deletions.workspaces import organizations
 
 
 @console_required()

@@ -15,10 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import customers, invitations, roles
-from deletions.console_queries import paginate
-from deletions.errors import RuleViolation
-from deletions.forms_console import (
+from deletions.accounts import customers, invitations, roles
+from deletions.core.errors import RuleViolation
+from deletions.forms.console import (
     STAFF_ROLE_CHOICES,
     CustomerForm,
     CustomerInviteForm,
@@ -27,6 +26,7 @@ from deletions.forms_console import (
     StaffRoleForm,
 )
 from deletions.models import Customer, Membership, Source
+from deletions.reporting.console_queries import paginate
 from deletions.views.console_auth import ADMINISTER, console_required, render_console
 
 

@@ -13,10 +13,10 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from deletions import register
-from deletions.console_queries import paginate
-from deletions.forms_register import RegisterFilterForm
+from deletions.forms.register import RegisterFilterForm
+from deletions.gdpr import register
 from deletions.models import Source
+from deletions.reporting.console_queries import paginate
 from deletions.views.console_auth import VIEW, console_required, render_console
 
 PER_PAGE = 100

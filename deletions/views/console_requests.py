@@ -1,7 +1,7 @@
 """Console: the request queue, bulk decisions, a request's detail and the actions on it.
 
-Every state change goes through :mod:`deletions.transitions`; these views only confirm first,
-call the transition and report what happened or the domain's refusal.
+Every state change goes through :mod:`deletions.requests.transitions`; these views only confirm
+first, call the transition and report what happened or the domain's refusal.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import bulk_decisions, certificates, console_queries, results, transitions
-from deletions.errors import DomainError
-from deletions.forms_console import (
+from deletions.core.errors import DomainError
+from deletions.forms.console import (
     ApproveForm,
     BulkForm,
     GdprRejectForm,
@@ -28,10 +27,13 @@ from deletions.forms_console import (
     ReasonForm,
     RejectForm,
 )
-from deletions.grounds import GROUND_REQUIRED, RefusalGround
+from deletions.gdpr import certificates
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
-from deletions.progress import Progress, progress_for
-from deletions.progress import moment as progress_moment
+from deletions.reporting import console_queries
+from deletions.reporting.progress import Progress, progress_for
+from deletions.reporting.progress import moment as progress_moment
+from deletions.requests import bulk_decisions, results, transitions
+from deletions.requests.grounds import GROUND_REQUIRED, RefusalGround
 from deletions.views import console_holds
 from deletions.views.console_auth import (
     APPROVE,
@@ -120,7 +122,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
     ground = form.cleaned_data.get("ground") or ""
     confirmed = request.POST.get("confirmed") == "yes"
     reason_missing = action == "reject" and confirmed and not reason
-    # GDPR erasure requests are refused on a ground (deletions.grounds); standard ones need none.
+    # GDPR erasure requests are refused on a ground (deletions.requests.grounds); standard ones
+    # need none.
     needs_ground = action == "reject" and any(r.kind == DeletionRequest.Kind.GDPR for r in reqs)
     ground_missing = needs_ground and confirmed and not ground
     if not confirmed or reason_missing or ground_missing:
@@ -167,7 +170,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 
 
 def progress(req: DeletionRequest) -> Progress:
-    """Where the request stands (see deletions.progress)."""
+    """Where the request stands (see deletions.reporting.progress)."""
     return progress_for(req)
 
 
@@ -311,7 +314,8 @@ def _run(name: str, req: DeletionRequest, user: User, data: dict[str, Any]) -> s
             return f"Request #{req.pk} is approved; deletion starts shortly."
         return f"Your approval of request #{req.pk} is recorded; another approver is needed."
     if name == "reject":
-        # The requester's e-mail is sent by deletions.notifications' transition hook.
+        # The requester's e-mail is sent by deletions.notifications.customer_emails' transition
+        # hook.
         transitions.reject_request(
             req, reason=data["reason"], ground=data.get("ground", ""), **kwargs
         )

@@ -12,10 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import connection_check, sync, workspace_health, workspaces
+from deletions.core.errors import DomainError
 from deletions.engine.due import open_pending_items
-from deletions.errors import DomainError
-from deletions.forms_console import ReasonForm, SecretsForm, WorkspaceForm
+from deletions.forms.console import ReasonForm, SecretsForm, WorkspaceForm
+from deletions.inventory import sync
 from deletions.models import Source, Workspace
 from deletions.views.console_auth import (
     ADMINISTER,
@@ -24,6 +24,9 @@ from deletions.views.console_auth import (
     missing_reason,
     render_console,
 )
+from deletions.workspaces import changes as workspaces
+from deletions.workspaces import connection_check
+from deletions.workspaces import health as workspace_health
 
 # What staff should do about each stopped state before resuming.
 HEALTH_ADVICE = {
@@ -265,7 +268,7 @@ def workspace_resume(request: HttpRequest, pk: int) -> HttpResponse:
 def workspace_sync(request: HttpRequest, pk: int) -> HttpResponse:
     ws = get_workspace(pk)
     try:
-        if workspaces.request_sync(ws, actor=request.user, source=Source.WEB):
+        if sync.request_sync(ws, actor=request.user, source=Source.WEB):
             messages.success(request, f"A sync of {ws.name}'s parse runs is starting.")
         else:
             messages.error(request, f"A sync of {ws.name} is already running.")

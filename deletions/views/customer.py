@@ -23,9 +23,9 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 
-from deletions import bounded_json
+from deletions.accounts.roles import membership_of
+from deletions.core import bounded_json
 from deletions.models import DeletionRequest, Membership
-from deletions.roles import membership_of
 
 M = TypeVar("M", bound=Model)
 # A cursor holds one sort value (a date, or a file name of up to 1,024 characters, escaped) and

@@ -10,10 +10,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deletions import gdpr, holds, receipts, results, transitions
-from deletions.errors import DomainError
+from deletions.core.errors import DomainError
+from deletions.gdpr import deadlines as gdpr
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
-from deletions.progress import FINISHED_STATUSES, Progress, progress_for
+from deletions.reporting.progress import FINISHED_STATUSES, Progress, progress_for
+from deletions.requests import holds, receipts, results, transitions
 from deletions.views.console_holds import cooling_off
 from deletions.views.customer import (
     CustomerRequest,
@@ -66,7 +67,7 @@ def request_list(request: CustomerRequest) -> HttpResponse:
 
 
 def progress_of(req: DeletionRequest) -> Progress:
-    """Where the request stands (see deletions.progress)."""
+    """Where the request stands (see deletions.reporting.progress)."""
     return progress_for(req)
 
 

@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deletions import notifications
-from deletions.errors import SubmissionError
-from deletions.forms import CONFIRM_WORD_THRESHOLD, DeletionRequestForm, RunFilterForm
+from deletions.core.errors import SubmissionError
+from deletions.forms.customer import CONFIRM_WORD_THRESHOLD, DeletionRequestForm, RunFilterForm
 from deletions.models import DeletionRequest, ParseRun, Source
-from deletions.submission import (
+from deletions.notifications import customer_emails as notifications
+from deletions.requests.submission import (
     RunFilter,
     Selection,
     clean_run_ids,

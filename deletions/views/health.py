@@ -13,7 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from deletions import engine_health
+from deletions.engine import health as engine_health
 
 logger = logging.getLogger(__name__)
 

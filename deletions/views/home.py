@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 
+from deletions.accounts.roles import is_staff_user, membership_of
 from deletions.models import DeletionRequest
-from deletions.roles import is_staff_user, membership_of
 
 
 @login_required

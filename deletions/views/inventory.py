@@ -22,7 +22,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import imports, run_assignment
+from deletions.inventory import imports, run_assignment
 from deletions.models import Customer, ParseRun, Source, Workspace
 from deletions.views.console_auth import ADMINISTER, console_required, render_console
 

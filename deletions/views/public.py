@@ -2,9 +2,9 @@
 
 Every valid submission gets the same answer, whatever the reference: the page reveals nothing
 about whether any data exists. Valid submissions are throttled per client address and per e-mail
-address (``deletions.throttle``: cache counters over an hour); an invalid one costs nothing, so
-no one can close the form for others by posting junk. The e-mailed link shows a confirmation
-page on GET; only POST verifies, once.
+address (``deletions.accounts.throttle``: cache counters over an hour); an invalid one costs
+nothing, so no one can close the form for others by posting junk. The e-mailed link shows a
+confirmation page on GET; only POST verifies, once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from deletions import intake, throttle
+from deletions.accounts import throttle
+from deletions.gdpr import intake
 from deletions.models import Customer
 
 THROTTLE_SCOPE = "gdpr-intake"

@@ -13,9 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from deletions import audit, emails
-from deletions.forms import InviteUserForm
-from deletions.invitations import invitation_url
+from deletions import audit
+from deletions.accounts.invitations import invitation_url
+from deletions.core import emails
+from deletions.forms.customer import InviteUserForm
 from deletions.models import Customer, Membership, Source
 from deletions.views.customer import CustomerRequest, customer_admin_required
 

@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from deletions import webhooks
+from deletions.core.request_limits import declared_length
+from deletions.inventory import webhooks
 from deletions.models import Workspace
-from deletions.request_limits import declared_length
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions.invitations import invitation_url
+from deletions.accounts.invitations import invitation_url
 from deletions.tasks.accounts import send_password_reset_task
 from tests.factories import customer_user
 

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from deletions.api.models import hash_token
 from deletions.models import ApiToken, Membership
+from deletions.models.tokens import hash_token
 from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db

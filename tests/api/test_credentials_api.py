@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from deletions import service_accounts
-from deletions.api.models import ApiToken, NotificationDelivery, NotificationEndpoint
-from deletions.models import AuditEvent, ServiceAccount, Source
+from deletions.accounts import service_accounts
+from deletions.models import (
+    ApiToken,
+    AuditEvent,
+    NotificationDelivery,
+    NotificationEndpoint,
+    ServiceAccount,
+    Source,
+)
 from tests.factories import customer_user
 from tests.helpers import bearer, client_for
 

@@ -10,7 +10,6 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from deletions import holds, transitions, workspace_health
 from deletions.models import (
     AuditEvent,
     DeletionItem,
@@ -19,6 +18,8 @@ from deletions.models import (
     Source,
     Workspace,
 )
+from deletions.requests import holds, transitions
+from deletions.workspaces import health as workspace_health
 from tests.factories import WorkspaceFactory, make_runs
 from tests.helpers import HOLD_REASON as REASON
 from tests.helpers import HOLD_REFERENCE as REFERENCE

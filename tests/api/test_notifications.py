@@ -9,8 +9,8 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from deletions.api import notifications
 from deletions.models import NotificationDelivery, NotificationEndpoint
+from deletions.notifications import signed_posts as notifications
 from deletions.tasks import api as api_tasks
 from tests.helpers import submitted_request
 from tests.local_server import LocalServer

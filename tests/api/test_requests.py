@@ -187,7 +187,7 @@ def test_the_request_detail_shows_counts_approvals_and_estimate(
     req = submitted_request(workspace, customer, member, runs=2)
     req.required_approvals = 2
     req.save(update_fields=["required_approvals"])
-    from deletions import transitions
+    from deletions.requests import transitions
 
     transitions.approve_request(req, actor=approver, source=Source.WEB, comment="fine")
     body = request.getfixturevalue(who).get(f"/api/v1/requests/{req.pk}").json()
@@ -317,7 +317,7 @@ def test_the_certificate_is_the_latest_version_and_version_fetches_an_earlier_on
 ):
     from django.utils import timezone
 
-    from deletions import certificates
+    from deletions.gdpr import certificates
     from deletions.models import DeletionItem
     from tests.helpers import finish
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deletions import holds, workspace_health
 from deletions.models import DeletionRequest, LegalHold, Source
+from deletions.requests import holds
+from deletions.workspaces import health as workspace_health
 from tests.factories import new_workspace
 from tests.helpers import force_status, submitted_request
 

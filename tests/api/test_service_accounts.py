@@ -7,9 +7,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from deletions import holds, roles, workspace_health
+from deletions.accounts import roles
 from deletions.api.auth import SERVICE_ACCOUNT_REFUSED
 from deletions.models import ApiToken, Approval, DeletionRequest, LegalHold, Source
+from deletions.requests import holds
+from deletions.workspaces import health as workspace_health
 from tests.api.test_token_pages import no_token_shown
 from tests.factories import ensure_staff_groups, make_runs, new_workspace
 from tests.helpers import bearer, force_status, service_client_for, submitted_request

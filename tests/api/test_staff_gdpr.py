@@ -9,7 +9,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from deletions import gdpr, intake
+from deletions.gdpr import deadlines as gdpr
+from deletions.gdpr import intake
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, ParseRun, Source
 from tests.factories import make_runs
 from tests.helpers import force_status, submitted_request

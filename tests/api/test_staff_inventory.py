@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from deletions import imports
+from deletions.inventory import imports
 from deletions.models import AuditEvent, ParseRun, Source
 from tests.factories import make_runs
 

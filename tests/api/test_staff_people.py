@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 
-from deletions import roles
+from deletions.accounts import roles
 from deletions.api.auth import SERVICE_ACCOUNT_REFUSED
 from deletions.models import AuditEvent, Customer, Membership, Source
 from tests.factories import staff_user

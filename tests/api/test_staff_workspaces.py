@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from deletions.api.auth import SERVICE_ACCOUNT_REFUSED
 from deletions.models import AuditEvent, Organization, Source, Workspace, WorkspaceSync
-from deletions.workspaces import KEY_REENTRY_MESSAGE
+from deletions.workspaces.changes import KEY_REENTRY_MESSAGE
 from extend_simulator import Simulator
 from tests.factories import WorkspaceFactory
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.contrib.auth.models import User
 
-from deletions import service_accounts
+from deletions.accounts import service_accounts
 from deletions.api import tokens
 from deletions.models import ApiToken, AuditEvent, Membership, ServiceAccount, Source
 from tests.factories import customer_user, staff_user
@@ -54,7 +54,7 @@ def test_no_admin_can_mint_a_token_of_another_person(
 
 
 def test_the_domain_refuses_a_token_of_another_person_whoever_asks(member, staff_admin):
-    from deletions.errors import RuleViolation
+    from deletions.core.errors import RuleViolation
 
     with pytest.raises(RuleViolation, match="belongs to the person who creates it"):
         tokens.issue(member, name="x", created_by=staff_admin, source=Source.WEB)

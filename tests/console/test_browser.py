@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from deletions import workspace_health
 from deletions.models import DeletionRequest, Source, Workspace
+from deletions.workspaces import health as workspace_health
 from extend_simulator import Simulator
 from tests import drive
 from tests.browser import screenshots, sign_in

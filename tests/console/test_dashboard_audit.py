@@ -142,7 +142,7 @@ def test_the_audit_export_refuses_bad_filters(client, viewer, db):
 
 
 def test_the_dashboard_shows_the_worker_heartbeat_and_last_reconciler_run(client, viewer):
-    from deletions import engine_health
+    from deletions.engine import health as engine_health
     from deletions.engine import reconciler
 
     engine_health.note_worker_alive()

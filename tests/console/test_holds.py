@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions import holds, transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, LegalHold, Source
+from deletions.requests import holds, transitions
 from tests.helpers import HOLD_REASON as REASON
 from tests.helpers import HOLD_REFERENCE as REFERENCE
 from tests.helpers import submitted_request

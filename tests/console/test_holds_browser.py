@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from deletions import transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, LegalHold, Source
+from deletions.requests import transitions
 from tests.browser import expect, screenshots, sign_in
 from tests.helpers import submitted_request
 

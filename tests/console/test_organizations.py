@@ -7,8 +7,8 @@ import pytest
 from django.db.models import ProtectedError
 from django.urls import reverse
 
-from deletions import ratelimit
 from deletions.models import AuditEvent, Organization, Source, Workspace
+from deletions.workspaces import ratelimit
 
 ORG_FORM = {
     "name": "Acme at Extend",

@@ -9,7 +9,6 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions import notifications, transitions
 from deletions.models import (
     Approval,
     AuditEvent,
@@ -19,6 +18,8 @@ from deletions.models import (
     Source,
     Workspace,
 )
+from deletions.notifications import customer_emails as notifications
+from deletions.requests import transitions
 from tests.helpers import force_status, submitted_request
 
 RS = DeletionRequest.Status

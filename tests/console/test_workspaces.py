@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from deletions import ratelimit, transitions, workspace_health
 from deletions.models import AuditEvent, Organization, Source, Workspace
+from deletions.requests import transitions
+from deletions.workspaces import health as workspace_health
+from deletions.workspaces import ratelimit
 from extend_simulator import Simulator
 from tests.factories import WorkspaceFactory
 from tests.helpers import force_status, submitted_request

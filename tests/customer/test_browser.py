@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
+from deletions.requests import transitions
 from deletions.views import customer_requests
 from tests import drive
 from tests.browser import expect, screenshots, sign_in

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions import holds, transitions
 from deletions.models import DeletionItem, DeletionRequest, LegalHold, Source
+from deletions.requests import holds, transitions
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status

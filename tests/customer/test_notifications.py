@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest
+from deletions.requests import transitions
 from tests import drive
 from tests.factories import customer_user
 from tests.helpers import submitted_request

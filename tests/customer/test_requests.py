@@ -7,8 +7,8 @@ import io
 
 from django.urls import reverse
 
-from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest, ParseRun
+from deletions.requests import transitions
 from tests import drive
 from tests.factories import customer_user
 from tests.helpers import force_status, submitted_request

@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions import progress as progress_module
-from deletions import transitions
 from deletions.models import DeletionItem, DeletionRequest, Organization, Source, Workspace
+from deletions.reporting import progress as progress_module
+from deletions.requests import transitions
 from tests import drive
 from tests.factories import WorkspaceFactory
 from tests.helpers import force_status, submitted_request

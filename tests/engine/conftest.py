@@ -12,9 +12,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from deletions import transitions
 from deletions.engine.config import EngineSettings
 from deletions.models import DeletionRequest, Source, Workspace
+from deletions.requests import transitions
 from extend_simulator import Simulator
 from tests.factories import CustomerFactory, customer_user
 from tests.helpers import empty_simulator, request_for, simulated_runs, simulated_workspace

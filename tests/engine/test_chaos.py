@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from deletions import transitions
 from deletions.models import AuditEvent, DeletionAttempt, DeletionItem, DeletionRequest, Source
+from deletions.requests import transitions
 from tests.engine.conftest import assert_every_delete_recorded
 from tests.live import wait_until
 
@@ -134,8 +134,10 @@ def test_holds_pauses_and_remaps_at_random_moments_stop_every_delete_they_cover(
     """Real worker processes (20 threads each), slow answers and a killed worker, while staff
     hold runs, pause and resume the workspace and runs change owner at random moments: the
     ledger shows zero DELETEs for a covered run after the change committed."""
-    from deletions import fence, holds, workspace_health
     from deletions.models import LegalHold, ParseRun, Workspace
+    from deletions.requests import holds
+    from deletions.workspaces import fence
+    from deletions.workspaces import health as workspace_health
     from tests.factories import CustomerFactory
 
     rng = random.Random(20261201)

@@ -15,9 +15,9 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from deletions import fence, holds, transitions, workspace_health
 from deletions.engine import claim, gate, reconciler, runner
 from deletions.engine.config import EngineSettings
+from deletions.inventory.runs import RunRow, upsert_runs
 from deletions.models import (
     AuditEvent,
     DeletionAttempt,
@@ -29,7 +29,9 @@ from deletions.models import (
     Source,
     Workspace,
 )
-from deletions.sync import RunRow, upsert_runs
+from deletions.requests import holds, transitions
+from deletions.workspaces import fence
+from deletions.workspaces import health as workspace_health
 from tests.engine.conftest import assert_every_delete_recorded, background
 from tests.factories import CustomerFactory
 

@@ -9,10 +9,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from deletions import holds, retention, transitions
+from deletions.core.errors import RuleViolation, TransitionError
 from deletions.engine import reconciler, runner
-from deletions.errors import RuleViolation, TransitionError
+from deletions.gdpr import retention
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, LegalHold, Source
+from deletions.requests import holds, transitions
 from tests.engine.conftest import background, run_until_settled
 from tests.live import wait_until
 

@@ -9,8 +9,8 @@ import time
 import pytest
 from django.db.models import F
 
-from deletions import transitions
 from deletions.models import AuditEvent, DeletionItem, DeletionRequest, Source
+from deletions.requests import transitions
 from deletions.tasks.engine import run_workspace_task
 from tests.engine.conftest import approve_and_start, assert_every_delete_recorded, deletes_per_run
 from tests.helpers import request_for, simulated_runs
@@ -140,8 +140,8 @@ def test_duplicate_wake_ups_to_several_workers_give_one_delete_per_run(
 def test_a_revoked_key_stops_work_and_a_new_key_resumes_the_same_request(
     live_engine, sim, make_request, sim_workspace, staff_admin
 ):
-    from deletions import workspace_health
     from deletions.models import Workspace
+    from deletions.workspaces import health as workspace_health
 
     live_engine.start_worker()
     live_engine.start_beat()
@@ -275,8 +275,10 @@ def test_a_wrong_base_path_with_a_real_worker_marks_nothing_gone_until_fixed(
     """Every call answers 404 (a wrong base path): the worker stops the workspace and certifies
     nothing; once the URL is fixed and the workspace resumed, every run is deleted by the portal
     and the certificate says so."""
-    from deletions import certificates, fence, workspace_health
+    from deletions.gdpr import certificates
     from deletions.models import Workspace
+    from deletions.workspaces import fence
+    from deletions.workspaces import health as workspace_health
 
     live_engine.start_worker()
     live_engine.start_beat()

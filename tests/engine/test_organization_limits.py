@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.db import connection
 
-from deletions import ratelimit, sync, webhooks
-from deletions.connection_check import ConnectionResult, check_connection
 from deletions.engine.config import EngineSettings
+from deletions.inventory import sync, webhooks
 from deletions.models import (
     DeletionItem,
     DeletionRequest,
@@ -22,6 +21,8 @@ from deletions.models import (
     WebhookEvent,
     Workspace,
 )
+from deletions.workspaces import ratelimit
+from deletions.workspaces.connection_check import ConnectionResult, check_connection
 from extend_simulator import Simulator
 from extend_simulator.ledger import LedgerEntry, max_in_window
 from tests.engine.conftest import CUSTOMER_REF, approve_and_start, run_until_settled

@@ -12,7 +12,6 @@ from django.core import mail
 from django.db.models import F
 from django.utils import timezone
 
-from deletions import ratelimit, transitions, workspace_health
 from deletions.engine import claim, reconciler, runner
 from deletions.models import (
     AuditEvent,
@@ -23,6 +22,9 @@ from deletions.models import (
     Source,
     Workspace,
 )
+from deletions.requests import transitions
+from deletions.workspaces import health as workspace_health
+from deletions.workspaces import ratelimit
 from tests.engine.conftest import background, deletes_per_run, run_until_settled
 from tests.factories import staff_user
 from tests.live import wait_until

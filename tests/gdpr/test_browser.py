@@ -10,7 +10,7 @@ import re
 import pytest
 from django.core import mail
 
-from deletions import certificates
+from deletions.gdpr import certificates
 from deletions.models import DeletionRequest, ErasureIntake
 from tests.browser import screenshots, sign_in
 from tests.gdpr.conftest import SUBJECT

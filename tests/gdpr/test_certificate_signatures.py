@@ -18,7 +18,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from deletions import certificate_keys, certificate_pdf, certificates, gdpr, transitions
+from deletions.gdpr import certificate_keys, certificate_pdf, certificates
+from deletions.gdpr import deadlines as gdpr
 from deletions.models import (
     AuditEvent,
     Certificate,
@@ -26,6 +27,7 @@ from deletions.models import (
     DeletionRequest,
     Source,
 )
+from deletions.requests import transitions
 from portal import ed25519_keys
 from tests.factories import customer_user, staff_user
 from tests.gdpr.conftest import SUBJECT

@@ -15,8 +15,9 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions import certificate_keys, certificates, holds, signals, transitions
-from deletions.errors import RuleViolation
+from deletions import signals
+from deletions.core.errors import RuleViolation
+from deletions.gdpr import certificate_keys, certificates
 from deletions.models import (
     Approval,
     AuditEvent,
@@ -26,6 +27,7 @@ from deletions.models import (
     LegalHold,
     Source,
 )
+from deletions.requests import holds, transitions
 from deletions.tasks import gdpr as gdpr_tasks
 from tests.gdpr.conftest import SUBJECT
 from tests.helpers import at_once, finish, force_status, submitted_request
@@ -680,8 +682,8 @@ def test_the_customer_downloads_the_latest_version(client_of, member, two_versio
 def test_finishing_a_request_enqueues_its_certificate(
     workspace, customer, member, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from deletions import transitions
     from deletions.models import DeletionItem, Source
+    from deletions.requests import transitions
     from deletions.tasks import gdpr as gdpr_tasks
 
     issued: list[int] = []

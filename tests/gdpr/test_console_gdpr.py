@@ -10,9 +10,10 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from deletions import intake, transitions
-from deletions.errors import RuleViolation
+from deletions.core.errors import RuleViolation
+from deletions.gdpr import intake
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
+from deletions.requests import transitions
 from tests.gdpr.conftest import SUBJECT
 from tests.helpers import submitted_request
 

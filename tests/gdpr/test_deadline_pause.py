@@ -12,8 +12,9 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from deletions import gdpr, intake
-from deletions.errors import RuleViolation
+from deletions.core.errors import RuleViolation
+from deletions.gdpr import deadlines as gdpr
+from deletions.gdpr import intake
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
 from tests.gdpr.conftest import SUBJECT
 from tests.helpers import finish, submitted_request

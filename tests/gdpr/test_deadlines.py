@@ -9,8 +9,8 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from deletions import gdpr
-from deletions.errors import RuleViolation
+from deletions.core.errors import RuleViolation
+from deletions.gdpr import deadlines as gdpr
 from deletions.models import AuditEvent, DeletionRequest, Source
 from tests.gdpr.conftest import SUBJECT
 from tests.helpers import submitted_request
@@ -247,7 +247,7 @@ def test_the_customer_sees_the_deadline_in_their_list_and_on_the_request(
 
 
 def test_the_digest_includes_verified_intakes_whose_month_is_running_out(customer, settings):
-    from deletions import intake
+    from deletions.gdpr import intake
 
     settings.STAFF_ALERT_EMAILS = ["dpo@operator.example"]
     with time_machine.travel("2028-01-10 10:00Z", tick=False):

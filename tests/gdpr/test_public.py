@@ -9,7 +9,7 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
-from deletions import intake
+from deletions.gdpr import intake
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
 from tests.gdpr.conftest import SUBJECT
 from tests.helpers import submitted_request
@@ -257,7 +257,7 @@ def test_no_subject_reference_is_stored_in_clear_after_the_whole_flow(
         found, run_ids=[], reason="Art. 17", actor=approver, source=Source.WEB
     )
     assert req.item_count == 3
-    from deletions import transitions
+    from deletions.requests import transitions
 
     transitions.approve_request(req, actor=second_approver, source=Source.WEB)
     # The runs' own metadata is the customer's data at Extend, not ours: take it out of the

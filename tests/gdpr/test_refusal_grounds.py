@@ -8,9 +8,10 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from deletions import notifications, transitions
-from deletions.grounds import GroundError, RefusalGround
 from deletions.models import AuditEvent, DeletionRequest, Source
+from deletions.notifications import customer_emails as notifications
+from deletions.requests import transitions
+from deletions.requests.grounds import GroundError, RefusalGround
 from tests.gdpr.conftest import SUBJECT
 from tests.helpers import submitted_request
 

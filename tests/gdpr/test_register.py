@@ -14,8 +14,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from deletions import certificates, gdpr, transitions
+from deletions.gdpr import certificates
+from deletions.gdpr import deadlines as gdpr
 from deletions.models import AuditEvent, Certificate, Customer, DeletionRequest, Source
+from deletions.requests import transitions
 from tests.factories import customer_user
 from tests.helpers import finish, submitted_request
 

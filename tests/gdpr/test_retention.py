@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from deletions import certificates, intake, retention
+from deletions.gdpr import certificates, intake, retention
 from deletions.models import (
     AuditEvent,
     Certificate,

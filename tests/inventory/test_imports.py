@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from deletions import imports
+from deletions.inventory import imports
 from deletions.models import AuditEvent, ParseRun
 from tests.factories import make_runs, new_workspace
 from tests.helpers import request_for

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from deletions import sync
 from deletions.extend_client import Credentials, ExtendClient
+from deletions.inventory import sync
 from deletions.models import Organization, ParseRun, WorkspaceSync
 from extend_simulator.ledger import max_in_window
 from tests.factories import customer_user, make_runs

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from deletions import webhooks
+from deletions.inventory import webhooks
 from deletions.models import ParseRun, WebhookEvent
 from deletions.tasks import inventory
 from extend_simulator.webhooks import sign, signed_headers

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from kombu import Connection
 
-from deletions import engine_health
+from deletions.engine import health as engine_health
 from portal import embedded_broker
 from tests.live import ROOT, LiveEngine, point_celery_at, wait_until, worker_environment
 

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from deletions.api.throttling import TokenRateThrottle
-from deletions.client_address import client_ip
+from deletions.core.client_address import client_ip
 from deletions.models import AuditEvent
 
 PASSWORD = "correct horse battery staple"  # the factories' password

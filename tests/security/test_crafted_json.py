@@ -2,7 +2,7 @@
 
 A thousand ``[`` made Python's parser raise RecursionError on the public verify page, the API and
 a signed webhook; every JSON the portal reads is now bounded in size and nesting before it is
-parsed (deletions/bounded_json.py). The verify page also keeps certificates under a few MB and
+parsed (deletions/core/bounded_json.py). The verify page also keeps certificates under a few MB and
 throttles each client.
 """
 
@@ -17,8 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from deletions.api.models import ApiToken
-from deletions.models import DeletionRequest, WebhookEvent
+from deletions.models import ApiToken, DeletionRequest, WebhookEvent
 from extend_simulator.webhooks import signed_headers
 from tests.factories import make_runs
 

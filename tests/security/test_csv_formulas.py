@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from deletions import roles
+from deletions.accounts import roles
 from deletions.models import (
     Approval,
     AuditEvent,

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.test import RequestFactory
 from django.urls import reverse
 
-from deletions import roles
+from deletions.accounts import roles
 from deletions.models import AuditEvent, Membership, ParseRun
 from tests.factories import make_runs
 

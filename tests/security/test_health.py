@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import DatabaseError
 from django.test import Client
 
-from deletions import engine_health
+from deletions.engine import health as engine_health
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +55,7 @@ def test_the_worker_check_answers_200_after_a_worker_reported_in(db):
 def test_the_worker_check_answers_503_when_the_heartbeat_is_too_old(db, settings):
     engine_health.note_worker_alive()
     settings.RECONCILE_INTERVAL_SECONDS = 10
-    with mock.patch("deletions.engine_health.time.time", return_value=10**10):
+    with mock.patch("deletions.engine.health.time.time", return_value=10**10):
         response = Client().get("/health/worker/")
 
     assert response.status_code == 503

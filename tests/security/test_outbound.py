@@ -13,9 +13,9 @@ import requests
 from django.urls import reverse
 from django.utils.html import escape
 
-from deletions import outbound
-from deletions.api import notifications
+from deletions.core import outbound
 from deletions.models import AuditEvent, NotificationDelivery, NotificationEndpoint, Workspace
+from deletions.notifications import signed_posts as notifications
 from tests.factories import WorkspaceFactory
 from tests.helpers import submitted_request
 from tests.local_server import LocalServer

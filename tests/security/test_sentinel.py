@@ -18,9 +18,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from deletions import transitions
 from deletions.engine import config
 from deletions.models import AuditEvent, Customer, DeletionRequest, ParseRun, Source, Workspace
+from deletions.requests import transitions
 from tests.engine.conftest import FAST, run_until_settled
 from tests.factories import CustomerFactory, customer_user, staff_user
 from tests.helpers import empty_simulator, simulated_workspace

@@ -90,7 +90,7 @@ def api_headers(user) -> dict[str, str]:
     """A bearer token for *user* when the JSON API exists (it authenticates by token only)."""
     if user is None or not any(r.namespace == "api" for r in all_routes()):
         return {}
-    from deletions.api.models import ApiToken
+    from deletions.models import ApiToken
 
     _, raw = ApiToken.issue(user, name="security walk")
     return {"Authorization": f"Bearer {raw}"}

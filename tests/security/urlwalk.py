@@ -135,7 +135,7 @@ class Objects:
         if (segment, param) == ("erasure", "slug"):
             return self.customer.slug
         if (segment, param) == ("verify", "token"):
-            from deletions.intake import make_token
+            from deletions.gdpr.intake import make_token
 
             return make_token(self._intake())
         if param == "uidb64":
@@ -149,7 +149,7 @@ class Objects:
     def _intake(self) -> Any:
         """A public erasure intake for customer A (the GDPR pages' object)."""
         if "intake" not in self.extra:
-            from deletions.intake import create_intake
+            from deletions.gdpr.intake import create_intake
 
             self.extra["intake"] = create_intake(
                 self.customer, email="subject@example.org", reference="subject-42"
@@ -159,7 +159,7 @@ class Objects:
     def _api_token(self) -> Any:
         """An API token of a customer-A user."""
         if "api_token" not in self.extra:
-            from deletions.api.models import ApiToken
+            from deletions.models import ApiToken
 
             self.extra["api_token"] = ApiToken.issue(self.member, name="walk")[0]
         return self.extra["api_token"]
@@ -169,7 +169,7 @@ class Objects:
         owner = self.signed_in or self.member
         key = f"api_token:{owner.pk}"
         if key not in self.extra:
-            from deletions.api.models import ApiToken
+            from deletions.models import ApiToken
 
             self.extra[key] = ApiToken.issue(owner, name="walk")[0]
         return self.extra[key]
@@ -177,7 +177,7 @@ class Objects:
     def _service_account(self) -> Any:
         """A service account of customer A, created by its admin (the member's customer)."""
         if "service_account" not in self.extra:
-            from deletions import service_accounts
+            from deletions.accounts import service_accounts
             from deletions.models import Membership, Source
 
             admin = (

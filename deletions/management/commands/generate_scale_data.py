@@ -24,7 +24,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from deletions import roles
+from deletions.accounts import roles
 from deletions.models import (
     AuditEvent,
     Customer,

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from deletions.api import tokens
-from deletions.errors import DomainError
+from deletions.core.errors import DomainError
 from deletions.models import Source
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from deletions import retention
+from deletions.gdpr import retention
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@
 
 Rotation: put the new key first in FIELD_ENCRYPTION_KEYS (keeping the old ones after it),
 restart, run this command, then drop the old keys. Every encrypted column of every model is
-rotated (``deletions.key_rotation``): workspace keys and webhook secrets, notification secrets,
-and the GDPR intakes' addresses and subject references.
+rotated (``deletions.workspaces.key_rotation``): workspace keys and webhook secrets, notification
+secrets, and the GDPR intakes' addresses and subject references.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from deletions import crypto, key_rotation
+from deletions.core import crypto
+from deletions.workspaces import key_rotation
 
 
 class Command(BaseCommand):

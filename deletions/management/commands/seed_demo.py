@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from deletions import roles
+from deletions.accounts import roles
 from deletions.models import Customer, Membership, Organization, Workspace
 
 DEMO_PASSWORD = "demo-portal-2026"

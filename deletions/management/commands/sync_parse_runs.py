@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from deletions import sync
+from deletions.inventory import sync
 from deletions.models import Workspace, WorkspaceSync
 
 

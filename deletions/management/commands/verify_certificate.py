@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from deletions import certificate_pdf, certificates
+from deletions.gdpr import certificate_pdf, certificates
 
 
 class Command(BaseCommand):

@@ -1,0 +1,8 @@
+"""The parse-run inventory: the sync from ``GET /parse_runs`` (:mod:`.sync`), the rows it and
+the webhooks upsert (:mod:`.runs`), signed webhooks (:mod:`.webhooks`), CSV imports and
+assigning runs to customers.
+
+May import ``core``, ``signals``, ``extend_client``, ``models``, ``audit``, ``accounts``,
+``workspaces`` and ``requests``. Syncs and webhook follow-ups are asked for through
+``signals``; the task layer runs them.
+"""

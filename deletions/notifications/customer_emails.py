@@ -1,0 +1,130 @@
+"""E-mails to customers about their deletion requests.
+
+Transitions (approved, rejected, completed, completed with failures) reach us through
+:func:`deletions.requests.transitions.on_transition`, registered when the app is ready, and run
+after the transition has committed. Submission is not a transition: the submit view calls
+:func:`request_submitted` itself, from ``transaction.on_commit``.
+
+Each e-mail goes to the requester and to the customer's admins (active users with an address).
+A failure to send is logged and never undoes or breaks the transition that caused it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from deletions.core import emails
+from deletions.models import DeletionRequest, Membership
+from deletions.reporting import progress
+from deletions.requests import receipts, transitions
+
+logger = logging.getLogger(__name__)
+
+RS = DeletionRequest.Status
+
+# The statuses that the requester hears about, and the e-mail for each.
+EMAIL_FOR_STATUS = {
+    RS.APPROVED: "request_approved",
+    RS.REJECTED: "request_rejected",
+    RS.COMPLETED: "request_completed",
+    RS.COMPLETED_WITH_FAILURES: "request_completed_with_failures",
+}
+
+
+def recipients(req: DeletionRequest) -> list[str]:
+    """The requester and the customer's admins, active and with an e-mail address."""
+    user_model = get_user_model()
+    users = user_model.objects.filter(is_active=True).exclude(email="")
+    users = users.filter(
+        Q(pk=req.requested_by_id)
+        | Q(
+            membership__customer_id=req.customer_id,
+            membership__role=Membership.Role.ADMIN,
+        )
+    )
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def _runs(n: int) -> str:
+    return f"{n:,} parse run{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What a finished request did, each outcome with its number, in the customer's words."""
+
+    gone: int  # deleted (answer lost or not) + already gone
+    all_gone: bool  # every run of the request is gone: nothing failed, nothing retained
+    lines: list[str]
+
+
+def outcomes(req: DeletionRequest) -> Outcomes:
+    """'104 deleted', 'N deleted (the answer to our request was lost; …)', 'N already gone at
+    Extend', 'N failed', 'N retained for legal reasons; they will be deleted when the hold
+    ends': only the outcomes that happened (deleted always)."""
+    lost = receipts.answer_lost_count(req) if req.deleted_count else 0
+    lines = [f"{req.deleted_count - lost:,} deleted"]
+    if lost:
+        lines.append(
+            f"{lost:,} deleted (the answer to our request was lost; Extend confirms "
+            f"{'it is' if lost == 1 else 'they are'} gone)"
+        )
+    if req.already_gone_count:
+        lines.append(f"{req.already_gone_count:,} already gone at Extend")
+    if req.failed_count:
+        lines.append(f"{req.failed_count:,} failed")
+    if req.held_count:
+        n = req.held_count
+        lines.append(
+            f"{n:,} retained for legal reasons; {'it' if n == 1 else 'they'} will be deleted "
+            "when the hold ends"
+        )
+    gone = req.deleted_count + req.already_gone_count
+    return Outcomes(gone=gone, all_gone=gone == req.item_count, lines=lines)
+
+
+def _send(name: str, req: DeletionRequest) -> int:
+    req = DeletionRequest.objects.select_related("customer", "requested_by").get(pk=req.pk)
+    context = {
+        "req": req,
+        "customer": req.customer,
+        "runs": _runs(req.item_count),
+        "url": emails.absolute_url(reverse("customer:request", args=[req.pk])),
+        "receipt_url": emails.absolute_url(reverse("customer:receipt", args=[req.pk])),
+        "cancel_url": emails.absolute_url(reverse("customer:cancel", args=[req.pk])),
+    }
+    if req.execute_after is not None and req.execute_after > timezone.now():
+        # Approved into the customer's cooling-off window: when it ends, and how to cancel.
+        context["cooling_off_until"] = progress.moment(req.execute_after)
+        context["cooling_off_hours"] = req.customer.cooling_off_hours
+        context["time_zone"] = timezone.get_current_timezone_name()
+    if req.status in (RS.COMPLETED, RS.COMPLETED_WITH_FAILURES):
+        context["outcomes"] = outcomes(req)
+    try:
+        return emails.send(name, recipients(req), context)
+    except Exception:
+        logger.exception("Could not send the %s e-mail for request %s", name, req.pk)
+        return 0
+
+
+def request_submitted(req: DeletionRequest) -> int:
+    """Tell the requester (and admins) that the request is waiting for approval."""
+    return _send("request_submitted", req)
+
+
+def on_request_transition(req: DeletionRequest, before: str, after: str) -> None:
+    """The transition hook: send the e-mail that *after* calls for, if any."""
+    name = EMAIL_FOR_STATUS.get(RS(after)) if after in RS.values else None
+    if name:
+        _send(name, req)
+
+
+def register() -> None:
+    """Called from DeletionsConfig.ready()."""
+    transitions.on_transition(on_request_transition)
