@@ -77,6 +77,19 @@ def stop_for_404s(workspace: Workspace, reason: str) -> None:
 
 
 def probe(workspace: Workspace, client: ExtendClient) -> bool | None:
+    """Check the workspace's unconfirmed 404s against what Extend shows (:func:`_probe`), at
+    most once every ``PROBE_EVERY_SECONDS``. A probe that could not conclude (no GET slot, a
+    timeout) does not hold the next one back: the runner's end or the reconciler asks again."""
+    key = f"engine:probe:{workspace.pk}"
+    if not cache.add(key, 1, timeout=PROBE_EVERY_SECONDS):
+        return None  # probed moments ago
+    verdict = _probe(workspace, client)
+    if verdict is None:
+        cache.delete(key)
+    return verdict
+
+
+def _probe(workspace: Workspace, client: ExtendClient) -> bool | None:
     """Check the workspace's unconfirmed 404s against what Extend shows.
 
     First a GET of the newest unconfirmed run: if Extend returns it, the DELETE's 404 was wrong
@@ -86,8 +99,6 @@ def probe(workspace: Workspace, client: ExtendClient) -> bool | None:
     404s are confirmed. True: healthy. False: stopped. None: no conclusion (nothing to ask
     about, no GET slot, another error).
     """
-    if not cache.add(f"engine:probe:{workspace.pk}", 1, timeout=PROBE_EVERY_SECONDS):
-        return None  # probed moments ago
     unconfirmed = list(
         DeletionItem.objects.filter(
             workspace_id=workspace.pk, status=DeletionItem.Status.UNCONFIRMED

@@ -41,10 +41,16 @@ FAST = {
 
 def run_until_settled(workspace: Workspace, cfg: EngineSettings, *, rounds: int = 40):
     """Call the runner (and the lease release) until the workspace has nothing due, as a worker
-    would; returns the last runner's summary."""
+    would; returns the last runner's summary.
+
+    404s that wait for proof (unconfirmed) are not due, but the next runner's end asks Extend
+    again, as the reconciler would wake it: a few more rounds give a probe that could not
+    conclude (a timeout on a busy machine) its retries.
+    """
     from deletions.engine import claim, due, runner
 
     summary = None
+    proof_rounds = 5
     for _ in range(rounds):
         claim.release_expired_leases()
         summary = runner.run_workspace(workspace.pk, cfg)
@@ -54,9 +60,25 @@ def run_until_settled(workspace: Workspace, cfg: EngineSettings, *, rounds: int 
         if summary.stopped_because and summary.stopped_because != runner.ANOTHER_RUNNER:
             return summary
         if not due.has_due_work(workspace.pk) and due.next_due_in(workspace.pk) is None:
+            if proof_rounds and _awaiting_proof(workspace):
+                proof_rounds -= 1
+                time.sleep(0.3)
+                continue
             return summary
         time.sleep(min(due.next_due_in(workspace.pk) or 0.1, 1.0))
     return summary
+
+
+def _awaiting_proof(workspace: Workspace) -> bool:
+    from deletions.models import DeletionItem
+
+    healthy = Workspace.objects.filter(pk=workspace.pk, health=Workspace.Health.ACTIVE).exists()
+    return (
+        healthy
+        and DeletionItem.objects.filter(
+            workspace_id=workspace.pk, status=DeletionItem.Status.UNCONFIRMED
+        ).exists()
+    )
 
 
 def background(target: Callable[..., object], *args: object) -> threading.Thread:

@@ -219,7 +219,9 @@ def test_a_429_on_a_sync_get_pushes_back_the_engines_verification_gets_of_the_or
     organization.get_rate_limit = 2
     organization.save()
     a, b = workspaces
-    req = deletion_request(org_sim, b, WS_B, engine_customer, requester, 12)
+    # 24 verifications at 2/s last some 12 s: the 429 and its wait fall inside them even when a
+    # busy machine is slow to start the sync.
+    req = deletion_request(org_sim, b, WS_B, engine_customer, requester, 24)
     retry_after = 2
 
     callers = Together()
