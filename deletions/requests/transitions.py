@@ -18,6 +18,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from deletions import audit
+from deletions.accounts.roles import APPROVE_PERMISSION as APPROVE_PERMISSION
+from deletions.accounts.roles import OPERATE_PERMISSION as OPERATE_PERMISSION
 from deletions.accounts.roles import same_person
 from deletions.core.errors import RuleViolation, TransitionError
 from deletions.models import (
@@ -71,8 +73,6 @@ ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
     IS.DELETED: frozenset({IS.PENDING, IS.FAILED}),
 }
 
-APPROVE_PERMISSION = "deletions.approve_request"
-OPERATE_PERMISSION = "deletions.operate_engine"
 
 # Hooks run after commit of a transition, e.g. to wake workers or send e-mail. Registered by
 # the modules that own those effects, so this module stays free of tasks and templates.
