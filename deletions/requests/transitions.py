@@ -4,6 +4,10 @@ Each function locks the request row, checks the current state against the lifecy
 DESIGN.md, raises :class:`TransitionError` for an illegal move (leaving no trace), saves with
 ``update_fields`` and writes the audit record in the same transaction. Views, the admin, the API
 and the tasks all call these; nothing else assigns ``status``.
+
+One module although it is long: it is the lifecycle, read top to bottom against DESIGN.md's
+table (requests, then the items the engine moves), and a move split from its neighbours is
+where an illegal path would hide.
 """
 
 from __future__ import annotations
