@@ -6,7 +6,7 @@ With nothing set, the portal runs on its *embedded default*: DEBUG on, and SQLit
 secrets are an error that names the variable, never a silent insecure default. Every variable is
 listed in README.md.
 
-One module: every setting in one place, in the order of the README's configuration table.
+One module: every setting in one place, each read from the environment beside its comment.
 """
 
 from __future__ import annotations
