@@ -350,7 +350,7 @@ class CancelSerializer(serializers.Serializer[Any]):
         required=False,
         allow_blank=True,
         max_length=2000,
-        help_text="Why it is cancelled. Required for a GDPR erasure request (422 without it): "
+        help_text="Why it is cancelled. Required for a GDPR erasure request (403 without it): "
         "staff see it, and the data subject is told it if they gave an address.",
     )
 
