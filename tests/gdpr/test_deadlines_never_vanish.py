@@ -99,8 +99,8 @@ def test_the_request_page_shows_overdue_and_paused(client_of, viewer, overdue_th
         )
     html = page.content.decode()
     assert (
-        '<span class="status status-overdue">overdue</span> <span class="status status-paused">paused</span>'
-        in html
+        '<span class="status status-overdue">overdue</span> '
+        '<span class="status status-paused">paused</span>' in html
     )
     assert "the pause ends by itself on 17 Mar 2027 at the latest" in html
 
