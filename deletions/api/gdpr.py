@@ -121,6 +121,11 @@ class DismissSerializer(serializers.Serializer[Any]):
         "carries the reference; the data subject is told by e-mail.",
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("no_data") and not (attrs.get("note") or "").strip():
+            raise serializers.ValidationError({"note": ["Say why the intake is dismissed."]})
+        return attrs
+
 
 class OnBehalfSerializer(serializers.Serializer[Any]):
     customer = Whole(min_value=1, max_value=s.PK_MAX)
