@@ -67,7 +67,7 @@ def notices(req) -> list[str]:
 
 
 def address_kept(req) -> bool:
-    return ErasureIntake.objects.get(request=req).email_encrypted != ""
+    return bool(ErasureIntake.objects.get(request=req).email_encrypted)
 
 
 # --- Completion -------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def test_the_subject_is_told_what_was_erased_with_the_certificate_and_its_verify
     public_request, client_of, viewer
 ):
     req = finish(public_request)
-    notify_subject_completed_task.apply(args=[req.pk])
+    notify_subject_completed_task.apply(args=(req.pk,))
     [message] = to_subject()
     assert message.subject == f"Your erasure request to {req.customer.name} is done"
     assert "3 documents erased" in message.body
@@ -98,8 +98,8 @@ def test_the_subject_is_told_what_was_erased_with_the_certificate_and_its_verify
 
 def test_the_completion_notice_is_sent_once(public_request):
     req = finish(public_request)
-    notify_subject_completed_task.apply(args=[req.pk])
-    notify_subject_completed_task.apply(args=[req.pk])
+    notify_subject_completed_task.apply(args=(req.pk,))
+    notify_subject_completed_task.apply(args=(req.pk,))
     assert subject_notices.send_pending_final_notices() == 0
     assert len(to_subject()) == 1
 
@@ -119,7 +119,7 @@ def test_finishing_a_gdpr_request_asks_for_the_completion_notice(
 
 def test_a_completion_with_failures_says_what_could_not_be_erased(public_request):
     req = finish(public_request, failed=1)
-    notify_subject_completed_task.apply(args=[req.pk])
+    notify_subject_completed_task.apply(args=(req.pk,))
     [message] = to_subject()
     assert "2 documents erased" in message.body
     assert "1 document could not be erased yet" in message.body
