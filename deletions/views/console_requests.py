@@ -255,7 +255,6 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "days_left": console_queries.days_left(req),
             "pause_ends_on": gdpr_deadlines.pause_ends_on(req),
             "max_pause_days": settings.GDPR_MAX_PAUSE_DAYS,
-            "subject_has_address": subject_notices.can_notify(req),
             "conflicts": conflicts,
             "certificate_versions": certificates.versions(req),
             **state,
