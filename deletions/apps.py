@@ -12,6 +12,9 @@ class DeletionsConfig(AppConfig):
         # POSTs), and the e-mails to customers (approved, rejected, completed). Imported here,
         # not at the top, because models must not be imported before the app registry is ready.
         import deletions.tasks  # noqa: F401
+        from deletions.gdpr import subject_notices
         from deletions.notifications import customer_emails as notifications
 
         notifications.register()
+        # The data subject's notices (rejected, cancelled; completion waits for the certificate).
+        subject_notices.register()

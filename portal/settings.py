@@ -379,6 +379,14 @@ GDPR_UNVERIFIED_EXPIRY_DAYS: int = env.int("GDPR_UNVERIFIED_EXPIRY_DAYS", defaul
 # address.
 GDPR_INTAKE_LIMIT_PER_IP: int = env.int("GDPR_INTAKE_LIMIT_PER_IP", default=10)
 GDPR_INTAKE_LIMIT_PER_EMAIL: int = env.int("GDPR_INTAKE_LIMIT_PER_EMAIL", default=3)
+# A paused deadline stays paused at most this many days in all (deletions/gdpr/deadlines.py);
+# staff are reminded this many days before a pause reaches it, and it then ends by itself.
+GDPR_MAX_PAUSE_DAYS: int = env.int("GDPR_MAX_PAUSE_DAYS", default=30)
+GDPR_PAUSE_REMINDER_DAYS: int = env.int("GDPR_PAUSE_REMINDER_DAYS", default=3)
+# Where a data subject may complain about how their request was handled (Art. 77), named in the
+# notices they are sent (deletions/gdpr/subject_notices.py). Empty: a generic sentence.
+GDPR_SUPERVISORY_AUTHORITY_NAME: str = env.str("GDPR_SUPERVISORY_AUTHORITY_NAME", default="")
+GDPR_SUPERVISORY_AUTHORITY_URL: str = env.str("GDPR_SUPERVISORY_AUTHORITY_URL", default="")
 # Certificates of erasure: file names are personal data more often than not, so off by default.
 CERTIFICATE_INCLUDE_FILE_NAMES: bool = env.bool("CERTIFICATE_INCLUDE_FILE_NAMES", default=False)
 CERTIFICATE_PDF_MAX_RUNS: int = env.int("CERTIFICATE_PDF_MAX_RUNS", default=200)
@@ -396,6 +404,12 @@ if min(RETENTION_REQUEST_DAYS, RETENTION_AUDIT_DAYS) < 30:
     # leaves a margin for the clocks of the application and the database.
     raise ImproperlyConfigured("RETENTION_REQUEST_DAYS and RETENTION_AUDIT_DAYS must be >= 30.")
 CELERY_BEAT_SCHEDULE["gdpr-daily"] = {"task": "deletions.gdpr_daily", "schedule": 3600.0}
+# Pauses near their maximum (a reminder to staff), pauses past it (ended), and the data
+# subjects' final notices that could not be sent (sent again).
+CELERY_BEAT_SCHEDULE["gdpr-subject-notices"] = {
+    "task": "deletions.gdpr_pauses_and_notices",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["purge-expired-records"] = {
     "task": "deletions.purge_expired_records",
     "schedule": 24 * 3600.0,

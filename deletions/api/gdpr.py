@@ -47,7 +47,7 @@ from deletions.api.views import (
 )
 from deletions.forms.gdpr import ExtendForm, OnBehalfForm, PauseForm, ScopeForm
 from deletions.gdpr import deadlines as gdpr
-from deletions.gdpr import intake
+from deletions.gdpr import intake, no_data
 from deletions.models import DeletionRequest, ErasureIntake, Source
 from deletions.requests.submission import MAX_REASON_LENGTH
 
@@ -108,7 +108,23 @@ class FreezeSerializer(serializers.Serializer[Any]):
 
 
 class DismissSerializer(serializers.Serializer[Any]):
-    note = Text(max_length=2000, help_text="Why it is dismissed; audited.")
+    note = Text(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="Why it is dismissed; audited. Required unless no_data.",
+    )
+    no_data = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Close it as 'no data found': refused (403) while any of the customer's runs "
+        "carries the reference; the data subject is told by e-mail.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("no_data") and not (attrs.get("note") or "").strip():
+            raise serializers.ValidationError({"note": ["Say why the intake is dismissed."]})
+        return attrs
 
 
 class OnBehalfSerializer(serializers.Serializer[Any]):
@@ -272,14 +288,23 @@ class IntakeDismiss(ApiView):
     @extend_schema(
         operation_id="dismiss_intake",
         summary="Dismiss an open intake, saying why (staff approvers and admins)",
-        description="Its clear values are erased; a closed intake is a 409.",
+        description="Its clear values are erased; a closed intake is a 409. With no_data, the "
+        "portal checks that no run of the customer carries the reference, closes it as 'no data "
+        "found' and tells the data subject by e-mail (recorded as subject.notified).",
         request=DismissSerializer,
         responses={200: IntakeSerializer, **_errors(*WRITE_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         item = get_object_or_404(_intakes(), pk=pk)
         data = checked_body(request, DismissSerializer)
-        intake.dismiss_intake(item, note=data["note"], actor=request.user, source=Source.API)
+        if data.get("no_data"):
+            no_data.close_no_data(
+                item, note=data.get("note", ""), actor=request.user, source=Source.API
+            )
+        else:
+            intake.dismiss_intake(
+                item, note=data.get("note", ""), actor=request.user, source=Source.API
+            )
         return Response(IntakeSerializer(get_object_or_404(_intakes(), pk=pk)).data)
 
 
@@ -362,7 +387,9 @@ class DeadlineExtend(ApiView):
         operation_id="extend_request_deadline",
         summary="Extend a GDPR request's deadline by one or two months (approvers, admins)",
         description="Art. 12(3): within the first month only, by at most two further months in "
-        "all, with a reason the data subject is told by e-mail. Otherwise a 403 that says why.",
+        "all, with a reason the data subject is told by e-mail (if they gave an address on the "
+        "public form; the request's timeline records each notice as subject.notified). "
+        "Otherwise a 403 that says why.",
         request=ExtendSerializer,
         responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
     )
@@ -386,8 +413,10 @@ class DeadlinePause(ApiView):
     @extend_schema(
         operation_id="pause_request_deadline",
         summary="Pause a GDPR request's deadline while waiting on the data subject (approvers)",
-        description="The due date moves by the days it stays paused. With ask_subject, the "
-        "data subject is e-mailed the reason and a link whose use resumes the deadline.",
+        description="The due date moves by the days it stays paused, GDPR_MAX_PAUSE_DAYS in all "
+        "at most (a pause then ends by itself; pausing beyond it is a 403). The data subject, if "
+        "they gave an address, is told the reason; with ask_subject, also sent a link whose use "
+        "resumes the deadline.",
         request=DeadlinePauseSerializer,
         responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
     )

@@ -341,6 +341,16 @@ class CommentSerializer(serializers.Serializer[Any]):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
+class CancelSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why it is cancelled. Required for a GDPR erasure request (403 without it): "
+        "staff see it, and the data subject is told it if they gave an address.",
+    )
+
+
 class ReasonSerializer(serializers.Serializer[Any]):
     # Not trimmed here: reject_request refuses a blank reason with its own message.
     reason = serializers.CharField(max_length=5000, trim_whitespace=False)

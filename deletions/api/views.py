@@ -342,16 +342,24 @@ def _action_schema(
     )
 
 
-@_action_schema("cancel", "Cancel a request that has not started (its requester or staff)", None)
+@_action_schema(
+    "cancel",
+    "Cancel a request that has not started (its requester or staff); a GDPR erasure request "
+    "with a reason",
+    s.CancelSerializer,
+)
 class Cancel(Action):
     permission_classes = [IsCustomerOrStaff]
+    body = s.CancelSerializer
 
     def act(self, request: Request, req: DeletionRequest, data: dict[str, Any]) -> Model:
         if api_membership(request) is None:
             refuse_service_account(request)
             if not request.user.has_perm(transitions.APPROVE_PERMISSION):
                 raise RuleViolation("You are not allowed to cancel deletion requests.")
-        return transitions.cancel_request(req, actor=request.user, source=Source.API)
+        return transitions.cancel_request(
+            req, actor=request.user, source=Source.API, reason=data.get("reason", "")
+        )
 
 
 @_action_schema("approve", "Approve (staff approvers; never your own request)", s.CommentSerializer)

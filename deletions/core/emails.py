@@ -19,8 +19,15 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def send(name: str, to: Iterable[str], context: dict[str, Any]) -> int:
-    """Render e-mail *name* with *context* and send it to every address in *to* (one message).
+def send(
+    name: str,
+    to: Iterable[str],
+    context: dict[str, Any],
+    *,
+    attachments: Iterable[tuple[str, str, str]] = (),
+) -> int:
+    """Render e-mail *name* with *context* and send it to every address in *to* (one message),
+    with *attachments* as ``(file name, content, MIME type)``.
 
     Returns the number of messages sent (0 when there is nobody to send to).
     """
@@ -33,4 +40,6 @@ def send(name: str, to: Iterable[str], context: dict[str, Any]) -> int:
     html = render_to_string(f"emails/{name}-body.html", ctx)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
     message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
     return message.send()

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
 from deletions import audit
 from deletions.accounts.roles import APPROVE_PERMISSION, VIEW_PERMISSION
-from deletions.core import crypto, emails
+from deletions.core import emails
 from deletions.core.dates import add_months as add_months
 from deletions.core.dates import due_date as due_date
 from deletions.core.errors import RuleViolation
-from deletions.gdpr import links
+from deletions.gdpr import links, subject_notices
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
 from deletions.workspaces.alerts import staff_alert_recipients
 
@@ -33,11 +33,17 @@ DIGEST_WARNING_DAYS = 7
 
 
 def days_left(req: DeletionRequest, today: date | None = None) -> int | None:
-    """Days until the due date in force (negative when overdue), or None without a deadline or
-    while the deadline is paused (templates then show "paused", see ``is_paused``)."""
+    """Days until the due date in force (negative when overdue), or None without a deadline.
+
+    While the deadline is paused its clock stands still: the days left are those it had on the
+    day it was paused (the due date moves by the paused days when it resumes), so a request
+    paused when overdue stays overdue, and one paused near its date stays due soon.
+    """
     due = req.effective_due_on
-    if due is None or req.deadline_paused_at is not None:
+    if due is None:
         return None
+    if req.deadline_paused_at is not None:
+        return (due - timezone.localdate(req.deadline_paused_at)).days
     return (due - (today or timezone.localdate())).days
 
 
@@ -115,20 +121,17 @@ def extend_deadline(
 
 
 def notice_recipients(req: DeletionRequest) -> list[str]:
-    """Who is told about the request's deadline: the data subject (if they gave an address on
-    the public form) and the customer user who filed it."""
-    addresses: list[str] = []
-    intake = ErasureIntake.objects.filter(request=req).exclude(email_encrypted="").first()
-    if intake is not None:
-        with contextlib.suppress(crypto.DecryptionError):
-            addresses.append(crypto.decrypt(intake.email_encrypted))
+    """Who else is told about the request's deadline: the customer user who filed it (the data
+    subject's own notice is :func:`deletions.gdpr.subject_notices.notify`, recorded)."""
     if req.requested_by is not None and not req.requested_by.has_perm(VIEW_PERMISSION):
-        addresses.append(req.requested_by.email)
-    return [a for a in addresses if a]
+        return [req.requested_by.email] if req.requested_by.email else []
+    return []
 
 
 def send_extension_notice(req: DeletionRequest) -> int:
-    return emails.send(
+    """Tell the data subject (recorded on the timeline) and the customer user who filed it."""
+    told = int(subject_notices.notify(req, subject_notices.EXTENDED))
+    return told + emails.send(
         "gdpr_extension",
         notice_recipients(req),
         {"req": req, "customer": req.customer},
@@ -157,11 +160,24 @@ def _check_staff(actor: Actor, action: str) -> None:
 
 
 def days_paused(req: DeletionRequest, today: date | None = None) -> int:
-    """Calendar days between the pause date and *today* (0 when not paused)."""
+    """Calendar days between the pause date and *today* (0 when not paused), counted up to the
+    pause allowance left (``GDPR_MAX_PAUSE_DAYS`` in all): a deadline never moves by more."""
     if req.deadline_paused_at is None:
         return 0
     since = timezone.localdate(req.deadline_paused_at)
-    return max(((today or timezone.localdate()) - since).days, 0)
+    return min(max(((today or timezone.localdate()) - since).days, 0), pause_allowance_left(req))
+
+
+def pause_allowance_left(req: DeletionRequest) -> int:
+    """Days the request's deadline may still be paused, over all its pauses."""
+    return max(settings.GDPR_MAX_PAUSE_DAYS - req.deadline_paused_days, 0)
+
+
+def pause_ends_on(req: DeletionRequest) -> date | None:
+    """The day a running pause reaches the maximum and ends by itself (None when not paused)."""
+    if req.deadline_paused_at is None:
+        return None
+    return timezone.localdate(req.deadline_paused_at) + timedelta(days=pause_allowance_left(req))
 
 
 def pause_deadline(
@@ -192,6 +208,12 @@ def pause_deadline(
                 f"The deadline of request #{req.pk} is already paused "
                 f"(since {timezone.localdate(req.deadline_paused_at):%-d %B %Y})."
             )
+        if not pause_allowance_left(req):
+            raise RuleViolation(
+                f"The deadline of request #{req.pk} has already been paused for "
+                f"{req.deadline_paused_days} days, the most allowed "
+                f"({settings.GDPR_MAX_PAUSE_DAYS} in all); it cannot be paused again."
+            )
         if ask_subject and subject_address(req) is None:
             raise RuleViolation(
                 "This request did not come through the public form, so there is no address "
@@ -211,9 +233,21 @@ def pause_deadline(
             after={"deadline": "paused"},
             detail={"reason": reason, "subject_asked": ask_subject},
         )
+        # The data subject is told (if they gave an address): asked for what is needed, with
+        # a link to answer, or only told that the deadline waits and why.
         if ask_subject:
             transaction.on_commit(lambda: send_more_info_request(req))
+        else:
+            transaction.on_commit(lambda: send_pause_notice(req))
     return req
+
+
+def send_pause_notice(req: DeletionRequest) -> bool:
+    return subject_notices.notify(
+        req,
+        subject_notices.PAUSED,
+        {"reason": req.deadline_pause_reason, "ends_on": pause_ends_on(req)},
+    )
 
 
 def resume_deadline(
@@ -225,9 +259,10 @@ def resume_deadline(
 ) -> DeletionRequest:
     """Resume a paused deadline: the due date moves by the calendar days it was paused.
 
-    Staff need the pause permission; the data subject's link resumes it with source PUBLIC.
+    Staff need the pause permission; the data subject's link resumes it with source PUBLIC, and
+    a pause that reached its maximum ends with source SYSTEM (:func:`end_overlong_pauses`).
     """
-    if source != Source.PUBLIC:
+    if source not in (Source.PUBLIC, Source.SYSTEM):
         _check_staff(actor, "resume")
     today = today or timezone.localdate()
     with transaction.atomic():
@@ -272,33 +307,25 @@ def resume_deadline(
     return req
 
 
-def subject_address(req: DeletionRequest) -> str | None:
-    """The data subject's address, if they filed the request through the public form."""
-    intake = ErasureIntake.objects.filter(request=req).exclude(email_encrypted="").first()
-    if intake is None:
-        return None
-    try:
-        return crypto.decrypt(intake.email_encrypted) or None
-    except crypto.DecryptionError:
-        return None
+subject_address = subject_notices.subject_address
 
 
 def send_more_info_request(req: DeletionRequest) -> int:
     """E-mail the data subject what is needed, with a signed link to answer (see intake)."""
     found = ErasureIntake.objects.filter(request=req).exclude(email_encrypted="").first()
-    address = subject_address(req)
-    if found is None or address is None or req.deadline_paused_at is None:
+    if found is None or req.deadline_paused_at is None:
         return 0
     token = links.make_answer_token(found, req)
-    return emails.send(
-        "gdpr_more_info",
-        [address],
-        {
-            "customer": req.customer,
-            "reason": req.deadline_pause_reason,
-            "link": emails.absolute_url(reverse("public:verify", args=[token])),
-            "days": links.ANSWER_MAX_AGE_SECONDS // 86400,
-        },
+    return int(
+        subject_notices.notify(
+            req,
+            subject_notices.MORE_INFO,
+            {
+                "reason": req.deadline_pause_reason,
+                "link": emails.absolute_url(reverse("public:verify", args=[token])),
+                "days": links.ANSWER_MAX_AGE_SECONDS // 86400,
+            },
+        )
     )
 
 
@@ -306,12 +333,38 @@ def send_more_info_request(req: DeletionRequest) -> int:
 
 
 def open_gdpr_requests() -> QuerySet[DeletionRequest]:
+    """Open GDPR requests with a deadline, paused ones included: a pause stops the clock, it
+    does not make the deadline go away."""
     return DeletionRequest.objects.filter(
         kind=DeletionRequest.Kind.GDPR,
         status__in=DeletionRequest.OPEN_STATUSES,
         due_on__isnull=False,
-        deadline_paused_at__isnull=True,  # a paused deadline is neither due soon nor overdue
     ).annotate(effective_due=Coalesce("extended_due_on", "due_on"))
+
+
+def overdue_and_due_soon(
+    today: date, within_days: int
+) -> tuple[list[DeletionRequest], list[DeletionRequest]]:
+    """The open GDPR requests overdue, and those due within *within_days*, most urgent first,
+    each with ``days_left`` (:func:`days_left`: a paused one's as it stood when paused), in one
+    query. Paused requests stay in both lists (pages show them with a "paused" badge); they are
+    few, as a pause lasts ``GDPR_MAX_PAUSE_DAYS`` at most."""
+    rows = (
+        open_gdpr_requests()
+        .filter(
+            Q(deadline_paused_at__isnull=False)
+            | Q(effective_due__lte=today + timedelta(days=within_days))
+        )
+        .select_related("customer")
+    )
+    found = []
+    for req in rows:
+        req.days_left = days_left(req, today)  # type: ignore[attr-defined]
+        if req.days_left <= within_days:  # type: ignore[attr-defined]
+            found.append(req)
+    found.sort(key=lambda r: (r.days_left, r.pk))  # type: ignore[attr-defined]
+    overdue = [r for r in found if r.days_left < 0]  # type: ignore[attr-defined]
+    return overdue, [r for r in found if r.days_left >= 0]  # type: ignore[attr-defined]
 
 
 def waiting_intakes(today: date) -> list[ErasureIntake]:
@@ -340,19 +393,10 @@ def send_deadline_digest(today: date | None = None) -> int:
             action="gdpr.digest_sent", object_type="digest", object_id=today.isoformat()
         ).exists():
             return 0
-        rows = list(
-            open_gdpr_requests()
-            .filter(**{"effective_due__lte": today + timedelta(days=DIGEST_WARNING_DAYS)})
-            .select_related("customer")
-            .order_by("effective_due", "id")
-        )
+        overdue, due_soon = overdue_and_due_soon(today, DIGEST_WARNING_DAYS)
         intakes = waiting_intakes(today)
-        if not rows and not intakes:
+        if not overdue and not due_soon and not intakes:
             return 0
-        for req in rows:
-            req.days_left = days_left(req, today)  # type: ignore[attr-defined]
-        overdue = [r for r in rows if (days_left(r, today) or 0) < 0]
-        due_soon = [r for r in rows if (days_left(r, today) or 0) >= 0]
         AuditEvent.objects.create(
             actor_label="system",
             source=Source.SYSTEM,

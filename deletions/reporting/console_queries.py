@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
-from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import QueryDict
 from django.utils import timezone
 
 from deletions.engine import health as deletions_engine_health
+from deletions.gdpr import deadlines as gdpr_deadlines
 from deletions.models import (
     AuditEvent,
     DeletionAttempt,
@@ -89,10 +90,14 @@ def queue(filters: dict[str, Any], *, today: date | None = None) -> QuerySet[Del
             )
         )
     if filters.get("overdue"):
-        qs = qs.annotate(effective_due=Coalesce("extended_due_on", "due_on")).filter(
-            effective_due__lt=today,
+        # A paused deadline's clock stands still: it is overdue if it was when paused.
+        qs = qs.annotate(
+            effective_due=Coalesce("extended_due_on", "due_on"),
+            paused_on=TruncDate("deadline_paused_at"),
+        ).filter(
+            Q(deadline_paused_at__isnull=True, effective_due__lt=today)
+            | Q(deadline_paused_at__isnull=False, effective_due__lt=F("paused_on")),
             status__in=DeletionRequest.OPEN_STATUSES,
-            deadline_paused_at__isnull=True,  # a paused deadline is not overdue (gdpr.py)
         )
     q = (filters.get("q") or "").strip()
     if q:
@@ -107,10 +112,8 @@ def queue(filters: dict[str, Any], *, today: date | None = None) -> QuerySet[Del
 
 
 def days_left(req: DeletionRequest, today: date | None = None) -> int | None:
-    due = req.effective_due_on
-    if due is None:
-        return None
-    return (due - (today or timezone.localdate())).days
+    """Days to the due date in force; a paused deadline's as they stood when it was paused."""
+    return gdpr_deadlines.days_left(req, today)
 
 
 @dataclass

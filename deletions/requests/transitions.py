@@ -13,7 +13,7 @@ where an illegal path would hide.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
@@ -34,6 +34,7 @@ from deletions.models import (
     ParseRun,
     Source,
 )
+from deletions.requests import cooling_off
 from deletions.requests.grounds import checked_ground
 from deletions.requests.hold_coverage import apply_holds
 from deletions.workspaces import fence
@@ -257,7 +258,6 @@ def approve_request(
             request=req, approver=approver, decision=Approval.Decision.APPROVE, comment=comment
         )
         given = req.approvals.filter(decision=Approval.Decision.APPROVE).count()
-        cooling_off = timedelta(hours=req.customer.cooling_off_hours)
         audit.record(
             "request.approval_given",
             obj=req,
@@ -267,7 +267,8 @@ def approve_request(
         )
         if given >= req.required_approvals:
             req.approved_at = timezone.now()
-            req.execute_after = req.approved_at + cooling_off
+            window = cooling_off.window(req, req.approved_at)
+            req.execute_after = window.execute_after
             _move(
                 req,
                 "approve",
@@ -275,8 +276,25 @@ def approve_request(
                 actor=actor,
                 source=source,
                 fields=("approved_at", "execute_after"),
-                detail={"execute_after": req.execute_after.isoformat()} if cooling_off else None,
+                detail={"execute_after": req.execute_after.isoformat()}
+                if req.customer.cooling_off_hours
+                else None,
             )
+            if window.shortened_from is not None:
+                # A GDPR deadline outranks the customer's window: the timeline says so.
+                audit.record(
+                    "request.cooling_off_shortened",
+                    obj=req,
+                    actor=None,
+                    source=Source.SYSTEM,
+                    before={"execute_after": window.shortened_from.isoformat()},
+                    after={"execute_after": window.execute_after.isoformat()},
+                    detail={
+                        "why": f"the GDPR due date is {req.effective_due_on:%-d %B %Y}: "
+                        "execution starts no later than that day",
+                        "cooling_off_hours": req.customer.cooling_off_hours,
+                    },
+                )
         return req
 
 
@@ -333,14 +351,36 @@ def _workspaces_of(request: DeletionRequest) -> list[int]:
     )
 
 
+CANCEL_REASON_REQUIRED = (
+    "Say why this GDPR erasure request is cancelled: staff see it on the request, and the data "
+    "subject is told it if they gave an address."
+)
+
+
 def cancel_request(
-    request: DeletionRequest, *, actor: Actor, source: Source | str
+    request: DeletionRequest, *, actor: Actor, source: Source | str, reason: str = ""
 ) -> DeletionRequest:
-    """Withdraw a request that has not started running. Nothing is sent to Extend after this."""
+    """Withdraw a request that has not started running. Nothing is sent to Extend after this.
+
+    A GDPR erasure request is the exercise of a right: it is cancelled only with a *reason*,
+    kept in the audit record (the request's timeline) and told to the data subject.
+    """
+    reason = reason.strip()
     with fence.closed(_workspaces_of(request)):
         req = _lock(request)
+        _check(req, "cancel")
+        if req.kind == DeletionRequest.Kind.GDPR and not reason:
+            raise RuleViolation(CANCEL_REASON_REQUIRED)
         req.finished_at = timezone.now()
-        _move(req, "cancel", RS.CANCELLED, actor=actor, source=source, fields=("finished_at",))
+        _move(
+            req,
+            "cancel",
+            RS.CANCELLED,
+            actor=actor,
+            source=source,
+            fields=("finished_at",),
+            detail={"reason": reason} if reason else None,
+        )
         _release_runs(req)
         return req
 

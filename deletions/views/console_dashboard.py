@@ -3,13 +3,12 @@ against each workspace's limit, and the engine's health)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from deletions.gdpr import deadlines as gdpr
 from deletions.models import DeletionRequest, Workspace
 from deletions.reporting import console_queries
 from deletions.views.console_auth import console_required, render_console
@@ -21,24 +20,10 @@ DUE_SOON_DAYS = 7
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     counts = console_queries.status_counts()
-    open_gdpr = (
-        DeletionRequest.objects.filter(
-            kind=DeletionRequest.Kind.GDPR,
-            status__in=DeletionRequest.OPEN_STATUSES,
-            due_on__isnull=False,
-            deadline_paused_at__isnull=True,  # paused deadlines are neither due nor overdue
-        )
-        .select_related("customer")
-        .annotate(due=Coalesce("extended_due_on", "due_on"))
-    )
-    overdue = list(open_gdpr.filter(due__lt=today).order_by("due", "id")[:10])
-    due_soon = list(
-        open_gdpr.filter(due__gte=today, due__lte=today + timedelta(days=DUE_SOON_DAYS)).order_by(
-            "due", "id"
-        )[:10]
-    )
-    for req in (*overdue, *due_soon):
-        req.days_left = console_queries.days_left(req, today)  # type: ignore[attr-defined]
+    # Paused deadlines stay listed, with their badge: a pause stops the clock, it does not
+    # make a deadline go away.
+    overdue, due_soon = gdpr.overdue_and_due_soon(today, DUE_SOON_DAYS)
+    overdue, due_soon = overdue[:10], due_soon[:10]
     series = console_queries.deletions_per_day(30)
     bars, top = console_queries.chart_bars(series)
     engine = console_queries.engine_health()

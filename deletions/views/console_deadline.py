@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from deletions.core.errors import DomainError
 from deletions.forms.gdpr import PauseForm
 from deletions.gdpr import deadlines as gdpr
+from deletions.gdpr import subject_notices
 from deletions.models import DeletionRequest, Source
 from deletions.views.console_auth import APPROVE, console_required, render_console
 from deletions.views.console_requests import get_request
@@ -31,6 +33,11 @@ def pause_refusal(req: DeletionRequest) -> str:
         return "The request is finished; its deadline cannot change."
     if gdpr.is_paused(req):
         return "The deadline is already paused."
+    if not gdpr.pause_allowance_left(req):
+        return (
+            f"It has already been paused for {req.deadline_paused_days} days, the most allowed "
+            f"({settings.GDPR_MAX_PAUSE_DAYS} in all)."
+        )
     return ""
 
 
@@ -50,6 +57,7 @@ def deadline_pause(request: HttpRequest, pk: int) -> HttpResponse:
             "address to write to. Contact the data subject directly."
         )
     if request.method == "POST" and form.is_valid():
+        started = timezone.now()
         try:
             gdpr.pause_deadline(
                 req,
@@ -61,17 +69,28 @@ def deadline_pause(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            told = (
-                " The data subject was e-mailed a link to answer."
-                if form.cleaned_data.get("ask_subject")
-                else ""
-            )
+            # Claimed only when the notice is on the request's record (sent after the commit).
+            if subject_notices.notified(req, subject_notices.MORE_INFO, since=started):
+                told = " The data subject was e-mailed a link to answer."
+            elif subject_notices.notified(req, subject_notices.PAUSED, since=started):
+                told = " The data subject was told why by e-mail."
+            else:
+                told = ""
             messages.success(request, f"Deadline of request #{req.pk} paused.{told}")
             return redirect("console:request_detail", pk=req.pk)
     return render_console(
         request,
         "console/gdpr/deadline_pause.html",
-        {"req": req, "form": form, "refusal": pause_refusal(req)},
+        {
+            "req": req,
+            "form": form,
+            "refusal": pause_refusal(req),
+            "has_address": has_address,
+            "max_pause_days": settings.GDPR_MAX_PAUSE_DAYS,
+            "reminder_days": settings.GDPR_PAUSE_REMINDER_DAYS,
+            "allowance_left": gdpr.pause_allowance_left(req),
+            "ends_on": timezone.localdate() + timedelta(days=gdpr.pause_allowance_left(req)),
+        },
         section="queue",
     )
 

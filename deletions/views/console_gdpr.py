@@ -18,8 +18,8 @@ from django.views.decorators.http import require_http_methods
 from deletions.core.errors import DomainError
 from deletions.forms.gdpr import DismissForm, ExtendForm, OnBehalfForm, ScopeForm
 from deletions.gdpr import deadlines as gdpr
-from deletions.gdpr import intake
-from deletions.models import Customer, DeletionRequest, ErasureIntake, Source
+from deletions.gdpr import intake, no_data, subject_notices
+from deletions.models import AuditEvent, Customer, DeletionRequest, ErasureIntake, Source
 from deletions.views.console_auth import APPROVE, VIEW, console_required, render_console
 from deletions.views.console_requests import get_request
 
@@ -96,16 +96,33 @@ def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def intake_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ErasureIntake, pk=pk)
     try:
-        intake.dismiss_intake(
-            item,
-            note=request.POST.get("note", ""),
-            actor=request.user,
-            source=Source.WEB,
-        )
+        if request.POST.get("no_data"):
+            no_data.close_no_data(
+                item, note=request.POST.get("note", ""), actor=request.user, source=Source.WEB
+            )
+        else:
+            intake.dismiss_intake(
+                item,
+                note=request.POST.get("note", ""),
+                actor=request.user,
+                source=Source.WEB,
+            )
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Intake #{item.pk} dismissed.")
+        if request.POST.get("no_data"):
+            told = (
+                " The data subject was told by e-mail."
+                if AuditEvent.objects.filter(
+                    object_type="erasureintake",
+                    object_id=str(item.pk),
+                    action=subject_notices.ACTION,
+                ).exists()
+                else ""
+            )
+            messages.success(request, f"Intake #{item.pk} closed: no data found.{told}")
+        else:
+            messages.success(request, f"Intake #{item.pk} dismissed.")
     return redirect("console:intake_detail", pk=item.pk)
 
 
@@ -148,6 +165,7 @@ def request_extend(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request(pk)
     form = ExtendForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        started = timezone.now()
         try:
             gdpr.extend_deadline(
                 req,
@@ -160,10 +178,15 @@ def request_extend(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             req.refresh_from_db()
+            # Claimed only when the notice is on the request's record (it is sent after the
+            # commit): a request filed on the subject's behalf holds no address to write to.
+            told = (
+                "the data subject was told why by e-mail."
+                if subject_notices.notified(req, subject_notices.EXTENDED, since=started)
+                else "the data subject left no address here, so tell them yourself why."
+            )
             messages.success(
-                request,
-                f"Deadline extended to {req.extended_due_on:%-d %B %Y}; the data subject is told "
-                "why by e-mail.",
+                request, f"Deadline extended to {req.extended_due_on:%-d %B %Y}; {told}"
             )
             return redirect("console:request_detail", pk=req.pk)
     options = []
@@ -179,6 +202,7 @@ def request_extend(request: HttpRequest, pk: int) -> HttpResponse:
             "req": req,
             "form": form,
             "options": options,
+            "subject_has_address": subject_notices.can_notify(req),
             "can_extend": bool(
                 req.kind == DeletionRequest.Kind.GDPR
                 and req.is_open

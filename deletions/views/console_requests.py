@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deletions.core.errors import DomainError
+from deletions.forms.cancellation import CancelForm, GdprCancelForm
 from deletions.forms.console import (
     ApproveForm,
     BulkForm,
@@ -27,7 +29,8 @@ from deletions.forms.console import (
     ReasonForm,
     RejectForm,
 )
-from deletions.gdpr import certificates
+from deletions.gdpr import certificates, subject_notices
+from deletions.gdpr import deadlines as gdpr_deadlines
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.reporting import console_queries
 from deletions.reporting import holds as hold_reports
@@ -250,6 +253,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline_truncated": truncated,
             "buttons": _buttons(request, req, state),
             "days_left": console_queries.days_left(req),
+            "pause_ends_on": gdpr_deadlines.pause_ends_on(req),
+            "max_pause_days": settings.GDPR_MAX_PAUSE_DAYS,
             "conflicts": conflicts,
             "certificate_versions": certificates.versions(req),
             **state,
@@ -280,11 +285,26 @@ def _consequence(req: DeletionRequest, name: str, state: dict[str, Any]) -> str:
         return (
             f"The request is rejected and none of its {runs} is deleted; the runs can be "
             "requested again. The requester is told your reason by e-mail."
+            + (
+                " So is the data subject, with the ground and how to complain to the "
+                "supervisory authority."
+                if req.kind == DeletionRequest.Kind.GDPR and subject_notices.can_notify(req)
+                else ""
+            )
         )
     if name == "cancel":
+        told = ""
+        if req.kind == DeletionRequest.Kind.GDPR:
+            told = (
+                " The data subject is told by e-mail that it was cancelled, by whom (your role, "
+                "not your name) and your reason."
+                if subject_notices.can_notify(req)
+                else " The data subject left no address here (the request was filed on their "
+                "behalf), so nobody is e-mailed: tell them yourself."
+            )
         return (
             f"The request is cancelled and none of its {runs} is deleted; the runs can be "
-            "requested again. This cannot be undone."
+            f"requested again. This cannot be undone.{told}"
         )
     if name == "pause":
         return (
@@ -316,13 +336,26 @@ def _run(name: str, req: DeletionRequest, user: User, data: dict[str, Any]) -> s
     if name == "reject":
         # The requester's e-mail is sent by deletions.notifications.customer_emails' transition
         # hook.
+        started = timezone.now()
         transitions.reject_request(
             req, reason=data["reason"], ground=data.get("ground", ""), **kwargs
         )
-        return f"Request #{req.pk} is rejected; the requester was told your reason."
+        told = (
+            " The data subject was told the ground and your reason by e-mail."
+            if subject_notices.notified(req, subject_notices.REJECTED, since=started)
+            else ""
+        )
+        return f"Request #{req.pk} is rejected; the requester was told your reason.{told}"
     if name == "cancel":
-        transitions.cancel_request(req, **kwargs)
-        return f"Request #{req.pk} is cancelled; nothing was deleted."
+        started = timezone.now()
+        transitions.cancel_request(req, reason=data.get("reason", ""), **kwargs)
+        # Claimed only once the notice is on the request's record (sent after the commit).
+        told = (
+            " The data subject was told by e-mail."
+            if subject_notices.notified(req, subject_notices.CANCELLED, since=started)
+            else ""
+        )
+        return f"Request #{req.pk} is cancelled; nothing was deleted.{told}"
     if name == "pause":
         transitions.pause_request(req, reason=data.get("reason", ""), **kwargs)
         return f"Request #{req.pk} is paused."
@@ -333,10 +366,11 @@ def _run(name: str, req: DeletionRequest, user: User, data: dict[str, Any]) -> s
     return f"The failed items of request #{done.pk} are being tried again."
 
 
-FORMS: dict[str, type[ApproveForm | RejectForm | ReasonForm] | None] = {
+FORMS: dict[str, type[ApproveForm | RejectForm | ReasonForm | CancelForm] | None] = {
     "approve": ApproveForm,
     "reject": RejectForm,
     "pause": ReasonForm,
+    "cancel": CancelForm,
 }
 
 
@@ -351,6 +385,8 @@ def _action_view(name: str) -> Any:
         form_class = FORMS.get(name)
         if name == "reject" and req.kind == DeletionRequest.Kind.GDPR:
             form_class = GdprRejectForm
+        if name == "cancel" and req.kind == DeletionRequest.Kind.GDPR:
+            form_class = GdprCancelForm
         form = (
             form_class(request.POST if request.method == "POST" else None) if form_class else None
         )

@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deletions.core.errors import DomainError
+from deletions.forms.cancellation import cancel_form_for
 from deletions.gdpr import deadlines as gdpr
+from deletions.gdpr import subject_notices
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.reporting.progress import FINISHED_STATUSES, Progress, cooling_off, progress_for
 from deletions.requests import holds, receipts, results, transitions
@@ -168,9 +170,13 @@ def request_items(request: CustomerRequest, pk: int) -> HttpResponse:
 def request_cancel(request: CustomerRequest, pk: int) -> HttpResponse:
     """GET shows what cancelling means; POST cancels (only before the request runs)."""
     req = get_request_for_user(request, pk)
-    if request.method == "POST":
+    is_gdpr = req.kind == DeletionRequest.Kind.GDPR
+    form = cancel_form_for(is_gdpr, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         try:
-            transitions.cancel_request(req, actor=request.user, source=Source.WEB)
+            transitions.cancel_request(
+                req, actor=request.user, source=Source.WEB, reason=form.cleaned_data["reason"]
+            )
         except DomainError as exc:
             messages.error(request, str(exc))
         else:
@@ -180,7 +186,13 @@ def request_cancel(request: CustomerRequest, pk: int) -> HttpResponse:
                 "deleted and can be selected again.",
             )
         return redirect("customer:request", pk=req.pk)
-    ctx = {"req": req, "can_cancel": transitions.can("cancel", req), "nav": "requests"}
+    ctx = {
+        "req": req,
+        "form": form,
+        "can_cancel": transitions.can("cancel", req),
+        "subject_told": is_gdpr and subject_notices.can_notify(req),
+        "nav": "requests",
+    }
     return render(request, "customer/request_cancel.html", ctx)
 
 

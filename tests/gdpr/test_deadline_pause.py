@@ -187,10 +187,11 @@ def test_pause_and_resume_are_audited_with_actor_source_and_request(gdpr_request
     assert resumed.detail["days_paused"] == 14
 
 
-def test_days_left_says_nothing_while_paused(gdpr_request, approver):
+def test_days_left_stand_still_while_paused(gdpr_request, approver):
     pause(gdpr_request, approver, "2027-01-20")
     gdpr_request.refresh_from_db()
-    assert gdpr.days_left(gdpr_request, date(2027, 3, 1)) is None
+    # Due 10 February, paused on 20 January: 21 days left, whatever the day it is read.
+    assert gdpr.days_left(gdpr_request, date(2027, 3, 1)) == 21
     assert gdpr.is_paused(gdpr_request)
 
 
