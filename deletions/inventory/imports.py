@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from deletions import audit
 from deletions.models import Customer, ParseRun, Source, Workspace
-from deletions.requests import tombstones
 
 MAX_ROWS = 100_000
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -343,7 +342,6 @@ def apply_import(
                     unique_fields=["workspace", "run_id"],
                     update_fields=fields,
                 )
-                tombstones.keep_forgotten(workspace.pk, [row.run_id for row in chunk])
         audit.record(
             "inventory.imported",
             obj=workspace,

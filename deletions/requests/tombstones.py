@@ -77,7 +77,7 @@ def _remembering() -> Q:
 
 
 def keep_forgotten(workspace_id: int, run_ids: Iterable[str]) -> int:
-    """Clear again what a sync, webhook or import just wrote into tombstones among *run_ids*
+    """Clear again what a sync or a webhook just wrote into tombstones among *run_ids*
     (Extend may still list a run for a moment after its DELETE). Call it in the transaction of
     that write, so nobody ever reads it back. Returns how many were cleared."""
     return (
