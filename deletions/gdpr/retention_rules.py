@@ -22,7 +22,7 @@ class Rule:
 
 def kept(why: str) -> Rule:
     """No period: the rows stay as long as *why* says."""
-    return Rule(f"Kept: {why}")
+    return Rule(f"Kept {why}")
 
 
 RULES: dict[str, Rule] = {
@@ -92,15 +92,15 @@ RULES: dict[str, Rule] = {
         "Deleted this long after it was received (kept to drop Extend's redeliveries).",
         "RETENTION_WEBHOOK_EVENT_DAYS",
     ),
-    "deletions.WorkspaceSync": kept("one row per workspace, deleted with it; no personal data."),
-    "deletions.RunnerLease": kept("one row per workspace, deleted with it; no personal data."),
+    "deletions.WorkspaceSync": kept("with its workspace (one row each, no personal data)."),
+    "deletions.RunnerLease": kept("with its workspace (one row each, no personal data)."),
     "deletions.RateLimitSlot": Rule(
         "Deleted when its next free slot is this far in the past (no row means the same).",
         "RETENTION_RATE_LIMIT_SLOT_HOURS",
     ),
     # --- Configuration: what staff set up, removed by staff. ---
-    "deletions.Workspace": kept("until staff remove it; no personal data."),
-    "deletions.Organization": kept("until staff remove it; no personal data."),
+    "deletions.Workspace": kept("until staff remove it (no personal data)."),
+    "deletions.Organization": kept("until staff remove it (no personal data)."),
     "deletions.Customer": kept("while the operator serves the customer; staff deactivate it."),
     "deletions.NotificationEndpoint": kept("while the customer's notification URL is set."),
     # --- People and access. ---
@@ -110,12 +110,12 @@ RULES: dict[str, Rule] = {
     ),
     "auth.User_groups": kept("with its user (staff roles)."),
     "auth.User_user_permissions": kept("with its user (unused: roles are groups)."),
-    "auth.Group": kept("forever: the staff roles, created by the migrations."),
+    "auth.Group": kept("forever: the staff roles (created by the migrations)."),
     "auth.Group_permissions": kept("forever: what each staff role may do."),
     "auth.Permission": kept("forever: Django's permission list, no personal data."),
     "contenttypes.ContentType": kept("forever: Django's model list, no personal data."),
     "deletions.Membership": kept("while the user belongs to the customer."),
-    "deletions.ServiceAccount": kept("while its user exists (the user is kept, see auth.User)."),
+    "deletions.ServiceAccount": kept("with its user (see `auth.User`)."),
     "deletions.ApiToken": Rule(
         "Active tokens are kept; a revoked one is deleted this long after its revocation.",
         "RETENTION_REVOKED_TOKEN_DAYS",
@@ -125,7 +125,7 @@ RULES: dict[str, Rule] = {
         "RETENTION_IDEMPOTENCY_KEY_HOURS",
     ),
     "sessions.Session": Rule(
-        "Deleted once expired (a sign-in lasts this long).", "SESSION_COOKIE_AGE"
+        "Deleted once expired (a sign-in lasts this many seconds).", "SESSION_COOKIE_AGE"
     ),
     "axes.AccessAttempt": Rule(
         "Failed sign-ins: deleted this long after the attempt (at least the lockout).",
