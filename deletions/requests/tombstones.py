@@ -101,6 +101,6 @@ def forget_remembering_tombstones(limit: int = 5000) -> int:
     per_request: dict[int | None, list[int]] = {}
     for pk, deleted_by in rows:
         per_request.setdefault(deleted_by, []).append(pk)
-    for deleted_by, pks in per_request.items():
-        _forget(pks, deleted_by)
+    for request_id, pks in per_request.items():
+        _forget(pks, request_id)
     return len(rows)
