@@ -169,7 +169,9 @@ def test_a_sync_or_webhook_that_still_lists_a_deleted_run_brings_nothing_back(
 
 
 def test_a_run_found_still_there_gets_its_file_name_back(running):
-    item = DeletionItem.objects.filter(request=running).select_related("parse_run")[0]
+    item = (
+        DeletionItem.objects.filter(request=running).select_related("parse_run").order_by("id")[0]
+    )
     name = item.parse_run.file_name
     drive.complete(running, 1)
     item.refresh_from_db()
