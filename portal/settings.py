@@ -5,6 +5,8 @@ With nothing set, the portal runs on its *embedded default*: DEBUG on, and SQLit
 ``DATABASE_URL`` and ``REDIS_URL`` it runs on PostgreSQL and Redis. With ``DEBUG`` off, missing
 secrets are an error that names the variable, never a silent insecure default. Every variable is
 listed in README.md.
+
+One module: every setting in one place, each read from the environment beside its comment.
 """
 
 from __future__ import annotations

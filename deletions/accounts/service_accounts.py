@@ -14,11 +14,11 @@ from django.db.models import QuerySet
 from django.utils.text import slugify
 
 from deletions import audit
+from deletions.accounts.roles import ADMINISTER_PERMISSION as ADMINISTER_PERMISSION
 from deletions.accounts.roles import VIEW_PERMISSION, membership_of, service_account_of
 from deletions.core.errors import RuleViolation
 from deletions.models import Customer, Membership, ServiceAccount, Source
 
-ADMINISTER_PERMISSION = "deletions.administer_portal"
 USERNAME_PREFIX = "svc-"
 
 

@@ -16,7 +16,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from deletions.api import serializers as s
+from deletions.api import hold_serializers as hs
 from deletions.api.auth import IsStaff, StaffWith
 from deletions.api.errors import ApiError
 from deletions.api.views import ACTION_ERRORS, READ_ERRORS, ApiView, _errors, _page, _query
@@ -42,7 +42,7 @@ def _hold_response(hold: LegalHold, *, http_status: int = status.HTTP_200_OK) ->
     hold = LegalHold.objects.select_related("customer", "workspace", "placed_by", "lifted_by").get(
         pk=hold.pk
     )
-    return Response(s.HoldSerializer(hold).data, status=http_status)
+    return Response(hs.HoldSerializer(hold).data, status=http_status)
 
 
 class HoldList(ApiView):
@@ -54,11 +54,11 @@ class HoldList(ApiView):
         summary="List legal holds (staff), newest first",
         description="Every staff role reads holds. Active holds are those neither lifted nor "
         "past their end date.",
-        parameters=[s.HoldQuerySerializer],
-        responses={200: s.HoldPageSerializer, **_errors(*READ_ERRORS)},
+        parameters=[hs.HoldQuerySerializer],
+        responses={200: hs.HoldPageSerializer, **_errors(*READ_ERRORS)},
     )
     def get(self, request: Request) -> Response:
-        params = _query(request, s.HoldQuerySerializer)
+        params = _query(request, hs.HoldQuerySerializer)
         rows = LegalHold.objects.select_related(
             "customer", "workspace", "placed_by", "lifted_by"
         ).annotate(runs_listed=Count("runs"))
@@ -67,7 +67,7 @@ class HoldList(ApiView):
             rows = rows.filter(pk__in=active)
         elif params.get("state") == "lifted":
             rows = rows.exclude(pk__in=active)
-        return _page(request, rows, params, s.HoldSerializer, field="placed_at", descending=True)
+        return _page(request, rows, params, hs.HoldSerializer, field="placed_at", descending=True)
 
     @extend_schema(
         operation_id="place_hold",
@@ -76,11 +76,11 @@ class HoldList(ApiView):
         "at once; the engine sends no deletion for a covered run until the hold is lifted or "
         "its end date passes. Run ids are Extend's; any that the inventory does not know make "
         "the whole call a 400 that names them, and nothing is held.",
-        request=s.HoldCreateSerializer,
-        responses={201: s.HoldSerializer, **_errors(*PLACE_ERRORS)},
+        request=hs.HoldCreateSerializer,
+        responses={201: hs.HoldSerializer, **_errors(*PLACE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
-        ser = s.HoldCreateSerializer(data=request.data)
+        ser = hs.HoldCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
         hold = holds.place_hold(
@@ -106,12 +106,12 @@ class HoldLift(ApiView):
         description="Items that no other active hold covers become pending again, and a request "
         "that had finished meanwhile runs again for them. Lifting a hold that was lifted or has "
         "ended is a 409.",
-        request=s.HoldLiftSerializer,
-        responses={200: s.HoldSerializer, **_errors(*ACTION_ERRORS)},
+        request=hs.HoldLiftSerializer,
+        responses={200: hs.HoldSerializer, **_errors(*ACTION_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         hold = get_object_or_404(LegalHold, pk=pk)
-        ser = s.HoldLiftSerializer(data=request.data)
+        ser = hs.HoldLiftSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         if hold.lifted_at is None and not hold.is_active:
             # Past its end date, it holds nothing; the reconciler records its end. The console
@@ -125,7 +125,7 @@ class HoldLift(ApiView):
 
 def _workspace_response(workspace: Workspace) -> Response:
     workspace.refresh_from_db()
-    return Response(s.WorkspaceSerializer(workspace).data)
+    return Response(hs.WorkspaceSerializer(workspace).data)
 
 
 class WorkspacePause(ApiView):
@@ -136,12 +136,12 @@ class WorkspacePause(ApiView):
         summary="Pause all work for a workspace (staff approvers and admins)",
         description="The engine sends nothing more for the workspace; its pending items wait "
         "(none is marked failed) until it is resumed. Pausing a paused workspace is a 409.",
-        request=s.WorkspacePauseSerializer,
-        responses={200: s.WorkspaceSerializer, **_errors(*ACTION_ERRORS)},
+        request=hs.WorkspacePauseSerializer,
+        responses={200: hs.WorkspaceSerializer, **_errors(*ACTION_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         workspace = get_object_or_404(Workspace, pk=pk)
-        ser = s.WorkspacePauseSerializer(data=request.data)
+        ser = hs.WorkspacePauseSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         changed = workspace_health.pause_workspace(
             workspace,
@@ -167,7 +167,7 @@ class WorkspaceResume(ApiView):
         description="For a workspace paused by staff, or stopped by Extend's answers (key, "
         "payment, too many 404s) once the cause is fixed. Resuming an active one is a 409.",
         request=None,
-        responses={200: s.WorkspaceSerializer, **_errors(*ACTION_ERRORS)},
+        responses={200: hs.WorkspaceSerializer, **_errors(*ACTION_ERRORS)},
     )
     def post(self, request: Request, pk: int) -> Response:
         workspace = get_object_or_404(Workspace, pk=pk)

@@ -18,8 +18,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
-from deletions import signals
-from deletions.engine import breaker, evidence
+from deletions.engine import breaker, evidence, verification
 from deletions.engine.config import EngineSettings, backoff_delay
 from deletions.extend_client import (
     Deleted,
@@ -38,7 +37,6 @@ from deletions.extend_client import (
 from deletions.models import DeletionAttempt, DeletionItem, Workspace
 from deletions.requests import transitions
 from deletions.workspaces import ratelimit
-from deletions.workspaces.alerts import alert_verification_failed
 from deletions.workspaces.health import mark_workspace
 
 log = logging.getLogger(__name__)
@@ -142,7 +140,7 @@ def handle_deleted(call: Call) -> str:
     if seen.breaker_failures:
         breaker.note_success(call.workspace.pk)
     if call.workspace.verify_deletions:
-        verify_deleted(call.item, call.workspace, call.client)
+        verification.verify_deleted(call.item, call.workspace, call.client)
     return "deleted"
 
 
@@ -337,110 +335,3 @@ def handle(call: Call) -> str:
     if isinstance(call.result, ExtendError) and call.result.status == 404:
         return handle_not_found(call)  # any 404, whatever its body, is the same evidence
     return HANDLERS.get(type(call.result), handle_unexpected)(call)
-
-
-def _verify_record(
-    item: DeletionItem,
-    started: datetime,
-    t0: float,
-    outcome: str,
-    *,
-    http_status: int | None,
-    request_id: str | None = None,
-    error: str = "",
-) -> None:
-    DeletionAttempt.objects.create(
-        item=item,
-        kind=DeletionAttempt.Kind.VERIFY,
-        started_at=started,
-        duration_ms=int((time.monotonic() - t0) * 1000),
-        http_status=http_status,
-        outcome=outcome,
-        extend_request_id=request_id or "",
-        error=error[:2000],
-    )
-
-
-# Verifications that find the run still there before the item fails, and how long a
-# verification that could not run waits before it is tried again.
-MAX_VERIFY_FAILURES = 3
-VERIFY_RETRY_SECONDS = 60
-
-
-def _verify_later(item: DeletionItem) -> None:
-    DeletionItem.objects.filter(pk=item.pk, status=IS.DELETED).update(
-        verify_due_at=timezone.now() + timedelta(seconds=VERIFY_RETRY_SECONDS)
-    )
-
-
-def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClient) -> bool:
-    """Confirm with a GET (its own budget at Extend) that a deleted run now answers 404.
-
-    A run still there sends the item back (its DELETE is sent again) with a "verification
-    failed" attempt, and fails it after ``MAX_VERIFY_FAILURES`` with staff alerted. A
-    verification that could not run (no GET slot, an error) is due again later; until it ran,
-    the certificate says "deletion acknowledged, not yet verified".
-    """
-    if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=time.monotonic() + 30):
-        _verify_later(item)
-        return False
-    started, t0 = timezone.now(), time.monotonic()
-    try:
-        client.get_parse_run(item.parse_run.run_id)
-    except NotFound as exc:
-        with transaction.atomic():
-            _verify_record(
-                item, started, t0, "confirmed_gone", http_status=404, request_id=exc.request_id
-            )
-            DeletionItem.objects.filter(pk=item.pk).update(
-                verified_at=timezone.now(), verify_due_at=None
-            )
-            # A verification that comes in after the request finished changes its certificate.
-            signals.announce_outcome_changed([item.request_id])
-        return True
-    except RateLimited as exc:
-        ratelimit.block_for(workspace, ratelimit.GET, max(exc.retry_after, 1.0))
-        _verify_record(
-            item, started, t0, "verify_error", http_status=429, request_id=exc.request_id,
-            error=str(exc),
-        )  # fmt: skip
-        _verify_later(item)
-        return False
-    except ExtendError as exc:
-        _verify_record(
-            item, started, t0, "verify_error", http_status=exc.status, request_id=exc.request_id,
-            error=str(exc),
-        )  # fmt: skip
-        _verify_later(item)
-        return False
-    failures = item.verify_failures + 1
-    give_up = failures >= MAX_VERIFY_FAILURES
-    with transaction.atomic():
-        _verify_record(
-            item,
-            started,
-            t0,
-            "verification_failed",
-            http_status=200,
-            error="Extend still returns the run after answering its DELETE with success.",
-        )
-        moved = transitions.unverify_item(item, give_up=give_up)
-    log.warning("run %s still present after delete (item %s)", item.parse_run.run_id, item.pk)
-    if moved and give_up:
-        transaction.on_commit(lambda: alert_verification_failed(item.pk))
-    return False
-
-
-def retry_verifications(workspace: Workspace, client: ExtendClient, *, limit: int = 50) -> int:
-    """Run the verifications of *workspace* that are due (they could not run before)."""
-    due = list(
-        DeletionItem.objects.filter(
-            workspace_id=workspace.pk,
-            status=IS.DELETED,
-            verified_at__isnull=True,
-            verify_due_at__lte=timezone.now(),
-        ).select_related("parse_run")[:limit]
-    )
-    for item in due:
-        verify_deleted(item, workspace, client)
-    return len(due)

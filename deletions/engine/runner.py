@@ -27,7 +27,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from deletions.core.errors import TransitionError
-from deletions.engine import breaker, evidence, gate, lease, outcomes
+from deletions.engine import breaker, evidence, gate, lease, outcomes, verification
 from deletions.engine.claim import claim_item, claim_items, release_orphans, release_unsent
 from deletions.engine.config import EngineSettings
 from deletions.engine.due import has_due_work
@@ -118,7 +118,7 @@ def run_workspace(
             with client_for(workspace, read_timeout=cfg.read_timeout) as client:
                 # Verifications that could not run before, then the 404s nothing has proved yet
                 # (nothing else to send may prove the workspace healthy: ask Extend).
-                outcomes.retry_verifications(workspace, client)
+                verification.retry_verifications(workspace, client)
                 if _has_unconfirmed(workspace_id):
                     evidence.probe(workspace, client)
     finally:

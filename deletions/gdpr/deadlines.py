@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deletions import audit
+from deletions.accounts.roles import APPROVE_PERMISSION, VIEW_PERMISSION
 from deletions.core import crypto, emails
 from deletions.core.dates import add_months as add_months
 from deletions.core.dates import due_date as due_date
@@ -121,7 +122,7 @@ def notice_recipients(req: DeletionRequest) -> list[str]:
     if intake is not None:
         with contextlib.suppress(crypto.DecryptionError):
             addresses.append(crypto.decrypt(intake.email_encrypted))
-    if req.requested_by is not None and not req.requested_by.has_perm("deletions.view_console"):
+    if req.requested_by is not None and not req.requested_by.has_perm(VIEW_PERMISSION):
         addresses.append(req.requested_by.email)
     return [a for a in addresses if a]
 
@@ -143,7 +144,7 @@ def send_extension_notice(req: DeletionRequest) -> int:
 # anyone with ``deletions.approve_request`` (approvers and admins), like extending; the data
 # subject resumes it through the e-mailed link (source PUBLIC, no actor).
 
-PAUSE_PERMISSION = "deletions.approve_request"
+PAUSE_PERMISSION = APPROVE_PERMISSION
 
 
 def is_paused(req: DeletionRequest) -> bool:

@@ -1,4 +1,5 @@
-"""The parse-run inventory: the sync from ``GET /parse_runs`` (:mod:`.sync`), the rows it and
+"""The parse-run inventory: the sync from ``GET /parse_runs`` (:mod:`.sync`, its pages fetched
+by :mod:`.pages`), the rows it and
 the webhooks upsert (:mod:`.runs`), signed webhooks (:mod:`.webhooks`), CSV imports and
 assigning runs to customers.
 

@@ -21,29 +21,26 @@ and a later sync never takes away an assignment staff made.
 from __future__ import annotations
 
 import logging
-import math
-import queue
-import threading
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from deletions import audit, signals
 from deletions.extend_client import (
     MAX_PAGE_SIZE,
-    ExtendClient,
     ExtendError,
     InvalidRequest,
     ParseRunPage,
-    RateLimited,
-    Transient,
 )
+from deletions.inventory.pages import MAX_BATCH as MAX_BATCH
+from deletions.inventory.pages import MAX_PAGE_RETRIES as MAX_PAGE_RETRIES
+from deletions.inventory.pages import PageFetcher, page_batches
 from deletions.inventory.runs import run_row, upsert_runs
 from deletions.models import (
     ParseRun,
@@ -51,7 +48,6 @@ from deletions.models import (
     Workspace,
     WorkspaceSync,
 )
-from deletions.workspaces import ratelimit
 from deletions.workspaces.extend_connection import client_for
 
 if TYPE_CHECKING:
@@ -64,11 +60,6 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(seconds=240)
 # One task call works this long, then hands over to a fresh task (tasks must stay short).
 TIME_BUDGET_SECONDS = 180.0
-# A full sync fetches at most this many pages ahead of what it has stored, and stores up to
-# this many in one transaction: memory stays bounded, the database keeps up with the limit.
-MAX_BATCH = 10
-# Transient errors on one page are retried this many times before the sync fails (resumable).
-MAX_PAGE_RETRIES = 4
 # A full sync refuses to mark more than this share of a workspace's present runs as vanished
 # (when there are more than VANISH_GUARD_MINIMUM): an empty list usually means a wrong
 # workspace id or key scope, not mass deletion. Staff see the refusal in the last result.
@@ -164,9 +155,9 @@ def sync_workspace(
 
     try:
         with client_for(workspace) as client:
-            fetcher = _Fetcher(client, workspace, page_size, sleep)
+            fetcher = PageFetcher(client, workspace, page_size, sleep)
             ahead = sync.mode == WorkspaceSync.Mode.FULL
-            batches = _batches(fetcher, sync.page_token or None, out_of_time, ahead=ahead)
+            batches = page_batches(fetcher, sync.page_token or None, out_of_time, ahead=ahead)
             try:
                 while True:
                     try:
@@ -177,7 +168,7 @@ def sync_workspace(
                         # Extend may no longer accept an old page token: start over.
                         logger.warning("page token of %s refused; restarting its sync", workspace)
                         _restart_from_top(sync)
-                        batches = _batches(fetcher, None, out_of_time, ahead=ahead)
+                        batches = page_batches(fetcher, None, out_of_time, ahead=ahead)
                         continue
                     except StopIteration:
                         # Out of time: hand over with the token of the last stored page.
@@ -212,127 +203,6 @@ def sync_workspace(
         # Interrupted (Ctrl-C, time limit): keep the token, let the lease expire to resume.
         _release(sync)
         raise
-
-
-_END = object()
-
-
-def _batches(
-    fetcher: _Fetcher, token: str | None, out_of_time: Callable[[], bool], *, ahead: bool
-) -> Generator[list[ParseRunPage], None, None]:
-    """Pages from *token* on, in lists; ends early (without a last page) when out of time.
-
-    With *ahead*, a thread fetches up to ``MAX_BATCH`` pages ahead and each list holds every
-    page that has arrived; without, one page is fetched per list, only when asked for (an
-    incremental sync must not fetch a page it will not use).
-    """
-    if not ahead:
-        while True:
-            page = fetcher.fetch(token, out_of_time)
-            if page is None:
-                return
-            yield [page]
-            if not page.next_page_token:
-                return
-            token = page.next_page_token
-    arrived: queue.Queue[object] = queue.Queue(maxsize=MAX_BATCH)
-    stop = threading.Event()
-
-    def give(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                arrived.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce(token: str | None) -> None:
-        try:
-            while not stop.is_set():
-                page = fetcher.fetch(token, lambda: stop.is_set() or out_of_time())
-                if page is None or not give(page) or not page.next_page_token:
-                    break
-                token = page.next_page_token
-        except BaseException as error:  # handed to the consumer, which raises it
-            give(error)
-            return
-        finally:
-            # The limiter may have used this thread's own database connection (embedded
-            # default) or loaded the workspace's organisation: close it with the thread.
-            connection.close()
-        give(_END)
-
-    producer = threading.Thread(target=produce, args=(token,), name="sync-prefetch", daemon=True)
-    producer.start()
-    try:
-        while True:
-            items = [arrived.get()]
-            while len(items) < MAX_BATCH:
-                try:
-                    items.append(arrived.get_nowait())
-                except queue.Empty:
-                    break
-            pages = [item for item in items if isinstance(item, ParseRunPage)]
-            if pages:
-                yield pages
-            for item in items:
-                if isinstance(item, BaseException):
-                    raise item
-                if item is _END:
-                    return
-    finally:
-        stop.set()
-        producer.join(timeout=60)
-
-
-class _Fetcher:
-    """Fetches one page at a time, each call in a GET slot of the workspace's organisation.
-
-    Runs in the prefetch thread: its only database use is the limiter's (on the embedded
-    default). A 429 pushes back every GET caller of the organisation, this one included.
-    """
-
-    def __init__(
-        self,
-        client: ExtendClient,
-        workspace: Workspace,
-        page_size: int,
-        sleep: Callable[[float], None],
-    ) -> None:
-        self.client = client
-        self.workspace = workspace
-        self.page_size = page_size
-        self.sleep = sleep
-
-    def fetch(self, token: str | None, out_of_time: Callable[[], bool]) -> ParseRunPage | None:
-        """The page at *token*, retrying 429s and transient errors; None when out of time."""
-        retries = 0
-        while True:
-            if not self._take_slot(out_of_time):
-                return None
-            try:
-                return _fetch_page(self.client, token, self.page_size)
-            except RateLimited as error:
-                ratelimit.block_for(self.workspace, ratelimit.GET, max(error.retry_after, 1.0))
-            except Transient:
-                retries += 1
-                if retries > MAX_PAGE_RETRIES:
-                    raise
-                self.sleep(min(2.0**retries, 30.0))
-
-    def _take_slot(self, out_of_time: Callable[[], bool]) -> bool:
-        """Wait for the organisation's next GET slot; False if the sync ends first."""
-        # No deadline of its own: a sync waits as long as Extend and the other callers make
-        # it, and stops waiting when it is stopped or out of time.
-        return ratelimit.acquire_for(
-            self.workspace, ratelimit.GET, deadline=math.inf, cancelled=out_of_time
-        )
-
-
-def _fetch_page(client: ExtendClient, token: str | None, page_size: int) -> ParseRunPage:
-    page: ParseRunPage = next(iter(client.list_parse_runs(page_size=page_size, page_token=token)))
-    return page
 
 
 def _release(sync: WorkspaceSync) -> None:

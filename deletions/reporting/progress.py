@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count
 from django.utils import dateformat, timezone
@@ -267,3 +268,32 @@ def _running(req: DeletionRequest, p: Progress, now: datetime) -> None:
     p.staff_text = f"{left} at {limit:g} deletions a second{scope}"
     if p.ahead:
         p.staff_text += f"; {_plural(p.ahead, 'item')} of other requests go first"
+
+
+def cooling_off(req: DeletionRequest) -> dict[str, Any] | None:
+    """The cooling-off window an approved request is waiting out, or None."""
+    if req.status != DeletionRequest.Status.APPROVED or req.execute_after is None:
+        return None
+    now = timezone.now()
+    if req.execute_after <= now:
+        return None
+    return {
+        "until": req.execute_after,
+        "hours": req.customer.cooling_off_hours,
+        "left": remaining_text((req.execute_after - now).total_seconds()),
+    }
+
+
+def remaining_text(seconds: float) -> str:
+    """'2 d 3 h', '5 h 12 min', '4 min 09 s', '12 s' (static/js/countdown.js says the same)."""
+    s = max(int(seconds), 0)
+    days, rest = divmod(s, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"

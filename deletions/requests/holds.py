@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from deletions import audit
+from deletions.accounts.roles import ADMINISTER_PERMISSION as ADMINISTER_PERMISSION
 from deletions.core.errors import RuleViolation, TransitionError
 from deletions.models import (
     Customer,
@@ -40,7 +41,6 @@ from deletions.workspaces import fence
 if TYPE_CHECKING:
     from deletions.audit import Actor
 
-ADMINISTER_PERMISSION = "deletions.administer_portal"
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
 # Customers are told only this; the reason and reference are for staff.

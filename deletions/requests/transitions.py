@@ -4,6 +4,10 @@ Each function locks the request row, checks the current state against the lifecy
 DESIGN.md, raises :class:`TransitionError` for an illegal move (leaving no trace), saves with
 ``update_fields`` and writes the audit record in the same transaction. Views, the admin, the API
 and the tasks all call these; nothing else assigns ``status``.
+
+One module although it is long: it is the lifecycle, read top to bottom against DESIGN.md's
+table (requests, then the items the engine moves), and a move split from its neighbours is
+where an illegal path would hide.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from deletions import audit
+from deletions.accounts.roles import APPROVE_PERMISSION as APPROVE_PERMISSION
+from deletions.accounts.roles import OPERATE_PERMISSION as OPERATE_PERMISSION
 from deletions.accounts.roles import same_person
 from deletions.core.errors import RuleViolation, TransitionError
 from deletions.models import (
@@ -72,8 +78,6 @@ ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
     IS.DELETED: frozenset({IS.PENDING, IS.FAILED}),
 }
 
-APPROVE_PERMISSION = "deletions.approve_request"
-OPERATE_PERMISSION = "deletions.operate_engine"
 
 # Hooks run after commit of a transition, e.g. to wake workers or send e-mail. Registered by
 # the modules that own those effects, so this module stays free of tasks and templates.

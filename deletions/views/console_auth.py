@@ -15,12 +15,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
+from deletions.accounts import roles
 from deletions.models import DeletionRequest, ErasureIntake
 
-VIEW = "deletions.view_console"
-APPROVE = "deletions.approve_request"
-OPERATE = "deletions.operate_engine"
-ADMINISTER = "deletions.administer_portal"
+# Short names for the pages; the permissions themselves are named in deletions.accounts.roles.
+VIEW = roles.VIEW_PERMISSION
+APPROVE = roles.APPROVE_PERMISSION
+OPERATE = roles.OPERATE_PERMISSION
+ADMINISTER = roles.ADMINISTER_PERMISSION
 
 # What each permission is called in a "you may not" explanation next to a disabled button.
 ROLE_NEEDED = {

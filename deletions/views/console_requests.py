@@ -30,11 +30,11 @@ from deletions.forms.console import (
 from deletions.gdpr import certificates
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.reporting import console_queries
-from deletions.reporting.progress import Progress, progress_for
+from deletions.reporting import holds as hold_reports
+from deletions.reporting.progress import Progress, cooling_off, progress_for
 from deletions.reporting.progress import moment as progress_moment
 from deletions.requests import bulk_decisions, results, transitions
 from deletions.requests.grounds import GROUND_REQUIRED, RefusalGround
-from deletions.views import console_holds
 from deletions.views.console_auth import (
     APPROVE,
     OPERATE,
@@ -223,7 +223,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     entries, truncated = console_queries.timeline(req)
     items_page = console_queries.paginate(items, request.GET, per_page=50)
     # The holds behind this page's held items, in two queries (see console_holds).
-    covering = console_holds.holds_for_runs(
+    covering = hold_reports.holds_for_runs(
         item.parse_run for item in items_page.objects if item.status == IS.HELD
     )
     conflicts = list(
@@ -242,7 +242,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "req": req,
             "progress": progress(req),
-            "cooling_off": console_holds.cooling_off(req),
+            "cooling_off": cooling_off(req),
             "items_page": items_page,
             "item_status": item_status,
             "item_statuses": IS.choices,

@@ -13,9 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from deletions.core.errors import DomainError
 from deletions.gdpr import deadlines as gdpr
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
-from deletions.reporting.progress import FINISHED_STATUSES, Progress, progress_for
+from deletions.reporting.progress import FINISHED_STATUSES, Progress, cooling_off, progress_for
 from deletions.requests import holds, receipts, results, transitions
-from deletions.views.console_holds import cooling_off
 from deletions.views.customer import (
     CustomerRequest,
     customer_required,

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from deletions import audit
+from deletions.accounts.roles import ADMINISTER_PERMISSION as ADMINISTER_PERMISSION
+from deletions.accounts.roles import OPERATE_PERMISSION as OPERATE_PERMISSION
 from deletions.core.errors import RuleViolation, TransitionError
 from deletions.models import Source, Workspace
 from deletions.signals import announce_work_due
@@ -20,9 +22,6 @@ from deletions.workspaces.alerts import alert_workspace_stopped
 
 if TYPE_CHECKING:
     from deletions.audit import Actor
-
-ADMINISTER_PERMISSION = "deletions.administer_portal"
-OPERATE_PERMISSION = "deletions.operate_engine"
 
 
 def mark_workspace(

@@ -50,7 +50,7 @@ class Reservation:
 
 
 class SlotStore(Protocol):
-    def reserve(self, key: str, interval: float, max_wait: float) -> Reservation: ...
+    def reserve(self, key: str, interval: float) -> Reservation: ...
 
     def block(self, key: str, seconds: float) -> None: ...
 
@@ -63,8 +63,8 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(nxt, now)
 local wait = slot - now
-if wait > tonumber(ARGV[2]) then
-  return {0, tostring(wait - tonumber(ARGV[2])), '0'}
+if wait > 0 then
+  return {0, tostring(wait), '0'}
 end
 local new = slot + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], tostring(new), 'PX', math.ceil((new - now) * 1000) + 60000)
@@ -89,8 +89,8 @@ class RedisSlots:
         self._reserve = self._redis.register_script(_RESERVE)
         self._block = self._redis.register_script(_BLOCK)
 
-    def reserve(self, key: str, interval: float, max_wait: float) -> Reservation:
-        granted, wait, slot = self._reserve(keys=[f"ratelimit:{key}"], args=[interval, max_wait])
+    def reserve(self, key: str, interval: float) -> Reservation:
+        granted, wait, slot = self._reserve(keys=[f"ratelimit:{key}"], args=[interval])
         return Reservation(bool(int(granted)), float(wait), float(slot))
 
     def block(self, key: str, seconds: float) -> None:
@@ -103,14 +103,14 @@ class RedisSlots:
 class DatabaseSlots:
     """Slots in the database, for the embedded default (one machine, one clock)."""
 
-    def reserve(self, key: str, interval: float, max_wait: float) -> Reservation:
+    def reserve(self, key: str, interval: float) -> Reservation:
         with transaction.atomic():
             row, _ = RateLimitSlot.objects.select_for_update().get_or_create(key=key)
             now = time.time()
             slot = max(row.next_free, now)
             wait = slot - now
-            if wait > max_wait:
-                return Reservation(False, wait - max_wait)
+            if wait > 0:
+                return Reservation(False, wait)
             row.next_free = slot + interval
             row.save(update_fields=["next_free"])
             return Reservation(True, wait, slot)
@@ -140,9 +140,10 @@ def interval_for(rate_per_second: float) -> float:
     return 1.0 / (max(rate_per_second, 0.001) * SAFETY_FACTOR)
 
 
-def reserve(key: str, rate_per_second: float, *, max_wait: float = 0.0) -> Reservation:
-    """Take the next slot under *key* if it is at most *max_wait* seconds away."""
-    return store().reserve(key, interval_for(rate_per_second), max_wait)
+def reserve(key: str, rate_per_second: float) -> Reservation:
+    """Take the slot under *key* if it is free now; otherwise say how long until it is (a slot
+    is never booked ahead: a caller that waits takes it when it comes, or someone else does)."""
+    return store().reserve(key, interval_for(rate_per_second))
 
 
 def acquire(

@@ -429,9 +429,9 @@ def test_the_limiter_pushes_everyone_back_after_a_429(fast_settings):
     first = ratelimit.reserve("test-key", 100)
     assert first.granted
     ratelimit.block("test-key", 2.0)
-    later = ratelimit.reserve("test-key", 100, max_wait=0.5)
+    later = ratelimit.reserve("test-key", 100)
     assert not later.granted
-    assert later.wait >= 1.0
+    assert later.wait >= 1.5
 
 
 def test_a_run_still_there_after_its_acknowledged_delete_is_sent_again_then_failed(

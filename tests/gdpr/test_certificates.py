@@ -325,7 +325,7 @@ def test_a_verification_that_comes_in_late_gives_a_new_version(
     run = next(r for r in doc["runs"] if r["run_id"] == late)
     assert (run["outcome"], run["verification"]) == ("deleted", "not_yet_verified")
 
-    # The verification arrives (deletions.engine.outcomes.verify_deleted announces it).
+    # The verification arrives (deletions.engine.verification.verify_deleted announces it).
     with django_capture_on_commit_callbacks(execute=True):
         DeletionItem.objects.filter(parse_run__run_id=late).update(
             verified_at=timezone.now(), verify_due_at=None

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from deletions.extend_client import Credentials, ExtendClient
-from deletions.inventory import sync
+from deletions.inventory import pages, sync
 from deletions.models import Organization, ParseRun, WorkspaceSync
 from extend_simulator.ledger import max_in_window
 from tests.factories import customer_user, make_runs
@@ -97,7 +97,7 @@ def test_a_staff_assignment_survives_the_next_sync(sim, sim_workspace, acme):
 
 def fault_from_call(monkeypatch, number, fault):
     """Install a simulator fault just before the *number*-th page request."""
-    real, calls = sync._fetch_page, [0]
+    real, calls = pages.fetch_page, [0]
 
     def fetch(client, token, page_size):
         calls[0] += 1
@@ -105,7 +105,7 @@ def fault_from_call(monkeypatch, number, fault):
             fault()
         return real(client, token, page_size)
 
-    monkeypatch.setattr(sync, "_fetch_page", fetch)
+    monkeypatch.setattr(pages, "fetch_page", fetch)
 
 
 def test_an_interrupted_sync_resumes_from_its_saved_page_token(sim, sim_workspace, monkeypatch):

@@ -38,7 +38,14 @@ WRITTEN_ON_GET = {
     "workspacesync",
     "auditevent",
 }
-READ_RECORDS = {"audit.exported", "certificate.issued", "certificate_key.recorded"}
+# Reads the audit trail records on purpose: exports (of the audit log, of the register of
+# erasure requests) and certificates issued on download with the key that signed them.
+READ_RECORDS = {
+    "audit.exported",
+    "gdpr.register_exported",
+    "certificate.issued",
+    "certificate_key.recorded",
+}
 
 
 def _client(user, **kwargs) -> Client:
