@@ -403,6 +403,21 @@ if min(RETENTION_REQUEST_DAYS, RETENTION_AUDIT_DAYS) < 30:
     # (migration 0015, so that a compromised application cannot erase recent records); 30
     # leaves a margin for the clocks of the application and the database.
     raise ImproperlyConfigured("RETENTION_REQUEST_DAYS and RETENTION_AUDIT_DAYS must be >= 30.")
+# The other tables' periods (deletions/gdpr/retention_rules.py has one rule per table; the README
+# lists them): deleted runs' tombstones, Extend's webhook events (kept to drop redelivered ones),
+# the API's idempotency keys and their stored answers, finished customer notifications, sign-in
+# records (django-axes), ended legal holds, revoked API tokens and idle rate-limit slots.
+RETENTION_TOMBSTONE_DAYS: int = env.int("RETENTION_TOMBSTONE_DAYS", default=3 * 365)
+RETENTION_WEBHOOK_EVENT_DAYS: int = env.int("RETENTION_WEBHOOK_EVENT_DAYS", default=30)
+RETENTION_IDEMPOTENCY_KEY_HOURS: int = env.int("RETENTION_IDEMPOTENCY_KEY_HOURS", default=24)
+RETENTION_NOTIFICATION_DAYS: int = env.int("RETENTION_NOTIFICATION_DAYS", default=90)
+RETENTION_LOGIN_RECORD_DAYS: int = env.int("RETENTION_LOGIN_RECORD_DAYS", default=30)
+RETENTION_ENDED_HOLD_DAYS: int = env.int("RETENTION_ENDED_HOLD_DAYS", default=365)
+RETENTION_REVOKED_TOKEN_DAYS: int = env.int("RETENTION_REVOKED_TOKEN_DAYS", default=365)
+RETENTION_RATE_LIMIT_SLOT_HOURS: int = env.int("RETENTION_RATE_LIMIT_SLOT_HOURS", default=24)
+if RETENTION_LOGIN_RECORD_DAYS * 24 < AXES_COOLOFF_TIME:
+    # Purging a failed sign-in before its lockout ends would lift the lockout early.
+    raise ImproperlyConfigured("RETENTION_LOGIN_RECORD_DAYS must cover LOGIN_COOLOFF_HOURS.")
 CELERY_BEAT_SCHEDULE["gdpr-daily"] = {"task": "deletions.gdpr_daily", "schedule": 3600.0}
 # Pauses near their maximum (a reminder to staff), pauses past it (ended), and the data
 # subjects' final notices that could not be sent (sent again).

@@ -309,7 +309,7 @@ class CertificateQuerySerializer(serializers.Serializer[Any]):
 class ItemSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     run_id = serializers.CharField(source="parse_run.run_id")
-    file_name = serializers.CharField(source="parse_run.file_name")
+    file_name = serializers.CharField(source="run_file_name")
     status = serializers.ChoiceField(choices=DeletionItem.Status.choices)
     attempts = serializers.IntegerField()
     last_http_status = serializers.IntegerField(allow_null=True)

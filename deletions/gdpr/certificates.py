@@ -151,7 +151,7 @@ def build_document(req: DeletionRequest) -> dict[str, Any]:
             "verified_absent_at": _iso(item.verified_at),
         }
         if with_names:
-            run["file_name"] = item.parse_run.file_name
+            run["file_name"] = item.run_file_name
         runs.append(run)
     approvals = Approval.objects.filter(request=req, decision=Approval.Decision.APPROVE)
     attempts = DeletionAttempt.objects.filter(

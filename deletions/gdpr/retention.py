@@ -10,6 +10,8 @@
   append-only at the database: both purges go through :mod:`deletions.gdpr.append_only`.
 - Certificates older than ``RETENTION_CERTIFICATE_DAYS`` are deleted; every kept one remains
   verifiable, since it is self-contained.
+- Every other table has its own period (:mod:`deletions.gdpr.retention_sweeps`); the rule of
+  each table the portal writes is in :mod:`deletions.gdpr.retention_rules`.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from django.utils import timezone
 
 from deletions import audit
 from deletions.core.errors import DomainError
-from deletions.gdpr import append_only, certificates
+from deletions.gdpr import append_only, certificates, retention_sweeps
 from deletions.models import (
+    Approval,
     AuditEvent,
     Certificate,
     DeletionItem,
@@ -49,6 +52,19 @@ class PurgeResult:
     intakes: int = 0
     audit_events: int = 0
     certificates: int = 0
+    # The other tables (retention_sweeps.purge_other_records).
+    tombstones_forgotten: int = 0
+    ended_holds: int = 0
+    tombstones: int = 0
+    webhook_events: int = 0
+    idempotency_keys: int = 0
+    notification_deliveries: int = 0
+    login_records: int = 0
+    sessions: int = 0
+    admin_log_entries: int = 0
+    ownership_conflicts: int = 0
+    revoked_tokens: int = 0
+    rate_limit_slots: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -91,6 +107,7 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
                 scope_filter={},
                 records_purged_at=now,
             )
+            Approval.objects.filter(request=req).update(comment="")
             ErasureIntake.objects.filter(request=req).update(
                 email_encrypted="", subject_ref_encrypted=""
             )
@@ -106,6 +123,8 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
     result.certificates, _ = Certificate.objects.filter(issued_at__lt=cert_cutoff).delete()
     audit_cutoff = now - timedelta(days=settings.RETENTION_AUDIT_DAYS)
     result.audit_events = append_only.purge_audit_before(audit_cutoff)
+    for kind, count in retention_sweeps.purge_other_records(now).items():
+        setattr(result, kind, count)
     if any(result.as_dict().values()):
         AuditEvent.objects.create(
             actor_label=audit.actor_label(None),

@@ -20,6 +20,7 @@ from deletions.models import (
     ParseRun,
     Workspace,
 )
+from deletions.requests import tombstones
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +159,10 @@ def upsert_runs(
                 unique_fields=["workspace", "run_id"],
                 update_fields=list(fields),
             )
-        # Same transaction: nobody ever sees a run of an open request with another customer.
+        # Same transaction: nobody ever sees a run of an open request with another customer,
+        # nor a tombstone given back the file name and metadata it forgot.
         freeze_owners(workspace, ids, source=source)
+        tombstones.keep_forgotten(workspace.pk, ids)
     if revive:
         ParseRun.objects.filter(
             workspace=workspace, run_id__in=ids, state=ParseRun.State.VANISHED

@@ -13,7 +13,9 @@ from deletions.models.workspaces import Workspace
 class ParseRun(models.Model):
     """One parse run known to exist (or to have existed) at Extend.
 
-    Deleted runs stay as tombstones pointing at the request that deleted them. ``open_request``
+    Deleted runs stay as tombstones pointing at the request that deleted them, keeping only what
+    the proof of the erasure needs (deletions.requests.tombstones): no file name, no metadata,
+    the data subject's reference as a keyed hash only. ``open_request``
     is set while the run is part of an unfinished request: the conditional update that sets it is
     what stops a run from being put into two open requests at once.
     """
@@ -48,6 +50,9 @@ class ParseRun(models.Model):
         related_name="tombstones",
     )
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # A tombstone's data-subject reference (GDPR_SUBJECT_METADATA_KEY), as the keyed hash that
+    # DeletionRequest.subject_ref_hash also stores; set when the run is deleted.
+    subject_ref_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
 

@@ -242,6 +242,9 @@ class DeletionItem(models.Model):
     verified_at = models.DateTimeField(
         null=True, blank=True, help_text="When a follow-up GET confirmed the run answers 404."
     )
+    # The run's file name, taken from it when it was deleted (the tombstone forgets it), for the
+    # receipt and the certificate; it goes with the item when the request's records are purged.
+    file_name = models.CharField(max_length=1024, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -262,6 +265,11 @@ class DeletionItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parse_run_id} in #{self.request_id}"
+
+    @property
+    def run_file_name(self) -> str:
+        """The run's file name: the item's copy once the run is deleted, else the run's own."""
+        return self.file_name or self.parse_run.file_name
 
 
 class DeletionAttempt(models.Model):

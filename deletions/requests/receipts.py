@@ -138,7 +138,7 @@ def csv_rows(req: DeletionRequest) -> Iterator[str]:
         [
             *head,
             item.parse_run.run_id,
-            item.parse_run.file_name,
+            item.run_file_name,
             outcome_of(item).value,
             _iso(item.confirmed_at),
             item.last_request_id,

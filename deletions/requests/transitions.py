@@ -34,7 +34,7 @@ from deletions.models import (
     ParseRun,
     Source,
 )
-from deletions.requests import cooling_off
+from deletions.requests import cooling_off, tombstones
 from deletions.requests.grounds import checked_ground
 from deletions.requests.hold_coverage import apply_holds
 from deletions.workspaces import fence
@@ -568,12 +568,7 @@ def complete_item(
         }[IS(target)]
         DeletionRequest.objects.filter(pk=item.request_id).update(**{counter: F(counter) + 1})
         if target in (IS.DELETED, IS.ALREADY_GONE):
-            ParseRun.objects.filter(pk=item.parse_run_id).update(
-                state=ParseRun.State.DELETED,
-                deleted_at=now,
-                deleted_by_request_id=item.request_id,
-                open_request=None,
-            )
+            tombstones.bury([item.parse_run_id], request_id=item.request_id, at=now)
         return True
 
 
@@ -649,13 +644,10 @@ def confirm_unconfirmed(workspace_id: int, *, version: int, proven_at: datetime)
             DeletionRequest.objects.filter(pk=request_id).update(
                 already_gone_count=F("already_gone_count") + count
             )
-            ParseRun.objects.filter(
-                pk__in=[run for _, req, run in rows if req == request_id]
-            ).update(
-                state=ParseRun.State.DELETED,
-                deleted_at=proven_at,
-                deleted_by_request_id=request_id,
-                open_request=None,
+            tombstones.bury(
+                [run for _, req, run in rows if req == request_id],
+                request_id=request_id,
+                at=proven_at,
             )
         return len(rows)
 
@@ -695,10 +687,16 @@ def unverify_item(item: DeletionItem, *, give_up: bool) -> bool:
         if give_up:
             counters["failed_count"] = F("failed_count") + 1
         DeletionRequest.objects.filter(pk=item.request_id).update(**counters)
-        ParseRun.objects.filter(pk=item.parse_run_id).update(
-            state=ParseRun.State.PRESENT,
-            deleted_at=None,
-            deleted_by_request=None,
-            open_request_id=item.request_id,
-        )
+        run: dict[str, object] = {
+            "state": ParseRun.State.PRESENT,
+            "deleted_at": None,
+            "deleted_by_request": None,
+            "open_request_id": item.request_id,
+        }
+        # The tombstone forgot the run's file name and metadata: the name comes back from the
+        # item, the metadata with the next sync (Extend still lists the run).
+        name = DeletionItem.objects.filter(pk=item.pk).values_list("file_name", flat=True)[0]
+        if name:
+            run["file_name"] = name
+        ParseRun.objects.filter(pk=item.parse_run_id).update(**run)
         return True

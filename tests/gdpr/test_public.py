@@ -10,7 +10,8 @@ from django.db import connection
 from django.urls import reverse
 
 from deletions.gdpr import intake
-from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
+from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, ParseRun, Source
+from tests import drive
 from tests.gdpr.conftest import SUBJECT
 from tests.helpers import submitted_request
 
@@ -257,13 +258,18 @@ def test_no_subject_reference_is_stored_in_clear_after_the_whole_flow(
         found, run_ids=[], reason="Art. 17", actor=approver, source=Source.WEB
     )
     assert req.item_count == 3
-    from deletions.requests import transitions
-
-    transitions.approve_request(req, actor=second_approver, source=Source.WEB)
-    # The runs' own metadata is the customer's data at Extend, not ours: take it out of the
-    # search, then nothing else may hold the reference or the address.
-    from deletions.models import ParseRun
-
-    ParseRun.objects.filter(metadata__subject_ref=SUBJECT).update(metadata={})
+    drive.approve(req, second_approver)
+    drive.start(req)
+    drive.complete(req, 3)
+    req = drive.finish(req)
+    assert req.status == DeletionRequest.Status.COMPLETED
+    # Nothing at all holds the reference or the address in clear, the erased runs included:
+    # their tombstones keep the reference as the request's keyed hash, and no metadata.
     assert text_columns_containing(SUBJECT) == []
     assert text_columns_containing("jane.sentinel") == []
+    tombstones = ParseRun.objects.filter(run_id__in=subject_runs)
+    assert {(t.state, t.subject_ref_hash) for t in tombstones} == {
+        (ParseRun.State.DELETED, req.subject_ref_hash)
+    }
+    # The other runs are not erased: the customer's own metadata stays as Extend has it.
+    assert ParseRun.objects.filter(metadata__subject_ref="someone-else").count() == 2

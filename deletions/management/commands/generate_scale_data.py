@@ -200,7 +200,8 @@ class Command(BaseCommand):
                         workspace=workspace,
                         customer_id=req.customer_id,
                         run_id=f"scale_req{req.pk}_{i:05d}",
-                        file_name=f"file-{req.pk}-{i}.pdf",
+                        # A tombstone keeps no file name: its item does (as the engine does).
+                        file_name=f"file-{req.pk}-{i}.pdf" if waiting else "",
                         extend_status="PROCESSED",
                         extend_created_at=BASE_TIME + timedelta(seconds=i),
                         state=ParseRun.State.PRESENT if waiting else ParseRun.State.DELETED,
@@ -214,12 +215,13 @@ class Command(BaseCommand):
         items = []
         for req in reqs:
             waiting = req.status == Status.PENDING_APPROVAL
-            for _ in range(per_request):
+            for i in range(per_request):
                 run = next(by_request)
                 items.append(
                     DeletionItem(
                         request=req,
                         parse_run=run,
+                        file_name="" if waiting else f"file-{req.pk}-{i}.pdf",
                         workspace=workspace,
                         status=DeletionItem.Status.PENDING
                         if waiting
