@@ -42,7 +42,7 @@ from deletions.api.errors import ApiError, PayloadTooLarge, error_body
 from deletions.api.idempotency import HEADER, idempotent
 from deletions.core.errors import DomainError, RuleViolation
 from deletions.core.request_limits import declared_length
-from deletions.gdpr import certificates
+from deletions.gdpr import certificate_render, certificates
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
 from deletions.notifications import customer_emails as notifications
 from deletions.reporting import console_queries
@@ -464,7 +464,9 @@ class CertificateView(ApiView):
                     str(exc), status_code=status.HTTP_409_CONFLICT, code="not_finished"
                 ) from exc
         if self.as_pdf:
-            response = HttpResponse(certificates.render_pdf(cert), content_type="application/pdf")
+            response = HttpResponse(
+                certificate_render.render_pdf(cert), content_type="application/pdf"
+            )
             extension = "pdf"
         else:
             response = HttpResponse(

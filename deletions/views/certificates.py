@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from deletions.accounts import throttle
 from deletions.core.errors import DomainError
 from deletions.core.request_limits import declared_length
-from deletions.gdpr import certificate_pdf, certificates
+from deletions.gdpr import certificate_checks, certificate_pdf, certificate_render, certificates
 from deletions.models import Certificate, DeletionRequest, Source
 from deletions.views.console_auth import console_required
 from deletions.views.console_requests import get_request
@@ -56,7 +56,7 @@ def _json_response(cert: Certificate) -> HttpResponse:
 
 
 def _pdf_response(cert: Certificate) -> HttpResponse:
-    response = HttpResponse(certificates.render_pdf(cert), content_type="application/pdf")
+    response = HttpResponse(certificate_render.render_pdf(cert), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="{certificates.file_name(cert, "pdf")}"'
     )
@@ -120,7 +120,7 @@ def _verify_page(
     request: HttpRequest,
     form: VerifyForm,
     *,
-    result: certificates.Verification | None = None,
+    result: certificate_checks.Verification | None = None,
     problem: str = "",
     status: int = 200,
 ) -> HttpResponse:
@@ -174,9 +174,9 @@ def _verify(request: HttpRequest) -> HttpResponse:
         return _verify_page(request, form, problem=_too_large_message(), status=413)
     try:
         result = (
-            certificates.verify_upload(upload.read())
+            certificate_checks.verify_upload(upload.read())
             if upload is not None
-            else certificates.verify(pasted)
+            else certificate_checks.verify(pasted)
         )
     except certificate_pdf.TooLarge:
         return _verify_page(request, form, problem=_too_large_message(), status=413)

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from deletions.gdpr import certificate_checks
 from deletions.models import AuditEvent, DeletionRequest, ParseRun, Source
 from tests import drive
 from tests.factories import customer_user, make_runs
@@ -317,7 +318,6 @@ def test_the_certificate_is_the_latest_version_and_version_fetches_an_earlier_on
 ):
     from django.utils import timezone
 
-    from deletions.gdpr import certificates
     from deletions.models import DeletionItem
     from tests.helpers import finish
 
@@ -343,7 +343,7 @@ def test_the_certificate_is_the_latest_version_and_version_fetches_an_earlier_on
     body = old.json()
     assert body["version"] == 1
     assert body["superseded_by"]["version"] == 2
-    result = certificates.verify(old.content)
+    result = certificate_checks.verify(old.content)
     assert result.valid and result.version == 1 and result.superseded_by == 2
     assert member_api.get(url, {"version": 2}).json()["version"] == 2
     pdf = staff_admin_api.get(f"{url}.pdf", {"version": 1})

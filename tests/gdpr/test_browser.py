@@ -10,7 +10,7 @@ import re
 import pytest
 from django.core import mail
 
-from deletions.gdpr import certificates
+from deletions.gdpr import certificate_checks
 from deletions.models import DeletionRequest, ErasureIntake
 from tests.browser import screenshots, sign_in
 from tests.gdpr.conftest import SUBJECT
@@ -104,7 +104,7 @@ def test_staff_freeze_a_verified_intake_and_verify_a_certificate(
         page.get_by_role("link", name="Certificate (JSON)").click()
     path = tmp_path / "certificate.json"
     info.value.save_as(path)
-    assert certificates.verify(path.read_bytes()).valid
+    assert certificate_checks.verify(path.read_bytes()).valid
 
     page.goto("/certificates/verify/")
     page.set_input_files("#id_file", str(path))

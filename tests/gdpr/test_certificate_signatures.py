@@ -18,7 +18,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from deletions.gdpr import certificate_keys, certificate_pdf, certificates
+from deletions.gdpr import (
+    certificate_checks,
+    certificate_keys,
+    certificate_pdf,
+    certificate_render,
+    certificates,
+)
 from deletions.gdpr import deadlines as gdpr
 from deletions.models import (
     AuditEvent,
@@ -88,7 +94,7 @@ def test_a_certificate_is_signed_with_the_current_key_and_verifies(finished_requ
     # The signature is over the canonical JSON of the document, as issued.
     document = {k: v for k, v in signed.items() if k != "signature"}
     assert certificates.canonical(document) == cert.document
-    result = certificates.verify(certificates.signed_json(cert))
+    result = certificate_checks.verify(certificates.signed_json(cert))
     assert result.valid
     assert (result.algorithm, result.kid, result.key_status) == ("Ed25519", cert.kid, "current")
     # The key that signed is on record (audited once), so it stays verifiable after a rotation.
@@ -101,15 +107,15 @@ def test_a_certificate_is_signed_with_the_current_key_and_verifies(finished_requ
 def test_a_changed_byte_or_a_swapped_signature_does_not_verify(finished_request, workspace):
     text = certificates.signed_json(certificates.issue(finished_request))
     run_id = json.loads(text)["runs"][0]["run_id"]
-    tampered = certificates.verify(text.replace(run_id, run_id[:-1] + "X", 1))
+    tampered = certificate_checks.verify(text.replace(run_id, run_id[:-1] + "X", 1))
     assert not tampered.valid
     assert "signature does not match" in tampered.message
     doc = json.loads(text)
     doc["signature"]["value"] = doc["signature"]["value"][::-1]
-    assert not certificates.verify(json.dumps(doc)).valid
+    assert not certificate_checks.verify(json.dumps(doc)).valid
     doc = json.loads(text)
     doc["signature"]["algorithm"] = "none"
-    assert "not Ed25519" in certificates.verify(json.dumps(doc)).message
+    assert "not Ed25519" in certificate_checks.verify(json.dumps(doc)).message
 
 
 def test_a_retired_key_still_verifies_after_rotation_and_a_revoked_one_does_not(
@@ -120,9 +126,9 @@ def test_a_retired_key_still_verifies_after_rotation_and_a_revoked_one_does_not(
     settings.CERTIFICATE_ED25519_KEY, _ = new_key()
     new = certificates.issue(finish(submitted_request(workspace, customer, member, prefix="n_")))
     assert new.kid != old.kid
-    retired = certificates.verify(old_text)
+    retired = certificate_checks.verify(old_text)
     assert retired.valid and (retired.kid, retired.key_status) == (old.kid, "retired")
-    assert certificates.verify(certificates.signed_json(new)).key_status == "current"
+    assert certificate_checks.verify(certificates.signed_json(new)).key_status == "current"
     page = client.post(VERIFY_URL, {"document": old_text}).content.decode()
     assert f"Ed25519, key <code>{old.kid}</code> (retired)" in page
 
@@ -131,7 +137,7 @@ def test_a_retired_key_still_verifies_after_rotation_and_a_revoked_one_does_not(
 
     # A key that leaked is revoked: what it signed no longer verifies, and the list says so.
     settings.CERTIFICATE_REVOKED_KEY_IDS = [old.kid]
-    revoked = certificates.verify(old_text)
+    revoked = certificate_checks.verify(old_text)
     assert not revoked.valid and "revoked" in revoked.message
     keys = {k["kid"]: k["status"] for k in client.get(KEYS_URL).json()["keys"]}
     assert keys == {old.kid: "revoked", new.kid: "current"}
@@ -140,7 +146,7 @@ def test_a_retired_key_still_verifies_after_rotation_and_a_revoked_one_does_not(
 def test_a_certificate_signed_with_a_key_the_portal_never_had_does_not_verify(finished_request):
     doc = json.loads(certificates.signed_json(certificates.issue(finished_request)))
     forged = resigned(doc, Ed25519PrivateKey.generate())
-    result = certificates.verify(json.dumps(forged))
+    result = certificate_checks.verify(json.dumps(forged))
     assert not result.valid
     assert "not one of this portal's keys" in result.message
 
@@ -198,7 +204,7 @@ def test_the_pdf_carries_the_signed_json_and_the_verify_link(client_of, member, 
     pdf = download(client, finished_request, "pdf")
     attached = certificate_pdf.embedded_certificate(pdf, max_bytes=10**6)
     assert attached == download(client, finished_request, "json")
-    assert certificates.verify(attached).valid
+    assert certificate_checks.verify(attached).valid
     text = pdf_text(pdf)
     assert f"Verify: {certificates.verify_page_url()}" in text
     cert = Certificate.objects.get(request=finished_request)
@@ -233,7 +239,7 @@ def test_the_verify_page_accepts_the_pdf_and_refuses_a_tampered_one(
         kid=cert.kid,
     )
     tampered = upload(
-        anonymous, "certificate.pdf", certificates.render_pdf(forged), "application/pdf"
+        anonymous, "certificate.pdf", certificate_render.render_pdf(forged), "application/pdf"
     )
     assert tampered.status_code == 200
     assert "Not valid" in tampered.content.decode()
@@ -241,7 +247,7 @@ def test_the_verify_page_accepts_the_pdf_and_refuses_a_tampered_one(
 
 
 def test_a_pdf_without_a_certificate_or_not_a_pdf_at_all_is_refused(client, finished_request):
-    legacy_pdf = certificates.render_pdf(legacy_certificate(finished_request))
+    legacy_pdf = certificate_render.render_pdf(legacy_certificate(finished_request))
     no_attachment = upload(client, "old.pdf", legacy_pdf, "application/pdf")
     assert no_attachment.status_code == 400
     assert "This PDF carries no certificate" in no_attachment.content.decode()
@@ -254,7 +260,7 @@ def test_the_size_limit_applies_to_the_pdf_and_to_the_json_inside_it(
     client, finished_request, settings
 ):
     cert = certificates.issue(finished_request)
-    pdf, attached = certificates.render_pdf(cert), certificates.signed_json(cert).encode()
+    pdf, attached = certificate_render.render_pdf(cert), certificates.signed_json(cert).encode()
     # The attached JSON is compressed inside the PDF: a small PDF can carry a large JSON.
     settings.CERTIFICATE_VERIFY_MAX_BYTES = len(attached) - 1
     assert len(pdf) > settings.CERTIFICATE_VERIFY_MAX_BYTES  # fpdf2's fonts weigh more
@@ -267,11 +273,13 @@ def test_the_size_limit_applies_to_the_pdf_and_to_the_json_inside_it(
 def test_the_command_checks_a_pdf(tmp_path, finished_request):
     cert = certificates.issue(finished_request)
     path = tmp_path / "certificate.pdf"
-    path.write_bytes(certificates.render_pdf(cert))
+    path.write_bytes(certificate_render.render_pdf(cert))
     out = StringIO()
     call_command("verify_certificate", str(path), stdout=out)
     assert f"Valid, version 1 of request #{finished_request.pk}." in out.getvalue()
-    path.write_bytes(certificates.render_pdf(legacy_certificate(finished_request, detached=True)))
+    path.write_bytes(
+        certificate_render.render_pdf(legacy_certificate(finished_request, detached=True))
+    )
     with pytest.raises(CommandError, match="carries no certificate"):
         call_command("verify_certificate", str(path))
 

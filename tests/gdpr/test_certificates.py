@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from deletions import signals
 from deletions.core.errors import RuleViolation
-from deletions.gdpr import certificate_keys, certificates
+from deletions.gdpr import certificate_checks, certificate_keys, certificate_render, certificates
 from deletions.models import (
     Approval,
     AuditEvent,
@@ -254,7 +254,7 @@ def test_a_retry_after_failures_gives_a_new_version_and_the_old_one_points_to_it
     first.refresh_from_db()
     assert first.superseded_by == second
     # The old version still verifies, and says what superseded it.
-    old = certificates.verify(old_text)
+    old = certificate_checks.verify(old_text)
     assert old.valid and old.version == 1 and old.superseded_by == 2
     assert old.summary.startswith(
         f"Valid, version 1 of request #{req.pk}; superseded by version 2 issued at "
@@ -262,11 +262,11 @@ def test_a_retry_after_failures_gives_a_new_version_and_the_old_one_points_to_it
     )
     redownloaded = json.loads(certificates.signed_json(first))
     assert redownloaded["superseded_by"]["version"] == 2
-    assert certificates.verify(certificates.signed_json(first)).valid
+    assert certificate_checks.verify(certificates.signed_json(first)).valid
     assert json.loads(first.document) == {
         k: v for k, v in redownloaded.items() if k not in ("signature", "superseded_by")
     }
-    new = certificates.verify(certificates.signed_json(second))
+    new = certificate_checks.verify(certificates.signed_json(second))
     assert new.valid and new.version == 2 and new.superseded_by is None
     assert certificates.current(req).pk == second.pk
     assert AuditEvent.objects.filter(action="certificate.issued", request=req).count() == 2
@@ -395,7 +395,7 @@ def test_the_three_outcomes_not_yet_verified_and_retained_runs_appear_in_the_jso
 
 
 def test_the_three_outcomes_not_yet_verified_and_retained_runs_appear_in_the_pdf(every_outcome):
-    text = pdf_text(certificates.render_pdf(certificates.issue(every_outcome)))
+    text = pdf_text(certificate_render.render_pdf(certificates.issue(every_outcome)))
     assert (
         "6 runs: 2 deleted, 1 deleted (answer lost), 1 already gone, "
         "1 retained for legal reasons, 1 failed; 2 verified absent, "
@@ -423,23 +423,23 @@ def test_the_three_outcomes_not_yet_verified_and_retained_runs_appear_in_the_pdf
 
 def test_the_downloaded_json_verifies_and_a_changed_byte_does_not(finished_request):
     text = certificates.signed_json(certificates.issue(finished_request))
-    assert certificates.verify(text).valid
+    assert certificate_checks.verify(text).valid
     tampered = text.replace('"deleted": 4', '"deleted": 5', 1)
     assert tampered != text
-    result = certificates.verify(tampered)
+    result = certificate_checks.verify(tampered)
     assert not result.valid
     assert "Tampered" in result.message
     one_byte = text.replace("req_0001", "req_0002", 1)
-    assert not certificates.verify(one_byte).valid
-    assert not certificates.verify(text.replace('"version": 1', '"version": 2', 1)).valid
-    assert not certificates.verify("{not json").valid
-    assert not certificates.verify(json.dumps({"request": {}})).valid
+    assert not certificate_checks.verify(one_byte).valid
+    assert not certificate_checks.verify(text.replace('"version": 1', '"version": 2', 1)).valid
+    assert not certificate_checks.verify("{not json").valid
+    assert not certificate_checks.verify(json.dumps({"request": {}})).valid
 
 
 def test_a_forged_superseded_by_note_is_not_believed(finished_request):
     doc = json.loads(certificates.signed_json(certificates.issue(finished_request)))
     doc["superseded_by"] = {"version": 9, "issued_at": "2030-01-01T00:00:00+00:00"}
-    result = certificates.verify(json.dumps(doc))
+    result = certificate_checks.verify(json.dumps(doc))
     assert result.valid
     assert result.superseded_by is None
 
@@ -461,11 +461,11 @@ def test_a_certificate_issued_before_versions_verifies_as_version_1_and_is_super
         hmac=certificates.integrity_code(old_doc),
     )
     old_text = certificates.signed_json(old)
-    assert certificates.verify(old_text).version == 1
+    assert certificate_checks.verify(old_text).version == 1
     new = certificates.issue(finished_request)
     assert new.version == 2
     assert json.loads(new.document)["supersedes"]["integrity_code"] == old.hmac
-    assert certificates.verify(old_text).superseded_by == 2
+    assert certificate_checks.verify(old_text).superseded_by == 2
 
 
 def test_a_legacy_code_checked_under_another_key_fails(finished_request, settings):
@@ -476,12 +476,12 @@ def test_a_legacy_code_checked_under_another_key_fails(finished_request, setting
         hmac=certificates.integrity_code(doc),
     )
     text = certificates.signed_json(legacy)
-    assert certificates.verify(text).valid
+    assert certificate_checks.verify(text).valid
     settings.CERTIFICATE_SIGNING_KEY = "another-key"
-    assert not certificates.verify(text).valid
+    assert not certificate_checks.verify(text).valid
     # Without the key (optional in production), nothing passes, not even a code made with "".
     settings.CERTIFICATE_SIGNING_KEY = ""
-    result = certificates.verify(text)
+    result = certificate_checks.verify(text)
     assert not result.valid and "can no longer check" in result.message
 
 
@@ -561,7 +561,7 @@ def test_the_command_reports_the_version_and_its_successor(tmp_path, two_version
 
 def test_the_pdf_lists_totals_and_the_first_runs(finished_request, settings):
     settings.CERTIFICATE_PDF_MAX_RUNS = 2
-    pdf = certificates.render_pdf(certificates.issue(finished_request))
+    pdf = certificate_render.render_pdf(certificates.issue(finished_request))
     text = pdf_text(pdf)
     assert "Certificate of erasure" in text
     assert "Parse runs: the first 2 of 4; the JSON certificate lists all" in text
@@ -571,10 +571,10 @@ def test_the_pdf_lists_totals_and_the_first_runs(finished_request, settings):
 
 def test_an_old_versions_pdf_and_json_say_it_was_superseded(two_versions):
     first, second = two_versions
-    old = pdf_text(certificates.render_pdf(first))
+    old = pdf_text(certificate_render.render_pdf(first))
     assert "SUPERSEDED: this is version 1." in old
     assert f"Superseded by version 2 issued at {second.issued_at.isoformat()}." in old
-    new = pdf_text(certificates.render_pdf(second))
+    new = pdf_text(certificate_render.render_pdf(second))
     assert "SUPERSEDED" not in new
     assert f"2, superseding version 1 issued at {first.issued_at.isoformat()}" in new
     note = json.loads(certificates.signed_json(first))["superseded_by"]
@@ -612,7 +612,7 @@ def test_the_customer_downloads_the_certificate_of_their_finished_request(
     response = client.get(reverse("customer:certificate_json", args=[finished_request.pk]))
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
-    assert certificates.verify(response.content).valid
+    assert certificate_checks.verify(response.content).valid
     pdf = client.get(reverse("customer:certificate_pdf", args=[finished_request.pk]))
     assert pdf.status_code == 200
     assert pdf["Content-Type"] == "application/pdf"
@@ -647,7 +647,7 @@ def test_staff_download_from_the_console(client_of, viewer, finished_request):
     assert "Certificate (JSON)" in page.content.decode()
     response = client.get(reverse("console:request_certificate_json", args=[finished_request.pk]))
     assert response.status_code == 200
-    assert certificates.verify(response.content).valid
+    assert certificate_checks.verify(response.content).valid
 
 
 def test_staff_see_every_version_and_the_latest_is_the_certificate(client_of, viewer, two_versions):
@@ -662,7 +662,7 @@ def test_staff_see_every_version_and_the_latest_is_the_certificate(client_of, vi
     assert json.loads(client.get(json_url).content)["version"] == 2
     old = client.get(json_url, {"version": 1})
     assert json.loads(old.content)["superseded_by"]["version"] == 2
-    assert certificates.verify(old.content).superseded_by == 2
+    assert certificate_checks.verify(old.content).superseded_by == 2
     pdf = client.get(reverse("console:request_certificate_pdf", args=[pk]), {"version": 1})
     assert "SUPERSEDED" in pdf_text(pdf.content)
     assert client.get(json_url, {"version": 7}).status_code == 404

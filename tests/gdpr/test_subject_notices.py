@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from deletions.core.errors import RuleViolation
-from deletions.gdpr import certificates, intake, subject_notices
+from deletions.gdpr import certificate_checks, certificates, intake, subject_notices
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
 from deletions.requests import transitions
 from deletions.tasks.gdpr_notices import notify_subject_completed_task
@@ -85,7 +85,7 @@ def test_the_subject_is_told_what_was_erased_with_the_certificate_and_its_verify
     assert certificates.verify_page_url() in message.alternatives[0][0]
     [(name, content, mimetype)] = message.attachments
     assert (name, mimetype) == (f"certificate-of-erasure-{req.pk}.json", "application/json")
-    check = certificates.verify(content)
+    check = certificate_checks.verify(content)
     assert check.valid and check.request_number == req.pk
     assert json.loads(content)["request"]["id"] == req.pk
     # Recorded on the timeline, and the address is gone with the final notice.

@@ -72,7 +72,7 @@ def assert_no_secret(text: str, where: str) -> None:
 @pytest.mark.django_db
 def test_the_error_email_of_a_crash_masks_every_secret_setting_and_url(secret_settings):
     client = Client(raise_request_exception=False)
-    with mock.patch("deletions.gdpr.certificates.verify", side_effect=BOOM):
+    with mock.patch("deletions.gdpr.certificate_checks.verify", side_effect=BOOM):
         response = client.post("/certificates/verify/", {"document": "{}"}, **ENVIRON)
 
     assert response.status_code == 500

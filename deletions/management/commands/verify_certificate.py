@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from deletions.gdpr import certificate_pdf, certificates
+from deletions.gdpr import certificate_checks, certificate_pdf
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 data = certificate_pdf.embedded_certificate(data, max_bytes=len(data) * 200)
             except certificate_pdf.NotReadable as exc:
                 raise CommandError(str(exc), returncode=1) from exc
-        result = certificates.verify(data)
+        result = certificate_checks.verify(data)
         if not result.valid:
             raise CommandError(result.summary, returncode=1)
         if result.superseded_by is not None:
