@@ -21,9 +21,10 @@ proof) is never certified. No document contents are named, and file names only w
 ``CERTIFICATE_INCLUDE_FILE_NAMES`` is on. People are named by role, never by username, and no free
 text goes in (no extension reason): a certificate is handed to third parties and kept for years.
 This module builds the document and keeps its versions (one thing: what a version says and when
-a new one is due are decided together). Checking a certificate is :mod:`.certificate_checks`; its PDF, a rendering of the JSON (totals
-and the first ``CERTIFICATE_PDF_MAX_RUNS`` runs) that carries the signed JSON, all runs
-included, as an attachment the verify page reads, is :mod:`.certificate_render`.
+a new one is due are decided together). Checking a certificate is :mod:`.certificate_checks`;
+its PDF, a rendering of the JSON (totals and the first ``CERTIFICATE_PDF_MAX_RUNS`` runs) that
+carries the signed JSON, all runs included, as an attachment the verify page reads, is
+:mod:`.certificate_render`.
 """
 
 from __future__ import annotations
