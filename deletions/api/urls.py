@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from deletions.api import (
     bulk,
+    certificates,
     credentials,
     docs,
     gdpr,
@@ -33,10 +34,12 @@ urlpatterns = [
     path("requests/<int:pk>/retry", views.Retry.as_view(), name="retry"),
     path("requests/<int:pk>/pause", views.Pause.as_view(), name="pause"),
     path("requests/<int:pk>/resume", views.Resume.as_view(), name="resume"),
-    path("requests/<int:pk>/certificate", views.CertificateJson.as_view(), name="certificate"),
+    path(
+        "requests/<int:pk>/certificate", certificates.CertificateJson.as_view(), name="certificate"
+    ),
     path(
         "requests/<int:pk>/certificate.pdf",
-        views.CertificatePdf.as_view(),
+        certificates.CertificatePdf.as_view(),
         name="certificate_pdf",
     ),
     path("requests/<int:pk>/deadline", gdpr.Deadline.as_view(), name="deadline"),

@@ -5,21 +5,16 @@ every object is loaded through the same ownership helper, so another customer's 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any, cast
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.db.models import Model
+from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -27,7 +22,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from deletions.api import serializers as s
 from deletions.api.auth import (
@@ -38,118 +32,24 @@ from deletions.api.auth import (
     api_membership,
     refuse_service_account,
 )
-from deletions.api.errors import ApiError, PayloadTooLarge, error_body
+from deletions.api.base import ACTION_ERRORS as ACTION_ERRORS
+from deletions.api.base import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
+from deletions.api.base import OBJECT_ERRORS as OBJECT_ERRORS
+from deletions.api.base import READ_ERRORS as READ_ERRORS
+from deletions.api.base import ApiView as ApiView
+from deletions.api.base import _detail as _detail
+from deletions.api.base import _errors as _errors
+from deletions.api.base import _page as _page
+from deletions.api.base import _query as _query
+from deletions.api.base import load_request as load_request
+from deletions.api.errors import error_body
 from deletions.api.idempotency import HEADER, idempotent
-from deletions.core.errors import DomainError, RuleViolation
-from deletions.core.request_limits import declared_length
-from deletions.gdpr import certificate_render, certificates
+from deletions.core.errors import RuleViolation
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
 from deletions.notifications import customer_emails as notifications
 from deletions.reporting import console_queries
 from deletions.requests import transitions
 from deletions.requests.submission import RunFilter, Selection, submit_request
-from deletions.views.customer import CustomerRequest, get_request_for_user, keyset_page
-
-DEFAULT_PAGE_SIZE = 50
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    descriptions = {
-        400: "The request is not valid.",
-        401: "No valid token was given.",
-        403: "The token may not do this (staff actions need a staff member's own token, "
-        "never a service account's).",
-        404: "No such object, or not yours.",
-        409: "The object's state does not allow this.",
-        413: "The request is too large.",
-        415: "The body is not JSON.",
-        422: "The request cannot be carried out as asked.",
-        429: "Too many requests; see Retry-After.",
-    }
-    return {
-        code: OpenApiResponse(s.ErrorSerializer, description=descriptions[code]) for code in codes
-    }
-
-
-READ_ERRORS = (400, 401, 403, 429)
-OBJECT_ERRORS = (400, 401, 403, 404, 429)
-ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 415, 429)
-
-
-class ApiView(APIView):
-    """Our base: refuses oversized bodies before reading them."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        length = declared_length(request.META)
-        if length > settings.API_MAX_BODY_BYTES:
-            raise PayloadTooLarge(
-                f"The body is {length:,} bytes; at most {settings.API_MAX_BODY_BYTES:,} "
-                "are accepted.",
-                details={"limit_bytes": settings.API_MAX_BODY_BYTES},
-            )
-        super().initial(request, *args, **kwargs)
-
-
-def _query(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
-    # A plain dict, not the QueryDict: DRF would take "?limit=" for an absent parameter, but an
-    # empty value is not a valid one.
-    data = dict(request.query_params.items())
-    ser = serializer_class(data=data)
-    unknown = sorted(set(data) - set(ser.fields))
-    if unknown:
-        # A misspelt filter would otherwise be ignored and match everything.
-        raise serializers.ValidationError({name: ["Unknown parameter."] for name in unknown})
-    ser.is_valid(raise_exception=True)
-    return ser.validated_data
-
-
-def _page(
-    request: Request,
-    rows: QuerySet[Any],
-    params: dict[str, Any],
-    serializer_class: type[serializers.Serializer[Any]],
-    *,
-    field: str,
-    descending: bool,
-) -> Response:
-    """One keyset page: opaque cursor of (field, id), one query, no COUNT."""
-    try:
-        page = keyset_page(
-            rows,
-            field=field,
-            descending=descending,
-            after=params.get("cursor", ""),
-            size=params.get("limit") or DEFAULT_PAGE_SIZE,
-        )
-    except Http404 as exc:
-        raise ApiError(
-            "The cursor is not valid; use next_cursor from a previous page.", code="bad_cursor"
-        ) from exc
-    return Response(
-        {
-            "results": serializer_class(page.rows, many=True).data,
-            "next_cursor": page.next_cursor,
-        }
-    )
-
-
-def load_request(request: Request, pk: int) -> DeletionRequest:
-    """The ownership helper: the customer pages' one for customer tokens, any request for staff."""
-    membership = api_membership(request)
-    if membership is not None:
-        shim = SimpleNamespace(user=request.user, membership=membership)
-        return get_request_for_user(cast(CustomerRequest, shim), pk)
-    if IsStaff().has_permission(request, cast(APIView, None)):
-        return get_object_or_404(
-            DeletionRequest.objects.select_related("customer", "requested_by"), pk=pk
-        )
-    raise Http404
-
-
-def _detail(req: DeletionRequest, *, http_status: int = status.HTTP_200_OK) -> Response:
-    req.refresh_from_db()
-    return Response(s.RequestSerializer(req).data, status=http_status)
-
 
 # --- Parse runs ---
 
@@ -436,81 +336,3 @@ class Queue(ApiView):
         return _page(
             request, rows, params, s.RequestSummarySerializer, field="due_on", descending=False
         )
-
-
-class CertificateView(ApiView):
-    """The certificate of erasure of a finished request, as signed JSON or as PDF: the latest
-    version (issued now if the outcome changed since the last one), or ``?version=N``."""
-
-    permission_classes = [IsCustomerOrStaff]
-    as_pdf = False
-
-    def get(self, request: Request, pk: int) -> HttpResponse:
-        req = load_request(request, pk)
-        params = _query(request, s.CertificateQuerySerializer)
-        if "version" in params:
-            cert = certificates.get_version(req, params["version"])
-            if cert is None:
-                raise ApiError(
-                    f"Request #{req.pk} has no certificate version {params['version']}.",
-                    status_code=status.HTTP_404_NOT_FOUND,
-                    code="not_found",
-                )
-        else:
-            try:
-                cert = certificates.current(req, actor=request.user, source=Source.API)
-            except DomainError as exc:
-                raise ApiError(
-                    str(exc), status_code=status.HTTP_409_CONFLICT, code="not_finished"
-                ) from exc
-        if self.as_pdf:
-            response = HttpResponse(
-                certificate_render.render_pdf(cert), content_type="application/pdf"
-            )
-            extension = "pdf"
-        else:
-            response = HttpResponse(
-                certificates.signed_json(cert), content_type="application/json; charset=utf-8"
-            )
-            extension = "json"
-        name = certificates.file_name(cert, extension)
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
-
-
-CERTIFICATE_DESCRIPTION = (
-    "A request's certificate has versions: a new one is issued when the request's outcome "
-    "changes after a certificate was issued (failed runs retried, a legal hold lifted, a "
-    "deletion verified later). Without `version`, the latest; with it, that version, which "
-    "then says (outside what its signature covers) which version superseded it. "
-    "A request with runs still unconfirmed is not certified. Certificates are signed with "
-    "Ed25519 (`signature`: algorithm, key id, value); the public keys are at "
-    "`/.well-known/erasure-certificate-keys.json`. The PDF carries the signed JSON as an "
-    "attached file. Certificates issued before signatures carry an `integrity` HMAC instead."
-)
-
-
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="get_certificate",
-        summary="The certificate of erasure (signed JSON) of a finished request",
-        description=CERTIFICATE_DESCRIPTION,
-        parameters=[s.CertificateQuerySerializer],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, **_errors(*OBJECT_ERRORS, 409)},
-    )
-)
-class CertificateJson(CertificateView):
-    as_pdf = False
-
-
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="get_certificate_pdf",
-        summary="The certificate of erasure of a finished request, as PDF",
-        description=CERTIFICATE_DESCRIPTION,
-        parameters=[s.CertificateQuerySerializer],
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **_errors(*OBJECT_ERRORS, 409)},
-    )
-)
-class CertificatePdf(CertificateView):
-    as_pdf = True
