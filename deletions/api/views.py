@@ -46,7 +46,7 @@ from deletions.gdpr import certificates
 from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
 from deletions.notifications import customer_emails as notifications
 from deletions.reporting import console_queries
-from deletions.requests import transitions
+from deletions.requests import reads, transitions
 from deletions.requests.submission import RunFilter, Selection, submit_request
 from deletions.views.customer import CustomerRequest, get_request_for_user, keyset_page
 
@@ -465,6 +465,9 @@ class CertificateView(ApiView):
             extension = "json"
         name = certificates.file_name(cert, extension)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
+        reads.certificate_viewed(
+            cert, req=req, actor=request.user, source=Source.API, fmt=extension
+        )
         return response
 
 

@@ -98,7 +98,11 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
             result.items += items
             result.attempts += attempts
     intakes, _ = ErasureIntake.objects.filter(
-        status__in=[ErasureIntake.Status.EXPIRED, ErasureIntake.Status.DISMISSED],
+        status__in=[
+            ErasureIntake.Status.EXPIRED,
+            ErasureIntake.Status.DISMISSED,
+            ErasureIntake.Status.REFUSED,
+        ],
         created_at__lt=request_cutoff,
     ).delete()
     result.intakes = intakes

@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from deletions.views import (
     certificates,
     console_audit,
+    console_controller,
     console_dashboard,
     console_deadline,
     console_gdpr,
@@ -56,6 +57,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("gdpr/intakes/", console_gdpr.intake_list, name="intake_list"),
     path("gdpr/intakes/<int:pk>/", console_gdpr.intake_detail, name="intake_detail"),
     path("gdpr/intakes/<int:pk>/dismiss/", console_gdpr.intake_dismiss, name="intake_dismiss"),
+    path(
+        "gdpr/intakes/<int:pk>/confirm/", console_controller.intake_confirm, name="intake_confirm"
+    ),
+    path("gdpr/intakes/<int:pk>/reveal/", console_controller.intake_reveal, name="intake_reveal"),
     path("gdpr/new/", console_gdpr.file_request, name="gdpr_new"),
     # The register of erasure requests and its exports
     path("gdpr/register/", console_register.register_page, name="register"),
