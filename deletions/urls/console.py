@@ -13,6 +13,7 @@ from deletions.views import (
     console_holds,
     console_organizations,
     console_people,
+    console_recipients,
     console_register,
     console_requests,
     console_workspaces,
@@ -42,6 +43,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "requests/<int:pk>/deadline/resume/",
         console_deadline.deadline_resume,
         name="request_deadline_resume",
+    ),
+    path(
+        "requests/<int:pk>/recipients/informed/",
+        console_recipients.request_recipient_informed,
+        name="request_recipient_informed",
     ),
     path(
         "requests/<int:pk>/certificate.json",
@@ -115,6 +121,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("customers/new/", console_people.customer_create, name="customer_create"),
     path("customers/<int:pk>/", console_people.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/edit/", console_people.customer_edit, name="customer_edit"),
+    path(
+        "customers/<int:pk>/recipients/",
+        console_recipients.recipient_add,
+        name="recipient_add",
+    ),
+    path(
+        "customers/recipients/<int:pk>/remove/",
+        console_recipients.recipient_remove,
+        name="recipient_remove",
+    ),
     path("staff/", console_people.staff_list, name="staff_list"),
     path("staff/<int:pk>/role/", console_people.staff_role, name="staff_role"),
     # Audit

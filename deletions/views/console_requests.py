@@ -27,7 +27,7 @@ from deletions.forms.console import (
     ReasonForm,
     RejectForm,
 )
-from deletions.gdpr import certificates
+from deletions.gdpr import certificates, recipients
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.reporting import console_queries
 from deletions.reporting.progress import Progress, progress_for
@@ -252,6 +252,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "days_left": console_queries.days_left(req),
             "conflicts": conflicts,
             "certificate_versions": certificates.versions(req),
+            # Art. 19: the recipients of a GDPR erasure and whether each was informed.
+            "recipient_rows": recipients.for_request(req)
+            if req.kind == DeletionRequest.Kind.GDPR
+            else [],
+            "can_mark_informed": recipients.can_record_informed(req),
+            "today": timezone.localdate(),
             **state,
         },
         section="queue",
