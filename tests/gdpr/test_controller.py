@@ -145,9 +145,9 @@ def test_freezing_is_refused_until_the_customer_confirms(
     )
     assert "not confirmed by the customer yet" in page.content.decode()
     assert not DeletionRequest.objects.exists()
-    confirm(waiting, customer_admin)
+    confirmed = confirm(waiting, customer_admin)
     req = intake.freeze_intake(
-        waiting, run_ids=[], reason="Art. 17", actor=approver, source=Source.WEB
+        confirmed, run_ids=[], reason="Art. 17", actor=approver, source=Source.WEB
     )
     assert req.item_count == 3
 
