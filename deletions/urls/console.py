@@ -124,7 +124,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(
         "customers/<int:pk>/recipients/",
         console_recipients.recipient_add,
-        name="recipient_add",
+        name="customer_recipient_add",
     ),
     path(
         "customers/recipients/<int:pk>/remove/",

@@ -53,7 +53,7 @@ PARITY: dict[str, list[str]] = {
     "console:intake_confirm": ["confirm_intake"],
     "console:intake_reveal": ["reveal_intake"],
     # Art. 19 recipients: kept per customer, marked informed per finished GDPR erasure
-    "console:recipient_add": ["create_recipient"],
+    "console:customer_recipient_add": ["create_recipient"],
     "console:recipient_remove": ["delete_recipient"],
     "console:request_recipient_informed": ["mark_recipient_informed"],
     "console:gdpr_new": ["preview_gdpr_request", "file_gdpr_request"],

@@ -34,7 +34,7 @@ def test_admins_add_and_remove_recipients_on_the_customers_page(
     client_of, staff_admin, approver, customer
 ):
     page = reverse("console:customer_detail", args=[customer.pk])
-    add = reverse("console:recipient_add", args=[customer.pk])
+    add = reverse("console:customer_recipient_add", args=[customer.pk])
     fields = {"name": "Acme Billing Ltd", "contact": "dpo@billing.example", "means": "e-mail"}
     assert client_of(approver).post(add, fields).status_code == 403
     assert client_of(staff_admin).post(add, fields).status_code == 302

@@ -38,7 +38,16 @@ WRITTEN_ON_GET = {
     "workspacesync",
     "auditevent",
 }
-READ_RECORDS = {"audit.exported", "certificate.issued", "certificate_key.recorded"}
+READ_RECORDS = {
+    "audit.exported",
+    "certificate.issued",
+    "certificate_key.recorded",
+    "gdpr.register_exported",
+    # Reads of intakes, certificates and receipts are recorded as reads (issue 18, point 6).
+    "intake.viewed",
+    "certificate.viewed",
+    "receipt.viewed",
+}
 
 
 def _client(user, **kwargs) -> Client:
