@@ -43,10 +43,10 @@ def test_admins_add_and_remove_recipients_on_the_customers_page(
     assert "Extend (the operator&#x27;s processor)" in text  # always there, no row
     recipient = Recipient.objects.get()
     added = AuditEvent.objects.get(action="recipient.added")
-    assert (added.actor_id, added.customer_id, added.after["name"]) == (
+    assert (added.actor_id, added.customer_id, added.after) == (
         staff_admin.pk,
         customer.pk,
-        "Acme Billing Ltd",
+        {"name": "Acme Billing Ltd", "contact": "dpo@billing.example", "means": "e-mail"},
     )
     again = client_of(staff_admin).post(add, fields, follow=True).content.decode()
     assert "already has a recipient named" in again
@@ -58,7 +58,11 @@ def test_admins_add_and_remove_recipients_on_the_customers_page(
     assert client_of(staff_admin).post(remove).status_code == 302
     assert not Recipient.objects.exists()
     removed = AuditEvent.objects.get(action="recipient.removed")
-    assert removed.before["name"] == "Acme Billing Ltd"
+    assert removed.before == {
+        "name": "Acme Billing Ltd",
+        "contact": "dpo@billing.example",
+        "means": "e-mail",
+    }
 
 
 def test_recipients_over_the_api(staff_admin, approver, customer):
