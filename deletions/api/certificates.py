@@ -20,6 +20,7 @@ from deletions.api.errors import ApiError
 from deletions.core.errors import DomainError
 from deletions.gdpr import certificate_render, certificates
 from deletions.models import Source
+from deletions.requests import reads
 
 # --- Parse runs ---
 
@@ -61,6 +62,9 @@ class CertificateView(ApiView):
             extension = "json"
         name = certificates.file_name(cert, extension)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
+        reads.certificate_viewed(
+            cert, req=req, actor=request.user, source=Source.API, fmt=extension
+        )
         return response
 
 

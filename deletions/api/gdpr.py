@@ -46,8 +46,8 @@ from deletions.api.views import (
     load_request,
 )
 from deletions.forms.gdpr import ExtendForm, OnBehalfForm, PauseForm, ScopeForm
+from deletions.gdpr import controller, intake, no_data
 from deletions.gdpr import deadlines as gdpr
-from deletions.gdpr import intake, no_data
 from deletions.models import DeletionRequest, ErasureIntake, Source
 from deletions.requests.submission import MAX_REASON_LENGTH
 
@@ -84,6 +84,16 @@ class IntakeSerializer(serializers.Serializer[Any]):
     verified_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
     staff_note = Text()
+    decided_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the customer confirmed or refused the person."
+    )
+    decided_on_behalf = serializers.BooleanField(
+        help_text="Confirmed by staff on the customer's behalf."
+    )
+    decision_reason = Text()
+    wants_recipients = serializers.BooleanField(
+        help_text="The person asked to be told who their data was disclosed to (Art. 19)."
+    )
     request = serializers.IntegerField(source="request_id", allow_null=True)
 
     @extend_schema_field(serializers.DateField())
@@ -98,7 +108,8 @@ class IntakeQuerySerializer(s.PageQuerySerializer):
     show = serializers.ChoiceField(
         choices=list(intake.LIST_FILTERS),
         required=False,
-        help_text="verified (default): to handle; awaiting: not yet verified; closed.",
+        help_text="confirmed (default): confirmed by the customer, to handle; verified: "
+        "awaiting the customer's confirmation; awaiting: not yet verified; closed.",
     )
 
 
@@ -216,7 +227,7 @@ class IntakeList(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = _query(request, IntakeQuerySerializer)
-        statuses = intake.LIST_FILTERS[params.get("show", "verified")][1]
+        statuses = intake.LIST_FILTERS[params.get("show", "confirmed")][1]
         rows = _intakes().filter(status__in=statuses)
         return _page(request, rows, params, IntakeSerializer, field="id", descending=False)
 
@@ -230,7 +241,9 @@ class IntakeDetail(ApiView):
         responses={200: IntakeSerializer, **_errors(*OBJECT_ERRORS)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(IntakeSerializer(get_object_or_404(_intakes(), pk=pk)).data)
+        item = get_object_or_404(_intakes(), pk=pk)
+        controller.record_view(item, actor=request.user, source=Source.API)
+        return Response(IntakeSerializer(item).data)
 
 
 class IntakePreview(ApiView):
@@ -256,7 +269,7 @@ class IntakeFreeze(ApiView):
 
     @extend_schema(
         operation_id="freeze_intake",
-        summary="Turn a verified intake into a GDPR request (staff approvers and admins)",
+        summary="Turn a confirmed intake into a GDPR request (staff approvers and admins)",
         description="The subject's runs (or the given ids) are frozen into a request with the "
         "intake's date received; you become its requester, so another approver must approve "
         "it. The intake is closed as converted.",

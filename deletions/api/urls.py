@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from deletions.api import (
     bulk,
     certificates,
+    controller,
     credentials,
     docs,
     gdpr,
@@ -12,6 +13,7 @@ from deletions.api import (
     notification_settings,
     organizations,
     people,
+    recipients,
     register,
     staff,
     views,
@@ -50,12 +52,28 @@ urlpatterns = [
     path(
         "requests/<int:pk>/deadline/resume", gdpr.DeadlineResume.as_view(), name="deadline_resume"
     ),
+    path(
+        "requests/<int:pk>/recipients",
+        recipients.RequestRecipients.as_view(),
+        name="request_recipients",
+    ),
+    path(
+        "requests/<int:pk>/recipients/informed",
+        recipients.RequestRecipientInformed.as_view(),
+        name="request_recipient_informed",
+    ),
     path("queue", views.Queue.as_view(), name="queue"),
     path("gdpr/intakes", gdpr.IntakeList.as_view(), name="intakes"),
     path("gdpr/intakes/<int:pk>", gdpr.IntakeDetail.as_view(), name="intake"),
     path("gdpr/intakes/<int:pk>/preview", gdpr.IntakePreview.as_view(), name="intake_preview"),
     path("gdpr/intakes/<int:pk>/freeze", gdpr.IntakeFreeze.as_view(), name="intake_freeze"),
     path("gdpr/intakes/<int:pk>/dismiss", gdpr.IntakeDismiss.as_view(), name="intake_dismiss"),
+    path(
+        "gdpr/intakes/<int:pk>/confirm", controller.IntakeConfirm.as_view(), name="intake_confirm"
+    ),
+    path("gdpr/intakes/<int:pk>/refuse", controller.IntakeRefuse.as_view(), name="intake_refuse"),
+    path("gdpr/intakes/<int:pk>/reveal", controller.IntakeReveal.as_view(), name="intake_reveal"),
+    path("gdpr/confirmations", controller.Confirmations.as_view(), name="intake_confirmations"),
     path("gdpr/requests", gdpr.OnBehalf.as_view(), name="gdpr_requests"),
     path("gdpr/register", register.Register.as_view(), name="gdpr_register"),
     path("gdpr/requests/preview", gdpr.OnBehalfPreview.as_view(), name="gdpr_request_preview"),
@@ -77,6 +95,14 @@ urlpatterns = [
     path("customers", people.CustomerList.as_view(), name="customers"),
     path("customers/<int:pk>", people.CustomerDetail.as_view(), name="customer"),
     path("customers/<int:pk>/users", people.CustomerUsers.as_view(), name="customer_users"),
+    path(
+        "customers/<int:pk>/recipients",
+        recipients.CustomerRecipients.as_view(),
+        name="customer_recipients",
+    ),
+    path(
+        "recipients/<int:pk>/remove", recipients.RecipientRemove.as_view(), name="recipient_remove"
+    ),
     path("staff", people.StaffList.as_view(), name="staff"),
     path("staff/<int:pk>/role", people.StaffRole.as_view(), name="staff_role"),
     path("inventory/unassigned", inventory.Unassigned.as_view(), name="unassigned"),

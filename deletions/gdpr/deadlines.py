@@ -371,9 +371,9 @@ def waiting_intakes(today: date) -> list[ErasureIntake]:
     """Verified public intakes not yet turned into requests whose deadline is near or past:
     their month runs from receipt too."""
     found = []
-    for intake in ErasureIntake.objects.filter(status=ErasureIntake.Status.VERIFIED).select_related(
-        "customer"
-    ):
+    for intake in ErasureIntake.objects.filter(
+        status__in=[ErasureIntake.Status.VERIFIED, ErasureIntake.Status.CONFIRMED]
+    ).select_related("customer"):
         intake.due_on = due_date(intake.received_on)  # type: ignore[attr-defined]
         intake.days_left = (intake.due_on - today).days  # type: ignore[attr-defined]
         if intake.days_left <= DIGEST_WARNING_DAYS:  # type: ignore[attr-defined]

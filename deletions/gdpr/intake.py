@@ -21,6 +21,7 @@ from django.utils import timezone
 from deletions import audit
 from deletions.core import crypto, emails
 from deletions.core.errors import RuleViolation, TransitionError
+from deletions.gdpr import controller_notices
 from deletions.gdpr import deadlines as gdpr
 from deletions.gdpr.links import TokenInvalid as TokenInvalid
 from deletions.gdpr.links import intake_for_token as intake_for_token
@@ -51,9 +52,15 @@ def subject_hash(reference: str) -> str:
 
 
 def create_intake(
-    customer: Customer, *, email: str, reference: str, today: date | None = None
+    customer: Customer,
+    *,
+    email: str,
+    reference: str,
+    today: date | None = None,
+    wants_recipients: bool = False,
 ) -> ErasureIntake:
-    """Store a public erasure request and send the verification e-mail."""
+    """Store a public erasure request and send the verification e-mail. *wants_recipients*: the
+    subject asked to be told who their data was disclosed to (Art. 19)."""
     email = email.strip()
     reference = reference.strip()
     with transaction.atomic():
@@ -66,6 +73,7 @@ def create_intake(
             subject_ref_hint=crypto.mask(reference),
             subject_ref_encrypted=crypto.encrypt(reference),
             received_on=today or timezone.localdate(),
+            wants_recipients=wants_recipients,
         )
         audit.record(
             "intake.received",
@@ -115,6 +123,8 @@ def verify_intake(token: str) -> ErasureIntake:
             before={"status": ErasureIntake.Status.AWAITING_VERIFICATION},
             after={"status": intake.status},
         )
+        # The customer (the controller) confirms the person next (deletions.gdpr.controller).
+        controller_notices.confirmation_needed(intake)
     return intake
 
 
@@ -143,8 +153,10 @@ def close_intake(
     source: Source | str,
     note: str = "",
     request: DeletionRequest | None = None,
+    detail: dict[str, str] | None = None,
 ) -> ErasureIntake:
-    """End an intake (expired, dismissed or converted) and erase the clear values it kept.
+    """End an intake (expired, dismissed, refused or converted) and erase the clear values it
+    kept (*detail* goes into the audit event).
 
     A converted intake keeps the encrypted address while its request is open, for the
     deadline notices; it is erased when the request's records are purged.
@@ -171,12 +183,16 @@ def close_intake(
             customer=locked.customer_id,
             before={"status": before},
             after={"status": status},
-            detail={"note": note} if note else {},
+            detail={**({"note": note} if note else {}), **(detail or {})},
         )
     return locked
 
 
-OPEN_STATUSES = (ErasureIntake.Status.VERIFIED, ErasureIntake.Status.AWAITING_VERIFICATION)
+OPEN_STATUSES = (
+    ErasureIntake.Status.CONFIRMED,
+    ErasureIntake.Status.VERIFIED,
+    ErasureIntake.Status.AWAITING_VERIFICATION,
+)
 
 
 def dismiss_intake(
@@ -197,12 +213,14 @@ def dismiss_intake(
 
 # The staff lists of intakes: name -> (label, statuses shown).
 LIST_FILTERS = {
-    "verified": ("Verified, to handle", [ErasureIntake.Status.VERIFIED]),
+    "confirmed": ("Confirmed by the customer, to handle", [ErasureIntake.Status.CONFIRMED]),
+    "verified": ("Awaiting the customer's confirmation", [ErasureIntake.Status.VERIFIED]),
     "awaiting": ("Awaiting verification", [ErasureIntake.Status.AWAITING_VERIFICATION]),
     "closed": (
         "Closed",
         [
             ErasureIntake.Status.CONVERTED,
+            ErasureIntake.Status.REFUSED,
             ErasureIntake.Status.DISMISSED,
             ErasureIntake.Status.EXPIRED,
         ],
@@ -266,11 +284,19 @@ def freeze_intake(
     actor: Actor,
     source: Source | str,
 ) -> DeletionRequest:
-    """Turn a verified intake into a GDPR request for the subject's runs (or *run_ids*).
+    """Turn an intake the customer confirmed into a GDPR request for the subject's runs (or
+    *run_ids*).
 
     *actor* becomes the requester, so the usual approval follows and they cannot approve it
-    themselves (four eyes)."""
-    if intake.status != ErasureIntake.Status.VERIFIED:
+    themselves (four eyes). An intake whose e-mail is verified but that the customer (the
+    controller) has not confirmed is refused: mailbox control alone does not tie the person to
+    the reference."""
+    if intake.status != ErasureIntake.Status.CONFIRMED:
+        if intake.status == ErasureIntake.Status.VERIFIED:
+            raise RuleViolation(
+                f"Intake #{intake.pk} is not confirmed by the customer yet: its admins (or an "
+                "approver on its behalf) must confirm the person first."
+            )
         raise RuleViolation(f"Intake #{intake.pk} is {intake.get_status_display().lower()}.")
     reference = intake_reference(intake)
     with transaction.atomic():
@@ -284,6 +310,9 @@ def freeze_intake(
             subject_ref=reference,
             received_on=intake.received_on,
         )
+        if intake.wants_recipients:
+            DeletionRequest.objects.filter(pk=req.pk).update(subject_wants_recipients=True)
+            req.subject_wants_recipients = True
         close_intake(
             intake, ErasureIntake.Status.CONVERTED, actor=actor, source=source, request=req
         )

@@ -42,10 +42,11 @@ def close_no_data(
         locked = (
             ErasureIntake.objects.select_for_update().select_related("customer").get(pk=intake.pk)
         )
-        if locked.status != ErasureIntake.Status.VERIFIED:
+        # Staff look for the subject's runs once the customer has confirmed the person.
+        if locked.status != ErasureIntake.Status.CONFIRMED:
             raise RuleViolation(
-                f"Intake #{locked.pk} is {locked.get_status_display().lower()}: only a verified "
-                "intake can be closed as no data found."
+                f"Intake #{locked.pk} is {locked.get_status_display().lower()}: only an intake "
+                "the customer confirmed can be closed as no data found."
             )
         found = intakes.preview(
             locked.customer, intakes.selection_for(intakes.intake_reference(locked), [])

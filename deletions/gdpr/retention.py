@@ -65,6 +65,7 @@ class PurgeResult:
     ownership_conflicts: int = 0
     revoked_tokens: int = 0
     rate_limit_slots: int = 0
+    recipient_notices: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -115,7 +116,11 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
             result.items += items
             result.attempts += attempts
     intakes, _ = ErasureIntake.objects.filter(
-        status__in=[ErasureIntake.Status.EXPIRED, ErasureIntake.Status.DISMISSED],
+        status__in=[
+            ErasureIntake.Status.EXPIRED,
+            ErasureIntake.Status.DISMISSED,
+            ErasureIntake.Status.REFUSED,
+        ],
         created_at__lt=request_cutoff,
     ).delete()
     result.intakes = intakes

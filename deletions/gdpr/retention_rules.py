@@ -62,6 +62,11 @@ RULES: dict[str, Rule] = {
         "Deleted this long after it was issued (each version by its own date).",
         "RETENTION_CERTIFICATE_DAYS",
     ),
+    "deletions.RecipientNotice": Rule(
+        "Deleted this long after the recipient was informed: the Art. 19 record lives as long as "
+        "the certificates it goes with.",
+        "RETENTION_CERTIFICATE_DAYS",
+    ),
     "deletions.CertificateKey": kept(
         "forever: a public key is needed to verify every certificate it ever signed."
     ),
@@ -102,6 +107,9 @@ RULES: dict[str, Rule] = {
     "deletions.Workspace": kept("until staff remove it (no personal data)."),
     "deletions.Organization": kept("until staff remove it (no personal data)."),
     "deletions.Customer": kept("while the operator serves the customer; staff deactivate it."),
+    "deletions.Recipient": kept(
+        "while it is on its customer's list of recipients; staff remove it (audited)."
+    ),
     "deletions.NotificationEndpoint": kept("while the customer's notification URL is set."),
     # --- People and access. ---
     "auth.User": kept(

@@ -26,6 +26,7 @@ from deletions.models import (
     OwnershipConflict,
     ParseRun,
     RateLimitSlot,
+    RecipientNotice,
     WebhookEvent,
 )
 from deletions.requests import tombstones
@@ -121,6 +122,11 @@ def purge_other_records(now: datetime) -> dict[str, int]:
         ),
         "revoked_tokens": lambda: _delete_in_chunks(
             ApiToken.objects.filter(revoked_at__lt=now - _days("RETENTION_REVOKED_TOKEN_DAYS"))
+        ),
+        "recipient_notices": lambda: _delete_in_chunks(
+            RecipientNotice.objects.filter(
+                informed_on__lt=(now - _days("RETENTION_CERTIFICATE_DAYS")).date()
+            )
         ),
         "rate_limit_slots": lambda: _delete_in_chunks(
             RateLimitSlot.objects.filter(next_free__lt=(now - idle_slot).timestamp())

@@ -32,7 +32,7 @@ from django.utils import timezone
 from deletions import audit
 from deletions.core import crypto, emails
 from deletions.core.errors import RuleViolation
-from deletions.gdpr import certificate_roles, certificates
+from deletions.gdpr import certificate_roles, certificates, recipients
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
 from deletions.requests import grounds, transitions
 
@@ -203,6 +203,8 @@ def notify_completed(req: DeletionRequest) -> bool:
         COMPLETED,
         {
             "lines": completion_lines(req),
+            # Art. 19: who else received the data, when the subject asked on the form.
+            "recipients": recipients.recipients_for_notice(req),
             "certificate": cert,
             "verify_url": certificates.verify_page_url(),
             "keys_url": certificates.keys_url(),

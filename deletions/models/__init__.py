@@ -3,7 +3,7 @@
 ``from deletions.models import X`` is how the rest of the code (and the migrations) names a
 model, so the split below is invisible outside this package. The modules import one another in
 this order only: ``source``, ``workspaces``, ``accounts``, ``inventory``, ``requests``, ``holds``,
-``audit``, ``gdpr``, ``tokens``, ``notifications``.
+``audit``, ``gdpr``, ``recipients``, ``tokens``, ``notifications``.
 
 Models hold data and the small rules that need nothing but the row itself (a secret's
 encryption, a status label). They import nothing of the portal above them: no domain function,
@@ -17,6 +17,7 @@ from deletions.models.gdpr import Certificate, CertificateKey, ErasureIntake, ne
 from deletions.models.holds import LegalHold
 from deletions.models.inventory import ParseRun, WebhookEvent, WorkspaceSync
 from deletions.models.notifications import NotificationDelivery, NotificationEndpoint
+from deletions.models.recipients import Recipient, RecipientNotice
 from deletions.models.requests import (
     Approval,
     DeletionAttempt,
@@ -48,6 +49,8 @@ __all__ = [
     "OwnershipConflict",
     "ParseRun",
     "RateLimitSlot",
+    "Recipient",
+    "RecipientNotice",
     "RunnerLease",
     "ServiceAccount",
     "Source",

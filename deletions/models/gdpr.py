@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -29,7 +30,11 @@ class ErasureIntake(models.Model):
 
     class Status(models.TextChoices):
         AWAITING_VERIFICATION = "awaiting_verification", "Awaiting e-mail verification"
-        VERIFIED = "verified", "Verified"
+        # The address is the subject's; the customer (the controller) has yet to confirm that
+        # the person is its data subject (deletions.gdpr.controller).
+        VERIFIED = "verified", "Verified, awaiting the customer"
+        CONFIRMED = "confirmed", "Confirmed by the customer"
+        REFUSED = "refused", "Refused by the customer"
         CONVERTED = "converted", "Turned into a request"
         DISMISSED = "dismissed", "Dismissed"
         EXPIRED = "expired", "Expired (never verified)"
@@ -50,6 +55,20 @@ class ErasureIntake(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     staff_note = models.TextField(blank=True)
+    # The controller's decision: who confirmed or refused, when, and why; a staff member may
+    # confirm on the customer's behalf (``decided_on_behalf``), always with a reason.
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_on_behalf = models.BooleanField(default=False)
+    decision_reason = models.TextField(blank=True)
+    # Art. 19: "tell me who my data was disclosed to", ticked on the public form.
+    wants_recipients = models.BooleanField(default=False)
     request = models.OneToOneField(
         DeletionRequest,
         on_delete=models.SET_NULL,

@@ -121,6 +121,9 @@ class DeletionRequest(models.Model):
     deadline_paused_at = models.DateTimeField(null=True, blank=True)
     deadline_pause_reason = models.TextField(blank=True)
     deadline_paused_days = models.PositiveIntegerField(default=0)
+    # Art. 19: the data subject asked (on the public form) to be told the recipients their data
+    # was disclosed to; the completion notice then lists them (deletions.gdpr.recipients).
+    subject_wants_recipients = models.BooleanField(default=False)
     records_purged_at = models.DateTimeField(null=True, blank=True)
 
     submitted_at = models.DateTimeField(default=timezone.now)

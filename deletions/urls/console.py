@@ -6,12 +6,14 @@ from django.urls import URLPattern, URLResolver, include, path
 from deletions.views import (
     certificates,
     console_audit,
+    console_controller,
     console_dashboard,
     console_deadline,
     console_gdpr,
     console_holds,
     console_organizations,
     console_people,
+    console_recipients,
     console_register,
     console_requests,
     console_workspaces,
@@ -43,6 +45,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="request_deadline_resume",
     ),
     path(
+        "requests/<int:pk>/recipients/informed/",
+        console_recipients.request_recipient_informed,
+        name="request_recipient_informed",
+    ),
+    path(
         "requests/<int:pk>/certificate.json",
         certificates.console_json,
         name="request_certificate_json",
@@ -56,6 +63,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("gdpr/intakes/", console_gdpr.intake_list, name="intake_list"),
     path("gdpr/intakes/<int:pk>/", console_gdpr.intake_detail, name="intake_detail"),
     path("gdpr/intakes/<int:pk>/dismiss/", console_gdpr.intake_dismiss, name="intake_dismiss"),
+    path(
+        "gdpr/intakes/<int:pk>/confirm/", console_controller.intake_confirm, name="intake_confirm"
+    ),
+    path("gdpr/intakes/<int:pk>/reveal/", console_controller.intake_reveal, name="intake_reveal"),
     path("gdpr/new/", console_gdpr.file_request, name="gdpr_new"),
     # The register of erasure requests and its exports
     path("gdpr/register/", console_register.register_page, name="register"),
@@ -110,6 +121,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("customers/new/", console_people.customer_create, name="customer_create"),
     path("customers/<int:pk>/", console_people.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/edit/", console_people.customer_edit, name="customer_edit"),
+    path(
+        "customers/<int:pk>/recipients/",
+        console_recipients.recipient_add,
+        name="customer_recipient_add",
+    ),
+    path(
+        "customers/recipients/<int:pk>/remove/",
+        console_recipients.recipient_remove,
+        name="recipient_remove",
+    ),
     path("staff/", console_people.staff_list, name="staff_list"),
     path("staff/<int:pk>/role/", console_people.staff_role, name="staff_role"),
     # Audit

@@ -3,7 +3,7 @@ helper (deletions.views.customer.get_request_for_user, team._team_user): 404 for
 
 from django.urls import URLPattern, URLResolver, path
 
-from deletions.views import certificates, customer_requests, customer_runs, team
+from deletions.views import certificates, customer_intakes, customer_requests, customer_runs, team
 
 app_name = "customer"
 
@@ -19,6 +19,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("requests/<int:pk>/receipt.csv", customer_requests.receipt_csv, name="receipt_csv"),
     path("requests/<int:pk>/certificate.json", certificates.customer_json, name="certificate_json"),
     path("requests/<int:pk>/certificate.pdf", certificates.customer_pdf, name="certificate_pdf"),
+    # Erasure requests from the public form awaiting the customer's confirmation (admins)
+    path("erasure-requests/", customer_intakes.intake_list, name="intakes"),
+    path("erasure-requests/<int:pk>/", customer_intakes.intake_detail, name="intake"),
+    path(
+        "erasure-requests/<int:pk>/confirm/",
+        customer_intakes.intake_confirm,
+        name="intake_confirm",
+    ),
+    path("erasure-requests/<int:pk>/refuse/", customer_intakes.intake_refuse, name="intake_refuse"),
     path("team/", team.team, name="team"),
     path("team/<int:user_id>/deactivate/", team.deactivate, name="deactivate"),
     path("team/<int:user_id>/reactivate/", team.reactivate, name="reactivate"),

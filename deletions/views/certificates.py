@@ -21,6 +21,7 @@ from deletions.core.errors import DomainError
 from deletions.core.request_limits import declared_length
 from deletions.gdpr import certificate_checks, certificate_pdf, certificate_render, certificates
 from deletions.models import Certificate, DeletionRequest, Source
+from deletions.requests import reads
 from deletions.views.console_auth import console_required
 from deletions.views.console_requests import get_request
 from deletions.views.customer import CustomerRequest, customer_required, get_request_for_user
@@ -63,28 +64,35 @@ def _pdf_response(cert: Certificate) -> HttpResponse:
     return response
 
 
+def _read(request: HttpRequest, req: DeletionRequest, fmt: str) -> Certificate:
+    """The certificate asked for, its read recorded in the audit trail."""
+    cert = _certificate(request, req)
+    reads.certificate_viewed(cert, req=req, actor=request.user, source=Source.WEB, fmt=fmt)
+    return cert
+
+
 @require_GET
 @customer_required
 def customer_json(request: CustomerRequest, pk: int) -> HttpResponse:
-    return _json_response(_certificate(request, get_request_for_user(request, pk)))
+    return _json_response(_read(request, get_request_for_user(request, pk), "json"))
 
 
 @require_GET
 @customer_required
 def customer_pdf(request: CustomerRequest, pk: int) -> HttpResponse:
-    return _pdf_response(_certificate(request, get_request_for_user(request, pk)))
+    return _pdf_response(_read(request, get_request_for_user(request, pk), "pdf"))
 
 
 @console_required()
 @require_GET
 def console_json(request: HttpRequest, pk: int) -> HttpResponse:
-    return _json_response(_certificate(request, get_request(pk)))
+    return _json_response(_read(request, get_request(pk), "json"))
 
 
 @console_required()
 @require_GET
 def console_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    return _pdf_response(_certificate(request, get_request(pk)))
+    return _pdf_response(_read(request, get_request(pk), "pdf"))
 
 
 class VerifyForm(forms.Form):

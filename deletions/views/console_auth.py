@@ -87,7 +87,8 @@ def render_console(
         "nav_pending": DeletionRequest.objects.filter(
             status=DeletionRequest.Status.PENDING_APPROVAL
         ).count(),
-        "nav_intakes": ErasureIntake.objects.filter(status=ErasureIntake.Status.VERIFIED).count(),
+        # Intakes the customer confirmed: staff turn them into requests.
+        "nav_intakes": ErasureIntake.objects.filter(status=ErasureIntake.Status.CONFIRMED).count(),
         "section": section,
         **(context or {}),
     }

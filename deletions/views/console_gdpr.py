@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from deletions.core.errors import DomainError
+from deletions.forms.controller import OnBehalfConfirmForm, RevealForm
 from deletions.forms.gdpr import DismissForm, ExtendForm, OnBehalfForm, ScopeForm
+from deletions.gdpr import controller, intake, no_data, subject_notices
 from deletions.gdpr import deadlines as gdpr
-from deletions.gdpr import intake, no_data, subject_notices
 from deletions.models import AuditEvent, Customer, DeletionRequest, ErasureIntake, Source
 from deletions.views.console_auth import APPROVE, VIEW, console_required, render_console
 from deletions.views.console_requests import get_request
@@ -26,9 +27,9 @@ from deletions.views.console_requests import get_request
 
 @console_required(VIEW)
 def intake_list(request: HttpRequest) -> HttpResponse:
-    show = request.GET.get("show", "verified")
+    show = request.GET.get("show", "confirmed")
     if show not in intake.LIST_FILTERS:
-        show = "verified"
+        show = "confirmed"
     intakes = (
         ErasureIntake.objects.filter(status__in=intake.LIST_FILTERS[show][1])
         .select_related("customer", "request")
@@ -52,18 +53,34 @@ def _preview_context(customer: Customer, reference: str, run_ids: list[str]) -> 
     return {"preview": intake.preview(customer, selection), "explicit": bool(run_ids)}
 
 
-@console_required(VIEW)
-@require_http_methods(["GET", "POST"])
-def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(ErasureIntake.objects.select_related("customer", "request"), pk=pk)
-    form = ScopeForm(request.POST if request.method == "POST" else None)
-    ctx: dict[str, Any] = {
+def get_intake(pk: int) -> ErasureIntake:
+    return get_object_or_404(
+        ErasureIntake.objects.select_related("customer", "request", "decided_by"), pk=pk
+    )
+
+
+def intake_context(item: ErasureIntake, form: ScopeForm | None = None) -> dict[str, Any]:
+    """What the intake's page shows, with the controller's step (deletions.gdpr.controller)."""
+    return {
         "intake": item,
-        "form": form,
+        "form": form or ScopeForm(),
         "dismiss_form": DismissForm(),
+        "confirm_form": OnBehalfConfirmForm(),
+        "reveal_form": RevealForm(),
         "due_on": gdpr.due_date(item.received_on),
         "metadata_key": _metadata_key(),
     }
+
+
+@console_required(VIEW)
+@require_http_methods(["GET", "POST"])
+def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_intake(pk)
+    form = ScopeForm(request.POST if request.method == "POST" else None)
+    ctx = intake_context(item, form)
+    if request.method == "GET":
+        # A read of the intake (its masked hints), recorded like every read of one.
+        controller.record_view(item, actor=request.user, source=Source.WEB)
     if request.method == "POST":
         if not request.user.has_perm(APPROVE):
             messages.error(request, "Only an approver can turn an intake into a request.")

@@ -25,6 +25,8 @@ from deletions.forms.console import (
     StaffInviteForm,
     StaffRoleForm,
 )
+from deletions.forms.controller import RecipientForm
+from deletions.gdpr import recipients
 from deletions.models import Customer, Membership, Source
 from deletions.reporting.console_queries import paginate
 from deletions.views.console_auth import ADMINISTER, console_required, render_console
@@ -111,7 +113,15 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_console(
         request,
         "console/customer_detail.html",
-        {"customer": customer, "members": members, "form": form},
+        {
+            "customer": customer,
+            "members": members,
+            "form": form,
+            # Art. 19: who the customer's data was disclosed to (deletions.gdpr.recipients).
+            "recipients": recipients.customer_recipients(customer),
+            "recipient_form": RecipientForm(),
+            "processor_name": recipients.PROCESSOR_NAME,
+        },
         section="customers",
     )
 

@@ -29,7 +29,7 @@ from deletions.forms.console import (
     ReasonForm,
     RejectForm,
 )
-from deletions.gdpr import certificates, subject_notices
+from deletions.gdpr import certificates, recipients, subject_notices
 from deletions.gdpr import deadlines as gdpr_deadlines
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.reporting import console_queries
@@ -257,6 +257,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "max_pause_days": settings.GDPR_MAX_PAUSE_DAYS,
             "conflicts": conflicts,
             "certificate_versions": certificates.versions(req),
+            # Art. 19: the recipients of a GDPR erasure and whether each was informed.
+            "recipient_rows": recipients.for_request(req)
+            if req.kind == DeletionRequest.Kind.GDPR
+            else [],
+            "can_mark_informed": recipients.can_record_informed(req),
+            "today": timezone.localdate(),
             **state,
         },
         section="queue",

@@ -16,7 +16,7 @@ from deletions.gdpr import deadlines as gdpr
 from deletions.gdpr import subject_notices
 from deletions.models import Approval, DeletionItem, DeletionRequest, Source
 from deletions.reporting.progress import FINISHED_STATUSES, Progress, cooling_off, progress_for
-from deletions.requests import holds, receipts, results, transitions
+from deletions.requests import holds, reads, receipts, results, transitions
 from deletions.views.customer import (
     CustomerRequest,
     customer_required,
@@ -208,6 +208,7 @@ def _finished_request(request: CustomerRequest, pk: int) -> DeletionRequest:
 def receipt_csv(request: CustomerRequest, pk: int) -> StreamingHttpResponse:
     """The receipt as CSV, streamed so that 100,000 items need no more memory than 10."""
     req = _finished_request(request, pk)
+    reads.receipt_viewed(req, actor=request.user, source=Source.WEB, fmt="csv")
     response = StreamingHttpResponse(receipts.csv_rows(req), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="deletion-receipt-{req.pk}.csv"'
     return response
@@ -218,6 +219,7 @@ def receipt_csv(request: CustomerRequest, pk: int) -> StreamingHttpResponse:
 def receipt_html(request: CustomerRequest, pk: int) -> HttpResponse:
     """A printable receipt."""
     req = _finished_request(request, pk)
+    reads.receipt_viewed(req, actor=request.user, source=Source.WEB, fmt="html")
     summary = receipts.summary(req)
     ctx = {
         "req": req,

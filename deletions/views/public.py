@@ -53,6 +53,13 @@ class ErasureForm(forms.Form):
         "number.",
     )
 
+    wants_recipients = forms.BooleanField(
+        label="Tell me who my data was disclosed to",
+        required=False,
+        help_text="When your data is erased, the confirmation we send you lists everyone it "
+        "was shared with who we informed of the erasure (GDPR Art. 19).",
+    )
+
     def clean_reference(self) -> str:
         value = str(self.cleaned_data["reference"]).strip()
         if not value.isprintable():
@@ -82,7 +89,12 @@ def erasure_form(request: HttpRequest, slug: str) -> HttpResponse:
             THROTTLE_SCOPE, address, settings.GDPR_INTAKE_LIMIT_PER_EMAIL
         ):
             return _throttled(request, customer)
-        intake.create_intake(customer, email=address, reference=form.cleaned_data["reference"])
+        intake.create_intake(
+            customer,
+            email=address,
+            reference=form.cleaned_data["reference"],
+            wants_recipients=form.cleaned_data["wants_recipients"],
+        )
         return redirect("public:sent", slug=customer.slug)
     return render(request, "public/erasure_form.html", {"customer": customer, "form": form})
 

@@ -49,6 +49,13 @@ PARITY: dict[str, list[str]] = {
     # GDPR intakes and requests filed on a data subject's behalf (each page previews, then acts)
     "console:intake_detail": ["preview_intake", "freeze_intake"],
     "console:intake_dismiss": ["dismiss_intake"],
+    # The controller's step: approvers confirm on the customer's behalf, see clear values
+    "console:intake_confirm": ["confirm_intake"],
+    "console:intake_reveal": ["reveal_intake"],
+    # Art. 19 recipients: kept per customer, marked informed per finished GDPR erasure
+    "console:customer_recipient_add": ["create_recipient"],
+    "console:recipient_remove": ["delete_recipient"],
+    "console:request_recipient_informed": ["mark_recipient_informed"],
     "console:gdpr_new": ["preview_gdpr_request", "file_gdpr_request"],
     # Legal holds
     "console:hold_new": ["place_hold"],

@@ -13,6 +13,7 @@ from deletions.gdpr import deadlines as gdpr
 from deletions.gdpr import intake
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, ParseRun, Source
 from tests.factories import make_runs
+from tests.gdpr.intakes import confirm
 from tests.helpers import force_status, submitted_request
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,8 @@ def gdpr_request(workspace, customer, member):
 def test_every_staff_role_reads_intakes(viewer_api, operator_service_api, verified, customer):
     waiting = intake.create_intake(customer, email="w@example.org", reference="WAIT-1")
     for client in (viewer_api, operator_service_api):
-        listed = client.get(INTAKES).json()["results"]
+        assert client.get(INTAKES).json()["results"] == []  # none confirmed yet
+        listed = client.get(INTAKES, {"show": "verified"}).json()["results"]
         assert [row["id"] for row in listed] == [verified.pk]
         assert [r["id"] for r in client.get(INTAKES, {"show": "awaiting"}).json()["results"]] == [
             waiting.pk
@@ -78,6 +80,10 @@ def test_an_approver_previews_and_freezes_an_intake(
     approver_api, approver, second_approver_api, verified, subject_runs
 ):
     body = {"reason": "Art. 17 request from the data subject."}
+    refused = approver_api.post(f"{INTAKES}/{verified.pk}/freeze", body, format="json")
+    assert refused.status_code == 403  # the customer has not confirmed the person yet
+    assert "not confirmed by the customer" in refused.json()["error"]["message"]
+    confirm(verified)
     preview = approver_api.post(f"{INTAKES}/{verified.pk}/preview", body, format="json")
     assert preview.status_code == 200, preview.content
     assert (preview.json()["count"], preview.json()["busy"]) == (3, 0)

@@ -37,6 +37,9 @@ REQUIRED = {
     "customer_create": ADMINISTER,
     "customer_detail": ADMINISTER,
     "customer_edit": ADMINISTER,
+    "customer_recipient_add": ADMINISTER,
+    "recipient_remove": ADMINISTER,
+    "request_recipient_informed": APPROVE,
     "staff_list": ADMINISTER,
     "staff_role": ADMINISTER,
     "audit_log": VIEW,
@@ -49,6 +52,8 @@ REQUIRED = {
     "intake_list": VIEW,
     "intake_detail": VIEW,
     "intake_dismiss": APPROVE,
+    "intake_confirm": APPROVE,
+    "intake_reveal": APPROVE,
     "gdpr_new": APPROVE,
     "register": VIEW,
     "register_csv": VIEW,
@@ -70,6 +75,11 @@ POST_ONLY = {
     "workspace_sync",
     "staff_role",
     "intake_dismiss",
+    "intake_confirm",
+    "intake_reveal",
+    "customer_recipient_add",
+    "recipient_remove",
+    "request_recipient_informed",
 }
 
 ROLE_PERMS = {
@@ -105,7 +115,7 @@ def _url(name, objects):
 
 @pytest.fixture
 def objects(pending_request, workspace, customer, viewer, staff_admin):
-    from deletions.models import ErasureIntake, LegalHold, Organization
+    from deletions.models import ErasureIntake, LegalHold, Organization, Recipient
 
     return {
         "organization": Organization.objects.create(name="Acme Extend org"),
@@ -118,6 +128,9 @@ def objects(pending_request, workspace, customer, viewer, staff_admin):
         ),
         "intake": ErasureIntake.objects.create(
             customer=customer, email_hash="0" * 64, subject_ref_hash="1" * 64
+        ),
+        "recipient": Recipient.objects.create(
+            customer=customer, name="Billing", contact="c", means="e-mail"
         ),
         "request": pending_request,
         "workspace": workspace,

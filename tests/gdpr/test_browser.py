@@ -71,7 +71,7 @@ def test_an_expired_link_is_refused_with_a_clear_page(page, customer, settings):
     assert ErasureIntake.objects.get().status == ErasureIntake.Status.AWAITING_VERIFICATION
 
 
-def test_staff_freeze_a_verified_intake_and_verify_a_certificate(
+def test_staff_freeze_a_confirmed_intake_and_verify_a_certificate(
     page, customer, subject_runs, approver, workspace, member, tmp_path
 ):
     link = submit_form(page, customer, "jane@example.org")
@@ -80,6 +80,16 @@ def test_staff_freeze_a_verified_intake_and_verify_a_certificate(
     page.wait_for_selector("h1:has-text('Your request is confirmed')")
 
     sign_in(page, approver)
+    page.goto("/console/gdpr/intakes/?show=verified")
+    page.click("table a:has-text('#')")
+    # Mailbox control alone does not make a request: the customer confirms the person (here an
+    # approver, on its behalf, with a reason).
+    assert page.get_by_role("button", name="Preview").count() == 0
+    page.get_by_label("Why you confirm on the customer's behalf").fill(
+        "Acme's DPO confirmed the patient by phone."
+    )
+    page.get_by_role("button", name=re.compile("Confirm on .*'s behalf")).click()
+    page.wait_for_selector(".msg-success")
     page.goto("/console/gdpr/intakes/")
     shot(page, "console-intakes")
     page.click("table a:has-text('#')")

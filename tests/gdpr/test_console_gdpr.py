@@ -15,36 +15,35 @@ from deletions.gdpr import intake
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
 from deletions.requests import transitions
 from tests.gdpr.conftest import SUBJECT
+from tests.gdpr.intakes import confirmed_intake, verified_intake
 from tests.helpers import submitted_request
 
 RS = DeletionRequest.Status
 
 
-def verified_intake(customer, reference=SUBJECT, email="jane@example.org"):
-    found = intake.create_intake(customer, email=email, reference=reference)
-    return intake.verify_intake(intake.make_token(found))
-
-
-def test_the_intake_list_shows_verified_intakes_by_default(client_of, viewer, customer):
-    verified = verified_intake(customer)
+def test_the_intake_list_shows_confirmed_intakes_by_default(client_of, viewer, customer):
+    confirmed = confirmed_intake(customer)
+    verified = verified_intake(customer, reference="VERI-2", email="v@example.org")
     waiting = intake.create_intake(customer, email="w@example.org", reference="WAIT-1")
     page = client_of(viewer).get(reverse("console:intake_list")).content.decode()
-    assert f"#{verified.pk}" in page
-    assert f"#{waiting.pk}" not in page
+    assert f"#{confirmed.pk}" in page
+    assert f"#{verified.pk}" not in page and f"#{waiting.pk}" not in page
     assert "••••7731" in page and SUBJECT not in page
+    at_customer = client_of(viewer).get(reverse("console:intake_list") + "?show=verified")
+    assert f"#{verified.pk}" in at_customer.content.decode()
     awaiting = client_of(viewer).get(reverse("console:intake_list") + "?show=awaiting")
     assert f"#{waiting.pk}" in awaiting.content.decode()
 
 
 def test_the_empty_intake_list_explains_itself(client_of, viewer):
     page = client_of(viewer).get(reverse("console:intake_list")).content.decode()
-    assert "No verified intake is waiting" in page
+    assert "No confirmed intake is waiting" in page
 
 
 def test_the_preview_counts_the_subjects_runs_without_freezing(
     client_of, approver, customer, subject_runs
 ):
-    found = verified_intake(customer)
+    found = confirmed_intake(customer)
     url = reverse("console:intake_detail", args=[found.pk])
     response = client_of(approver).post(url, {"action": "preview", "reason": "Art. 17"})
     page = response.content.decode()
@@ -60,7 +59,7 @@ def test_freezing_creates_a_gdpr_request_the_freezer_cannot_approve(
     client_of, approver, second_approver, customer, subject_runs
 ):
     with time_machine.travel("2028-01-31 10:00Z"):
-        found = verified_intake(customer)
+        found = confirmed_intake(customer)
     url = reverse("console:intake_detail", args=[found.pk])
     response = client_of(approver).post(url, {"action": "freeze", "reason": "Art. 17"})
     req = DeletionRequest.objects.get()
@@ -88,7 +87,7 @@ def test_freezing_creates_a_gdpr_request_the_freezer_cannot_approve(
 
 
 def test_freezing_an_explicit_list(client_of, approver, customer, subject_runs):
-    found = verified_intake(customer)
+    found = confirmed_intake(customer)
     client_of(approver).post(
         reverse("console:intake_detail", args=[found.pk]),
         {"action": "freeze", "reason": "Art. 17", "run_ids": subject_runs[0]},
@@ -99,18 +98,18 @@ def test_freezing_an_explicit_list(client_of, approver, customer, subject_runs):
 
 
 def test_a_reference_matching_nothing_is_explained(client_of, approver, customer, subject_runs):
-    found = verified_intake(customer, reference="NOBODY-1")
+    found = confirmed_intake(customer, reference="NOBODY-1")
     page = client_of(approver).post(
         reverse("console:intake_detail", args=[found.pk]), {"action": "freeze", "reason": "x"}
     )
     assert "Nothing to delete" in page.content.decode()
     assert not DeletionRequest.objects.exists()
     found.refresh_from_db()
-    assert found.status == ErasureIntake.Status.VERIFIED
+    assert found.status == ErasureIntake.Status.CONFIRMED
 
 
 def test_a_viewer_cannot_freeze(client_of, viewer, customer, subject_runs):
-    found = verified_intake(customer)
+    found = confirmed_intake(customer)
     response = client_of(viewer).post(
         reverse("console:intake_detail", args=[found.pk]), {"action": "freeze", "reason": "x"}
     )
@@ -201,10 +200,11 @@ def test_the_extend_page_refuses_after_the_first_month(
     assert req.extended_due_on is None
 
 
-def test_the_navigation_counts_verified_intakes(client_of, viewer, customer):
+def test_the_navigation_counts_confirmed_intakes(client_of, viewer, customer):
     url = reverse("console:dashboard")
-    assert "verified to handle" not in client_of(viewer).get(url).content.decode()
-    verified_intake(customer)
-    verified_intake(customer, reference="OTHER-2", email="o@example.org")
+    assert "confirmed to handle" not in client_of(viewer).get(url).content.decode()
+    confirmed_intake(customer)
+    confirmed_intake(customer, reference="OTHER-2", email="o@example.org")
+    verified_intake(customer, reference="OTHER-3", email="p@example.org")
     page = client_of(viewer).get(url).content.decode()
-    assert 'aria-label="2 verified to handle">2</span>' in page
+    assert 'aria-label="2 confirmed to handle">2</span>' in page

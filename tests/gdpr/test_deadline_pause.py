@@ -17,6 +17,7 @@ from deletions.gdpr import deadlines as gdpr
 from deletions.gdpr import intake
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
 from tests.gdpr.conftest import SUBJECT
+from tests.gdpr.intakes import confirm
 from tests.helpers import finish, submitted_request
 
 LINK = re.compile(r"https?://\S+/erasure/verify/\S+/")
@@ -220,7 +221,7 @@ def public_request(customer, subject_runs, approver):
     with time_machine.travel("2027-01-10 08:00Z", tick=False):
         found = intake.create_intake(customer, email="jane@example.org", reference=SUBJECT)
         intake.verify_intake(intake.make_token(found))
-        found.refresh_from_db()
+        found = confirm(found)
         req = intake.freeze_intake(
             found, run_ids=[], reason="Art. 17", actor=approver, source=Source.WEB
         )

@@ -13,6 +13,7 @@ from deletions.gdpr import intake
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, ParseRun, Source
 from tests import drive
 from tests.gdpr.conftest import SUBJECT
+from tests.gdpr.intakes import confirm
 from tests.helpers import submitted_request
 
 LINK = re.compile(r"https?://\S+/erasure/verify/\S+/")
@@ -253,7 +254,7 @@ def test_no_subject_reference_is_stored_in_clear_after_the_whole_flow(
 ):
     submit(client, customer, email="jane.sentinel@example.org")
     client.post(link_path(mail.outbox[0]))
-    found = ErasureIntake.objects.get()
+    found = confirm(ErasureIntake.objects.get())
     req = intake.freeze_intake(
         found, run_ids=[], reason="Art. 17", actor=approver, source=Source.WEB
     )

@@ -22,6 +22,8 @@ from deletions.models import (
     OwnershipConflict,
     ParseRun,
     RateLimitSlot,
+    Recipient,
+    RecipientNotice,
     WebhookEvent,
 )
 from tests.factories import make_runs
@@ -237,3 +239,22 @@ def test_the_purge_is_audited_with_every_count(workspace):
     event = AuditEvent.objects.get(action="records.purged")
     assert event.detail == result.as_dict()
     assert event.detail["webhook_events"] == 1
+
+
+def test_art_19_records_go_with_the_certificate_period(workspace, customer, member, settings):
+    settings.RETENTION_CERTIFICATE_DAYS = 30
+    recipient = Recipient.objects.create(customer=customer, name="Payroll Ltd", contact="p@x.io")
+    old_req = submitted_request(workspace, customer, member, prefix="o_")
+    new_req = submitted_request(workspace, customer, member, prefix="n_")
+    for req, informed in ((old_req, OLD.date()), (new_req, FRESH.date())):
+        RecipientNotice.objects.create(
+            request=req,
+            recipient=recipient,
+            recipient_name=recipient.name,
+            informed_on=informed,
+            means="e-mail",
+        )
+    assert purge().recipient_notices == 1
+    assert list(RecipientNotice.objects.values_list("request_id", flat=True)) == [new_req.pk]
+    # The recipient stays on the customer's list.
+    assert Recipient.objects.filter(pk=recipient.pk).exists()

@@ -18,10 +18,11 @@ from django.urls import reverse
 
 from deletions.core.errors import RuleViolation
 from deletions.gdpr import certificate_checks, certificates, intake, subject_notices
-from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
+from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Recipient, Source
 from deletions.requests import transitions
 from deletions.tasks.gdpr_notices import notify_subject_completed_task
 from tests.gdpr.conftest import SUBJECT
+from tests.gdpr.intakes import confirm
 from tests.helpers import finish, submitted_request
 
 SUBJECT_ADDRESS = "jane@example.org"
@@ -39,6 +40,7 @@ def public_request(customer, subject_runs, approver):
         found = intake.create_intake(customer, email=SUBJECT_ADDRESS, reference=SUBJECT)
         intake.verify_intake(intake.make_token(found))
         found.refresh_from_db()
+        found = confirm(found)  # the customer (the controller) confirms the person
         req = intake.freeze_intake(
             found, run_ids=[], reason="Art. 17", actor=approver, source=Source.WEB
         )
@@ -292,6 +294,8 @@ def test_the_console_cancel_page_says_who_will_be_told(
 def nobody_intake(customer, subject_runs):
     found = intake.create_intake(customer, email=SUBJECT_ADDRESS, reference="NOT-A-REFERENCE")
     intake.verify_intake(intake.make_token(found))
+    # The customer confirms the person before staff look for their runs.
+    confirm(ErasureIntake.objects.get(pk=found.pk))
     mail.outbox.clear()
     return ErasureIntake.objects.get(pk=found.pk)
 
@@ -327,6 +331,7 @@ def test_an_intake_with_no_data_is_closed_and_the_subject_is_told(
 def test_no_data_is_refused_while_runs_carry_the_reference(customer, subject_runs, approver_api):
     found = intake.create_intake(customer, email=SUBJECT_ADDRESS, reference=SUBJECT)
     intake.verify_intake(intake.make_token(found))
+    found = confirm(ErasureIntake.objects.get(pk=found.pk))
     mail.outbox.clear()
     answer = approver_api.post(
         f"/api/v1/gdpr/intakes/{found.pk}/dismiss", {"no_data": True}, format="json"
@@ -434,3 +439,33 @@ def test_a_final_notice_that_failed_is_sent_again_by_the_sweep(
     monkeypatch.setattr(emails, "send", real_send)
     assert subject_notices.send_pending_final_notices() == 1
     assert len(to_subject()) == 1 and not address_kept(public_request)
+
+
+def test_no_data_waits_for_the_customer_to_confirm_the_person(customer, approver_api):
+    found = intake.create_intake(customer, email=SUBJECT_ADDRESS, reference="NOT-A-REFERENCE")
+    intake.verify_intake(intake.make_token(found))
+    answer = approver_api.post(
+        f"/api/v1/gdpr/intakes/{found.pk}/dismiss", {"no_data": True}, format="json"
+    )
+    assert answer.status_code == 403
+    assert "only an intake the customer confirmed" in answer.json()["error"]["message"]
+    assert ErasureIntake.objects.get(pk=found.pk).status == ErasureIntake.Status.VERIFIED
+
+
+def test_the_completion_notice_lists_the_recipients_when_the_subject_asked(public_request):
+    Recipient.objects.create(customer=public_request.customer, name="Payroll Ltd", contact="x@p.io")
+    DeletionRequest.objects.filter(pk=public_request.pk).update(subject_wants_recipients=True)
+    req = finish(public_request)
+    notify_subject_completed_task.apply(args=(req.pk,))
+    [message] = to_subject()
+    assert "You asked who your data was disclosed to." in message.body
+    assert "- Extend (the operator's processor)" in message.body
+    assert "- Payroll Ltd" in message.body
+
+
+def test_the_completion_notice_lists_no_recipients_unless_asked(public_request):
+    Recipient.objects.create(customer=public_request.customer, name="Payroll Ltd", contact="x@p.io")
+    req = finish(public_request)
+    notify_subject_completed_task.apply(args=(req.pk,))
+    [message] = to_subject()
+    assert "disclosed" not in message.body and "Payroll Ltd" not in message.body

@@ -39,12 +39,16 @@ WRITTEN_ON_GET = {
     "auditevent",
 }
 # Reads the audit trail records on purpose: exports (of the audit log, of the register of
-# erasure requests) and certificates issued on download with the key that signed them.
+# erasure requests), certificates issued on download with the key that signed them, and the
+# reads of intakes, certificates and receipts (issue 18, point 6).
 READ_RECORDS = {
     "audit.exported",
-    "gdpr.register_exported",
     "certificate.issued",
     "certificate_key.recorded",
+    "gdpr.register_exported",
+    "intake.viewed",
+    "certificate.viewed",
+    "receipt.viewed",
 }
 
 

@@ -120,8 +120,10 @@ class Objects:
         by_segment.update({k: v for k, v in self.extra.items() if isinstance(k, tuple)})
         if (segment, param) in by_segment:
             return by_segment[(segment, param)]
-        if (segment, param) == ("intakes", "pk"):
+        if (segment, param) in (("intakes", "pk"), ("erasure-requests", "pk")):
             return self._intake().pk
+        if (segment, param) == ("recipients", "pk"):
+            return self._recipient().pk
         if (segment, param) in (("tokens", "pk"), ("api-tokens", "pk")):
             return self._api_token().pk
         if (segment, param) in (("api-tokens", "token_id"), ("tokens", "token_id")):
@@ -155,6 +157,16 @@ class Objects:
                 self.customer, email="subject@example.org", reference="subject-42"
             )
         return self.extra["intake"]
+
+    def _recipient(self) -> Any:
+        """A recipient of customer A's data (Art. 19; staff-only pages)."""
+        if "recipient" not in self.extra:
+            from deletions.models import Recipient
+
+            self.extra["recipient"] = Recipient.objects.create(
+                customer=self.customer, name="Sentinel recipient", contact="c", means="e-mail"
+            )
+        return self.extra["recipient"]
 
     def _api_token(self) -> Any:
         """An API token of a customer-A user."""
