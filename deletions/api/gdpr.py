@@ -1,5 +1,5 @@
-"""Staff endpoints for GDPR erasure: intakes from the public form, requests filed on a data
-subject's behalf, and a request's statutory deadline (extend, pause, resume).
+"""Staff endpoints for GDPR erasure: intakes from the public form and requests filed on a data
+subject's behalf (a request's statutory deadline is :mod:`deletions.api.deadlines`).
 
 The console's rules (``console_gdpr``, ``console_deadline``): every staff role reads intakes,
 approvers and admins act. Bodies are checked with the console's forms, and every change goes
@@ -27,7 +27,6 @@ from deletions.api.staff_base import (
     IDEMPOTENCY_PARAMETER,
     WRITE_ERRORS,
     CanApprove,
-    Flag,
     Text,
     Whole,
     checked_body,
@@ -43,9 +42,8 @@ from deletions.api.views import (
     _errors,
     _page,
     _query,
-    load_request,
 )
-from deletions.forms.gdpr import ExtendForm, OnBehalfForm, PauseForm, ScopeForm
+from deletions.forms.gdpr import OnBehalfForm, ScopeForm
 from deletions.gdpr import controller, intake, no_data
 from deletions.gdpr import deadlines as gdpr
 from deletions.models import DeletionRequest, ErasureIntake, Source
@@ -158,38 +156,6 @@ class PreviewSerializer(serializers.Serializer[Any]):
     sample = SampleRunSerializer(many=True)
 
 
-class ExtendSerializer(serializers.Serializer[Any]):
-    months = Whole(min_value=1, max_value=2, help_text="1 or 2.")
-    reason = Text(max_length=5000, help_text="Sent to the data subject.")
-
-
-class DeadlinePauseSerializer(serializers.Serializer[Any]):
-    reason = Text(max_length=2000, help_text="What you are waiting for from the data subject.")
-    ask_subject = Flag(
-        default=False,
-        help_text="E-mail the data subject this, with a link to answer that resumes the "
-        "deadline (only for requests from the public form).",
-    )
-
-
-class DeadlineSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=DeletionRequest.Kind.choices)
-    received_on = serializers.DateField(allow_null=True)
-    due_on = serializers.DateField(allow_null=True)
-    extended_due_on = serializers.DateField(allow_null=True)
-    effective_due_on = serializers.DateField(allow_null=True)
-    extension_reason = Text()
-    extended_at = serializers.DateTimeField(allow_null=True)
-    paused = serializers.SerializerMethodField()
-    deadline_paused_at = serializers.DateTimeField(allow_null=True)
-    deadline_pause_reason = Text()
-    deadline_paused_days = serializers.IntegerField()
-
-    def get_paused(self, req: DeletionRequest) -> bool:
-        return gdpr.is_paused(req)
-
-
 def _intakes() -> QuerySet[ErasureIntake]:
     return ErasureIntake.objects.select_related("customer")
 
@@ -206,11 +172,6 @@ def _preview(customer: Any, reference: str, run_ids: list[str]) -> Response:
 
 def _created(req: DeletionRequest) -> Response:
     return _detail(req, http_status=status.HTTP_201_CREATED)
-
-
-def _deadline(req: DeletionRequest) -> Response:
-    req.refresh_from_db()
-    return Response(DeadlineSerializer(req).data)
 
 
 # --- Intakes ---
@@ -376,86 +337,3 @@ class OnBehalf(ApiView):
             return _created(req)
 
         return idempotent(request, work)
-
-
-# --- A request's deadline ---
-
-
-class Deadline(ApiView):
-    permission_classes = [IsStaff]
-
-    @extend_schema(
-        operation_id="get_request_deadline",
-        summary="A request's statutory deadline: due date, extension, pause (staff)",
-        responses={200: DeadlineSerializer, **_errors(*OBJECT_ERRORS)},
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        return _deadline(load_request(request, pk))
-
-
-class DeadlineExtend(ApiView):
-    permission_classes = [CanApprove]
-
-    @extend_schema(
-        operation_id="extend_request_deadline",
-        summary="Extend a GDPR request's deadline by one or two months (approvers, admins)",
-        description="Art. 12(3): within the first month only, by at most two further months in "
-        "all, with a reason the data subject is told by e-mail (if they gave an address on the "
-        "public form; the request's timeline records each notice as subject.notified). "
-        "Otherwise a 403 that says why.",
-        request=ExtendSerializer,
-        responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        req = load_request(request, pk)
-        data = checked_body(request, ExtendSerializer)
-        values = form_values(ExtendForm(form_data(data)))
-        gdpr.extend_deadline(
-            req,
-            months=values["months"],
-            reason=values["reason"],
-            actor=request.user,
-            source=Source.API,
-        )
-        return _deadline(req)
-
-
-class DeadlinePause(ApiView):
-    permission_classes = [CanApprove]
-
-    @extend_schema(
-        operation_id="pause_request_deadline",
-        summary="Pause a GDPR request's deadline while waiting on the data subject (approvers)",
-        description="The due date moves by the days it stays paused, GDPR_MAX_PAUSE_DAYS in all "
-        "at most (a pause then ends by itself; pausing beyond it is a 403). The data subject, if "
-        "they gave an address, is told the reason; with ask_subject, also sent a link whose use "
-        "resumes the deadline.",
-        request=DeadlinePauseSerializer,
-        responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        req = load_request(request, pk)
-        data = checked_body(request, DeadlinePauseSerializer)
-        values = form_values(PauseForm(form_data(data)))
-        gdpr.pause_deadline(
-            req,
-            reason=values["reason"],
-            actor=request.user,
-            source=Source.API,
-            ask_subject=bool(values.get("ask_subject")),
-        )
-        return _deadline(req)
-
-
-class DeadlineResume(ApiView):
-    permission_classes = [CanApprove]
-
-    @extend_schema(
-        operation_id="resume_request_deadline",
-        summary="Resume a paused deadline: it moves by the days it was paused (approvers)",
-        request=None,
-        responses={200: DeadlineSerializer, **_errors(*WRITE_ERRORS)},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        req = gdpr.resume_deadline(load_request(request, pk), actor=request.user, source=Source.API)
-        return _deadline(req)

@@ -7,6 +7,7 @@ from deletions.api import (
     certificates,
     controller,
     credentials,
+    deadlines,
     docs,
     gdpr,
     inventory,
@@ -44,13 +45,19 @@ urlpatterns = [
         certificates.CertificatePdf.as_view(),
         name="certificate_pdf",
     ),
-    path("requests/<int:pk>/deadline", gdpr.Deadline.as_view(), name="deadline"),
+    path("requests/<int:pk>/deadline", deadlines.Deadline.as_view(), name="deadline"),
     path(
-        "requests/<int:pk>/deadline/extend", gdpr.DeadlineExtend.as_view(), name="deadline_extend"
+        "requests/<int:pk>/deadline/extend",
+        deadlines.DeadlineExtend.as_view(),
+        name="deadline_extend",
     ),
-    path("requests/<int:pk>/deadline/pause", gdpr.DeadlinePause.as_view(), name="deadline_pause"),
     path(
-        "requests/<int:pk>/deadline/resume", gdpr.DeadlineResume.as_view(), name="deadline_resume"
+        "requests/<int:pk>/deadline/pause", deadlines.DeadlinePause.as_view(), name="deadline_pause"
+    ),
+    path(
+        "requests/<int:pk>/deadline/resume",
+        deadlines.DeadlineResume.as_view(),
+        name="deadline_resume",
     ),
     path(
         "requests/<int:pk>/recipients",
