@@ -88,14 +88,17 @@ def duration_text(seconds: float) -> str:
 
 def elapsed_text(seconds: float) -> str:
     """A measured duration: '12 s', '4 min 09 s', '2 h 05 min', '3 d 4 h'."""
-    s = max(round(seconds), 0)
+    return _duration(max(round(seconds), 0), hour_minutes="{:02d}")
+
+
+def _duration(s: int, *, hour_minutes: str) -> str:
     days, rest = divmod(s, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
     if days:
         return f"{days} d {hours} h"
     if hours:
-        return f"{hours} h {minutes:02d} min"
+        return f"{hours} h {hour_minutes.format(minutes)} min"
     if minutes:
         return f"{minutes} min {secs:02d} s"
     return f"{secs} s"
@@ -285,15 +288,6 @@ def cooling_off(req: DeletionRequest) -> dict[str, Any] | None:
 
 
 def remaining_text(seconds: float) -> str:
-    """'2 d 3 h', '5 h 12 min', '4 min 09 s', '12 s' (static/js/countdown.js says the same)."""
-    s = max(int(seconds), 0)
-    days, rest = divmod(s, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
+    """'2 d 3 h', '5 h 12 min', '4 min 09 s', '12 s' (static/js/countdown.js says the same):
+    a countdown never rounds up, and its minutes next to hours are not padded."""
+    return _duration(max(int(seconds), 0), hour_minutes="{}")
