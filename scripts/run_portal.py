@@ -23,6 +23,9 @@ PYTHON = sys.executable
 WEB_PORT = int(os.environ.get("PORT", "8000"))
 SIM_PORT = int(os.environ.get("SIMULATOR_PORT", "8025"))
 SIM_URL = f"http://127.0.0.1:{SIM_PORT}"
+# Where the portal keeps its files (portal/settings.py reads the same variable); beat's
+# schedule goes there too, so PORTAL_VAR_DIR alone decides where `make run` writes.
+VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", str(ROOT / "var")))
 
 # The data subject whose documents the demo holds (the public form's reference to try).
 DEMO_SUBJECT = "patient-4711"
@@ -91,6 +94,7 @@ def main() -> None:
     # The simulator listens on 127.0.0.1 over http: the outbound URL policy lets it through by
     # name only (docs/deployment.md, "Outbound URL policy").
     os.environ.setdefault("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,localhost")
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     subprocess.run(manage("migrate", "--verbosity", "0"), check=True, cwd=ROOT)
     subprocess.run(manage("seed_demo", "--extend-url", SIM_URL), check=True, cwd=ROOT)
 
@@ -130,9 +134,7 @@ def main() -> None:
     start(manage("runserver", f"127.0.0.1:{WEB_PORT}"))
     celery = [PYTHON, "-m", "celery", "-A", "portal"]
     start([*celery, "worker", "--loglevel", "INFO", "--concurrency", "4", "--pool", "threads"])
-    start(
-        [*celery, "beat", "--loglevel", "INFO", "--schedule", str(ROOT / "var" / "beat-schedule")]
-    )
+    start([*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR_DIR / "beat-schedule")])
     wait_for_port(WEB_PORT)
     fill_inventory()
 
