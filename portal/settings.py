@@ -430,6 +430,34 @@ CELERY_BEAT_SCHEDULE["purge-expired-records"] = {
     "schedule": 24 * 3600.0,
 }
 
+# --- Retention policies (deletions/policies/). ---
+# Age policies are evaluated once a day at this hour in each customer's time zone; "after
+# processing" policies every RETENTION_POLICY_TICK_SECONDS (the beat tick that evaluates both).
+RETENTION_POLICY_EVALUATION_HOUR: int = env.int("RETENTION_POLICY_EVALUATION_HOUR", default=2)
+RETENTION_POLICY_TICK_SECONDS: float = env.float("RETENTION_POLICY_TICK_SECONDS", default=600.0)
+# Most runs one evaluation puts into its request; a larger backlog is spread over several days.
+RETENTION_POLICY_CAP: int = env.int("RETENTION_POLICY_CAP", default=10_000)
+# The customer's admins are told this many days before a newly approved policy first acts.
+RETENTION_POLICY_NOTICE_DAYS: int = env.int("RETENTION_POLICY_NOTICE_DAYS", default=7)
+# An evaluation selecting more runs than this is announced to the customer's admins, and its
+# request waits RETENTION_POLICY_NOTICE_HOURS (or the cooling-off window, if longer) so that
+# runs can still be exempted.
+RETENTION_POLICY_NOTICE_THRESHOLD: int = env.int("RETENTION_POLICY_NOTICE_THRESHOLD", default=1000)
+RETENTION_POLICY_NOTICE_HOURS: int = env.int("RETENTION_POLICY_NOTICE_HOURS", default=24)
+if not 0 <= RETENTION_POLICY_EVALUATION_HOUR <= 23:
+    raise ImproperlyConfigured("RETENTION_POLICY_EVALUATION_HOUR must be an hour, 0 to 23.")
+if not 1 <= RETENTION_POLICY_CAP <= MAX_RUNS_PER_REQUEST:
+    # One evaluation is one request: it cannot hold more than a request may.
+    raise ImproperlyConfigured("RETENTION_POLICY_CAP must be between 1 and MAX_RUNS_PER_REQUEST.")
+CELERY_BEAT_SCHEDULE["retention-policies"] = {
+    "task": "deletions.evaluate_retention_policies",
+    "schedule": RETENTION_POLICY_TICK_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["retention-monthly-summaries"] = {
+    "task": "deletions.send_retention_summaries",
+    "schedule": 3600.0,
+}
+
 # --- The JSON API (deletions/api/). ---
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["deletions.api.auth.TokenAuthentication"],

@@ -3,7 +3,7 @@
 ``from deletions.models import X`` is how the rest of the code (and the migrations) names a
 model, so the split below is invisible outside this package. The modules import one another in
 this order only: ``source``, ``workspaces``, ``accounts``, ``inventory``, ``requests``, ``holds``,
-``audit``, ``gdpr``, ``recipients``, ``tokens``, ``notifications``.
+``audit``, ``gdpr``, ``recipients``, ``tokens``, ``notifications``, ``retention``.
 
 Models hold data and the small rules that need nothing but the row itself (a secret's
 encryption, a status label). They import nothing of the portal above them: no domain function,
@@ -24,6 +24,13 @@ from deletions.models.requests import (
     DeletionItem,
     DeletionRequest,
     OwnershipConflict,
+)
+from deletions.models.retention import (
+    PolicyApproval,
+    PolicyEvaluation,
+    RetentionExemption,
+    RetentionPolicy,
+    RetentionSwitch,
 )
 from deletions.models.source import Source
 from deletions.models.tokens import ApiToken, IdempotencyKey
@@ -48,9 +55,14 @@ __all__ = [
     "Organization",
     "OwnershipConflict",
     "ParseRun",
+    "PolicyApproval",
+    "PolicyEvaluation",
     "RateLimitSlot",
     "Recipient",
     "RecipientNotice",
+    "RetentionExemption",
+    "RetentionPolicy",
+    "RetentionSwitch",
     "RunnerLease",
     "ServiceAccount",
     "Source",

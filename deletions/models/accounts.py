@@ -30,6 +30,13 @@ class Customer(models.Model):
         help_text="Hours an approved request waits before anything is sent to Extend; it can "
         "still be cancelled during that time.",
     )
+    time_zone = models.CharField(
+        max_length=64,
+        default="",
+        blank=True,
+        help_text="The customer's time zone (IANA name, e.g. Europe/Paris): retention policies "
+        "are evaluated at RETENTION_POLICY_EVALUATION_HOUR there. Blank: the portal's own.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

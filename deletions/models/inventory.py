@@ -33,6 +33,9 @@ class ParseRun(models.Model):
     file_name = models.CharField(max_length=1024, blank=True)
     extend_status = models.CharField(max_length=20, blank=True)
     extend_created_at = models.DateTimeField(null=True, blank=True)
+    # When the run reached PROCESSED, as Extend last dated it (its updatedAt then), for "N hours
+    # after processing" retention policies; null while it is not processed.
+    processed_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PRESENT)
     open_request = models.ForeignKey(
@@ -66,6 +69,11 @@ class ParseRun(models.Model):
                 fields=["customer", "state", "-extend_created_at", "-id"], name="parserun_cust_list"
             ),
             models.Index(fields=["customer", "run_id"], name="parserun_cust_runid"),
+            models.Index(
+                fields=["customer", "state", "processed_at", "id"],
+                name="parserun_cust_processed",
+                condition=Q(processed_at__isnull=False),
+            ),
             models.Index(fields=["open_request"], name="parserun_open_request"),
             models.Index(
                 fields=["workspace", "last_seen_at"],

@@ -65,6 +65,7 @@ class DeletionRequest(models.Model):
     class Kind(models.TextChoices):
         STANDARD = "standard", "Standard"
         GDPR = "gdpr", "GDPR erasure (Art. 17)"
+        RETENTION = "retention", "Retention policy"
 
     class Scope(models.TextChoices):
         EXPLICIT = "explicit", "Selected runs"
@@ -86,6 +87,16 @@ class DeletionRequest(models.Model):
         default=dict, blank=True, help_text="The filter as submitted, for the record."
     )
     reason = models.TextField()
+    # A retention request: the policy whose evaluation created it and the version of its
+    # selection whose standing approval approved it (deletions.retention.evaluation).
+    retention_policy = models.ForeignKey(
+        "RetentionPolicy",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests",
+    )
+    policy_version = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(
         max_length=30, choices=Status.choices, default=Status.PENDING_APPROVAL, db_index=True
     )

@@ -295,6 +295,20 @@ def _explain_missing(req: DeletionRequest, customer: Customer, ids: list[str]) -
     raise UnknownRuns(count=len(unknown), given=len(ids), examples=unknown[:UNKNOWN_EXAMPLES])
 
 
+def claim_runs(req: DeletionRequest, runs: QuerySet[ParseRun], limit: int) -> int:
+    """Claim for *req* at most *limit* of *runs* (in their order) that are in no open request,
+    in one UPDATE whatever their number; return how many. The items come with ``create_items``.
+    """
+    first = runs.values("pk")[:limit]
+    return ParseRun.objects.filter(pk__in=first, open_request__isnull=True).update(open_request=req)
+
+
+def create_items(req: DeletionRequest) -> int:
+    """The items of every run *req* claimed; return how many (the request's frozen size)."""
+    _create_items(req)
+    return DeletionItem.objects.filter(request=req).count()
+
+
 def _create_items(req: DeletionRequest) -> None:
     """One INSERT ... SELECT for all the runs claimed by *req*."""
     items = DeletionItem._meta.db_table

@@ -32,6 +32,7 @@ from deletions.models import (
     DeletionRequest,
     OwnershipConflict,
     ParseRun,
+    PolicyApproval,
     Source,
 )
 from deletions.requests import cooling_off, tombstones
@@ -157,6 +158,17 @@ def _require_perm(actor: Actor, perm: str, what: str) -> User:
     if not isinstance(actor, User) or not actor.is_active or not actor.has_perm(perm):
         raise RuleViolation(f"You are not allowed to {what}.")
     return actor
+
+
+def require_approver(actor: Actor, what: str) -> User:
+    """*actor* as a user who may approve (requests, and retention policies under the same
+    rules); refuse otherwise with "You are not allowed to *what*"."""
+    return _require_perm(actor, APPROVE_PERMISSION, what)
+
+
+def require_operator(actor: Actor, what: str) -> User:
+    """*actor* as a user who may pause, resume and retry deletion work."""
+    return _require_perm(actor, OPERATE_PERMISSION, what)
 
 
 def requested_by_same_person(req: DeletionRequest, user: User) -> bool:
@@ -298,6 +310,58 @@ def approve_request(
         return req
 
 
+def approve_under_policy(
+    request: DeletionRequest,
+    approvals: Iterable[PolicyApproval],
+    *,
+    not_before: datetime | None = None,
+) -> DeletionRequest:
+    """Approve a retention request by its policy's standing approval: each approval of the
+    policy's version becomes one of the request's (its timeline and certificate name them), and
+    the request waits for the customer's cooling-off window, or until *not_before* if later (a
+    large evaluation's notice period)."""
+    approvals = list(approvals)
+    with transaction.atomic():
+        req = _lock(request)
+        _check(req, "approve")
+        if req.kind != DeletionRequest.Kind.RETENTION or req.retention_policy_id is None:
+            raise RuleViolation("Only a retention request is approved by its policy.")
+        given = [a for a in approvals if a.decision == PolicyApproval.Decision.APPROVE]
+        if len(given) < req.required_approvals:
+            raise RuleViolation(
+                f"Retention policy #{req.retention_policy_id} has {len(given)} of the "
+                f"{req.required_approvals} approvals it needs."
+            )
+        Approval.objects.bulk_create(
+            Approval(
+                request=req,
+                approver_id=a.approver_id,
+                decision=Approval.Decision.APPROVE,
+                comment=f"Standing approval of retention policy #{a.policy_id} "
+                f"(version {a.version})" + (f": {a.comment}" if a.comment else ""),
+                created_at=a.created_at,
+            )
+            for a in given
+        )
+        req.approved_at = timezone.now()
+        window = cooling_off.window(req, req.approved_at)
+        req.execute_after = max(window.execute_after, not_before or window.execute_after)
+        return _move(
+            req,
+            "approve",
+            RS.APPROVED,
+            actor=None,
+            source=Source.SYSTEM,
+            fields=("approved_at", "execute_after"),
+            detail={
+                "retention_policy": req.retention_policy_id,
+                "policy_version": req.policy_version,
+                "approved_by": [a.approver_id for a in given],
+                "execute_after": req.execute_after.isoformat(),
+            },
+        )
+
+
 def reject_request(
     request: DeletionRequest,
     *,
@@ -424,8 +488,10 @@ def pause_request(
 def resume_request(
     request: DeletionRequest, *, actor: Actor, source: Source | str
 ) -> DeletionRequest:
-    """Let a paused request run again."""
-    _require_perm(actor, OPERATE_PERMISSION, "resume deletion work")
+    """Let a paused request run again. The system resumes the requests a retention policy's
+    pause stopped when the policy is resumed (deletions.policies.rules)."""
+    if source != Source.SYSTEM:
+        _require_perm(actor, OPERATE_PERMISSION, "resume deletion work")
     with transaction.atomic():
         req = _lock(request)
         return _move(req, "resume", RS.RUNNING, actor=actor, source=source)
