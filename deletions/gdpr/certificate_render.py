@@ -135,6 +135,12 @@ def render_pdf(cert: Certificate) -> bytes:
             line(label, dates.get(key))
     if req.get("requested_by"):
         line("Requested by", req["requested_by"])
+    if policy := req.get("retention_policy"):
+        line(
+            "Retention policy",
+            f"#{policy['id']} {policy['name']} (version {policy['version']}): {policy['rule']}, "
+            f"runs before {policy.get('cut_off') or '-'}",
+        )
     # By role from v3 on; certificates issued before named the approvers' usernames.
     line(
         "Approved by",

@@ -166,17 +166,29 @@ def build_document(req: DeletionRequest) -> dict[str, Any]:
     def count(key: str, value: str) -> int:
         return sum(1 for r in runs if r[key] == value)
 
+    request_block: dict[str, Any] = {
+        "id": req.pk,
+        "kind": req.kind,
+        "status": req.status,
+        "scope": req.scope,
+        "data_subject": req.subject_ref_hint or None,
+        "requested_by": requested_by,
+    }
+    if req.retention_policy_id is not None:
+        # A retention request was asked for by no one: its policy, approved in advance, is why.
+        policy = req.retention_policy
+        assert policy is not None
+        request_block["retention_policy"] = {
+            "id": policy.pk,
+            "name": policy.name,
+            "version": req.policy_version,
+            "rule": policy.rule_text,
+            "cut_off": req.scope_filter.get("cut_off"),
+        }
     return {
         "format": FORMAT,
         "issuer": settings.SITE_NAME,
-        "request": {
-            "id": req.pk,
-            "kind": req.kind,
-            "status": req.status,
-            "scope": req.scope,
-            "data_subject": req.subject_ref_hint or None,
-            "requested_by": requested_by,
-        },
+        "request": request_block,
         "customer": {"name": req.customer.name, "reference": req.customer.external_ref},
         "dates": {
             "received_on": _iso(req.received_on),
