@@ -12,6 +12,7 @@ from deletions.accounts import roles
 from deletions.core.errors import RuleViolation, SubmissionError
 from deletions.models import (
     AuditEvent,
+    Customer,
     DeletionItem,
     DeletionRequest,
     Membership,
@@ -21,7 +22,7 @@ from deletions.models import (
 )
 from deletions.policies import evaluation, exemptions, rules
 from deletions.requests import transitions
-from tests.factories import CustomerFactory, customer_user, staff_user
+from tests.factories import customer_user, staff_user
 from tests.policies.conftest import NOW, active_policy, aged_runs
 
 pytestmark = pytest.mark.django_db
@@ -68,9 +69,8 @@ def test_a_narrowed_small_policy_needs_one_approver_who_is_not_its_proposer(ws, 
 
 def test_members_and_other_customers_admins_cannot_propose(acme, ws):
     member = customer_user(acme, role=Membership.Role.MEMBER, username="member")
-    stranger = customer_user(
-        CustomerFactory(name="Other"), role=Membership.Role.ADMIN, username="other-admin"
-    )
+    other = Customer.objects.create(name="Other", external_ref="other", slug="other")
+    stranger = customer_user(other, role=Membership.Role.ADMIN, username="other-admin")
     for user in (member, stranger):
         with pytest.raises(RuleViolation):
             rules.propose_policy(acme, _values(older_than_days=30), actor=user, source=Source.WEB)
@@ -118,7 +118,9 @@ def _running_retention_request(ws, acme, acme_admin, approvers, ages=(60, 50, 40
     with time_machine.travel(NOW - timedelta(days=8), tick=False):
         policy = active_policy(acme, acme_admin, approvers, older_than_days=30)
     with time_machine.travel(NOW, tick=False):
-        req = evaluation.evaluate(policy).evaluation.request
+        outcome = evaluation.evaluate(policy).evaluation
+        assert outcome is not None and outcome.request is not None
+        req = outcome.request
         req.refresh_from_db()
         if req.status == RS.APPROVED:
             req = transitions.start_request(req, actor=None, source=Source.SYSTEM)
