@@ -14,7 +14,12 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from deletions.api.serializers import PK_MAX, PageQuerySerializer, StrictIntegerField
+from deletions.api.serializers import (
+    PK_MAX,
+    ApprovalSerializer,
+    PageQuerySerializer,
+    StrictIntegerField,
+)
 from deletions.api.staff_base import Flag, Text, Whole, page_of
 from deletions.models import PolicyApproval, RetentionPolicy
 from deletions.policies import exemptions
@@ -150,13 +155,16 @@ class PolicyNoteSerializer(StrictBody):
     )
 
 
-class PolicyQuerySerializer(PageQuerySerializer):
+class CustomerQuerySerializer(PageQuerySerializer):
     customer = StrictIntegerField(
         required=False,
         min_value=1,
         max_value=PK_MAX,
-        help_text="Staff: one customer's policies (its id). A customer token sees its own only.",
+        help_text="Staff: one customer's only (its id). A customer token sees its own only.",
     )
+
+
+class PolicyQuerySerializer(CustomerQuerySerializer):
     status = serializers.ChoiceField(choices=ST.choices, required=False)
 
 
@@ -174,15 +182,6 @@ class ExemptionCreateSerializer(StrictBody):
         required=False,
         help_text="The run's customer's id. Staff tokens must give it; customer tokens exempt "
         "their own customer's runs.",
-    )
-
-
-class ExemptionQuerySerializer(PageQuerySerializer):
-    customer = StrictIntegerField(
-        required=False,
-        min_value=1,
-        max_value=PK_MAX,
-        help_text="Staff: one customer's exemptions (its id).",
     )
 
 
@@ -262,12 +261,11 @@ class PolicySerializer(serializers.Serializer[Any]):
 PolicyPageSerializer = page_of(PolicySerializer)
 
 
-class PolicyApprovalSerializer(serializers.Serializer[Any]):
+class PolicyApprovalSerializer(ApprovalSerializer):
+    """A decision on one version of a policy, shaped as a request's approval."""
+
     version = serializers.IntegerField(help_text="The version of the policy decided on.")
-    approver = serializers.CharField(source="approver.username")
     decision = serializers.ChoiceField(choices=PolicyApproval.Decision.choices)
-    comment = serializers.CharField()
-    created_at = serializers.DateTimeField()
 
 
 class PolicyEvaluationSerializer(serializers.Serializer[Any]):

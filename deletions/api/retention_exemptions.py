@@ -61,11 +61,11 @@ class ExemptionList(ApiView):
         summary="List runs exempted from retention policies, newest first",
         description="A customer token sees its customer's exemptions; staff every customer's, "
         "optionally one customer's (customer).",
-        parameters=[ps.ExemptionQuerySerializer],
+        parameters=[ps.CustomerQuerySerializer],
         responses={200: ps.ExemptionPageSerializer, **_errors(*READ_ERRORS)},
     )
     def get(self, request: Request) -> Response:
-        params = query(request, ps.ExemptionQuerySerializer)
+        params = query(request, ps.CustomerQuerySerializer)
         rows = visible_exemptions(request)
         if params.get("customer"):
             rows = rows.filter(customer_id=params["customer"])

@@ -92,6 +92,12 @@ def _documented(response, method, path):
     return response
 
 
+def _after_notice(policy):
+    """A minute after the policy may first act (its notice period over)."""
+    assert policy.first_action_at is not None
+    return policy.first_action_at + timedelta(minutes=1)
+
+
 def _error(response):
     return response.json()["error"]
 
@@ -139,7 +145,7 @@ def test_a_policy_proposed_approved_by_two_and_evaluated_shows_its_request(
     assert [a["approver"] for a in second.json()["approvals"]] == ["anna", "arthur"]
 
     policy = RetentionPolicy.objects.get(pk=body["id"])
-    clock.move_to(policy.first_action_at + timedelta(minutes=1))
+    clock.move_to(_after_notice(policy))
     outcome = evaluation.evaluate(policy)
     assert outcome.evaluation is not None
 
@@ -585,7 +591,7 @@ def test_exempting_a_run_in_a_retention_request_takes_it_out(
     clock, runs, customer, customer_admin, approver, second_approver, admin_api
 ):
     policy = _active(customer, customer_admin, (approver, second_approver))
-    clock.move_to(policy.first_action_at + timedelta(minutes=1))
+    clock.move_to(_after_notice(policy))
     req = evaluation.evaluate(policy).evaluation.request
     DeletionRequest.objects.filter(pk=req.pk).update(status=DeletionRequest.Status.APPROVED)
     made = admin_api.post(EXEMPTIONS, {"run_id": "a_31d_1", "reason": "Keep"}, format="json")
@@ -675,7 +681,7 @@ def test_the_answers_have_the_documented_shape(
     _documented(exempted, "POST", EXEMPTIONS)
     _documented(admin_api.get(EXEMPTIONS), "GET", EXEMPTIONS)
     policy = RetentionPolicy.objects.get(pk=policy_id)
-    clock.move_to(policy.first_action_at + timedelta(minutes=1))
+    clock.move_to(_after_notice(policy))
     evaluation.evaluate(policy)
     detail = _documented(admin_api.get(f"{POLICIES}/{policy_id}"), "GET", one).json()
     assert detail["evaluations"][0]["request"] is not None

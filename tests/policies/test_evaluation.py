@@ -40,7 +40,10 @@ def test_an_evaluation_takes_exactly_the_expired_runs_of_its_customer(
     assert req.retention_policy == policy
     taken = set(req.items.values_list("parse_run__run_id", flat=True))
     assert taken == {"a_40d_0", "a_31d_1"}
-    assert req.status in (DeletionRequest.Status.APPROVED, DeletionRequest.Status.RUNNING)
+    assert DeletionRequest.Status(req.status) in (
+        DeletionRequest.Status.APPROVED,
+        DeletionRequest.Status.RUNNING,
+    )
     approvers_named = set(
         Approval.objects.filter(request=req).values_list("approver__username", flat=True)
     )
