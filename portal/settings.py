@@ -495,6 +495,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         # A refusal's ground, named "ground" in bodies and the register, "refusal_ground" on
         # a request: one enum.
         "RefusalGroundEnum": "deletions.requests.grounds.RefusalGround",
+        # Retention policies have a status, a basis and decisions of their own.
+        "PolicyStatusEnum": "deletions.models.RetentionPolicy.Status",
+        "PolicyBasisEnum": "deletions.models.RetentionPolicy.Basis",
+        "PolicyDecisionEnum": "deletions.models.PolicyApproval.Decision",
     },
 }
 # Requests per minute per token; bodies larger than this are refused (413).

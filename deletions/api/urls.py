@@ -16,6 +16,8 @@ from deletions.api import (
     people,
     recipients,
     register,
+    retention_exemptions,
+    retention_policies,
     staff,
     views,
     workspaces,
@@ -139,6 +141,48 @@ urlpatterns = [
         "notifications/deliveries",
         notification_settings.Deliveries.as_view(),
         name="notification_deliveries",
+    ),
+    path("retention-policies", retention_policies.PolicyList.as_view(), name="retention_policies"),
+    path("retention-policies/switch", retention_policies.Switch.as_view(), name="retention_switch"),
+    path(
+        "retention-policies/<int:pk>",
+        retention_policies.PolicyDetail.as_view(),
+        name="retention_policy",
+    ),
+    path(
+        "retention-policies/<int:pk>/approve",
+        retention_policies.Approve.as_view(),
+        name="retention_policy_approve",
+    ),
+    path(
+        "retention-policies/<int:pk>/reject",
+        retention_policies.Reject.as_view(),
+        name="retention_policy_reject",
+    ),
+    path(
+        "retention-policies/<int:pk>/pause",
+        retention_policies.Pause.as_view(),
+        name="retention_policy_pause",
+    ),
+    path(
+        "retention-policies/<int:pk>/resume",
+        retention_policies.Resume.as_view(),
+        name="retention_policy_resume",
+    ),
+    path(
+        "retention-policies/<int:pk>/retire",
+        retention_policies.Retire.as_view(),
+        name="retention_policy_retire",
+    ),
+    path(
+        "retention-exemptions",
+        retention_exemptions.ExemptionList.as_view(),
+        name="retention_exemptions",
+    ),
+    path(
+        "retention-exemptions/<int:pk>",
+        retention_exemptions.ExemptionDetail.as_view(),
+        name="retention_exemption",
     ),
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

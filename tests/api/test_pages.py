@@ -101,6 +101,31 @@ def test_the_schema_is_public_openapi_3(client):
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
+def test_every_operation_documents_its_answers(client):
+    """A summary, a success answer with its body's schema (none only for 204), and every error
+    answer in the one error shape; every body it takes has a schema."""
+    schema = client.get("/api/v1/schema").json()
+    operations = [
+        (f"{method.upper()} {path}", op)
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+    ]
+    assert "GET /api/v1/retention-policies/{id}" in dict(operations)
+    for name, op in operations:
+        assert op.get("summary"), name
+        answers = op["responses"]
+        successes = [code for code in answers if code.startswith("2")]
+        assert successes, name
+        for code in successes:
+            if code != "204":
+                assert all("schema" in body for body in answers[code]["content"].values()), name
+        for code in (code for code in answers if code[0] in "45"):
+            error = answers[code]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/Error"}, f"{name} {code}"
+        for body in op.get("requestBody", {}).get("content", {}).values():
+            assert "schema" in body, name
+
+
 def test_unknown_api_paths_answer_json_404(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
