@@ -111,6 +111,23 @@ RULES: dict[str, Rule] = {
         "while it is on its customer's list of recipients; staff remove it (audited)."
     ),
     "deletions.NotificationEndpoint": kept("while the customer's notification URL is set."),
+    # --- Retention policies (deletions/policies/). ---
+    "deletions.RetentionPolicy": kept(
+        "as the standing approval its retention requests and their certificates name; a retired "
+        "policy stays on record."
+    ),
+    "deletions.RetentionPolicy_workspaces": kept("with its policy (the workspaces it narrows to)."),
+    "deletions.PolicyApproval": kept(
+        "with its policy: the approvals its retention requests carry."
+    ),
+    "deletions.PolicyEvaluation": kept(
+        "with its policy (counts and dates, no personal data: what each evaluation selected and "
+        "skipped, which the monthly summaries report)."
+    ),
+    "deletions.RetentionExemption": kept(
+        "until the customer removes it (audited); deleted with its run."
+    ),
+    "deletions.RetentionSwitch": kept("forever: one row, the console's switch for every policy."),
     # --- People and access. ---
     "auth.User": kept(
         "while the person has access; leavers are deactivated, not deleted, because their "
