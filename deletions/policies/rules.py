@@ -342,6 +342,11 @@ def reject_policy(
             raise TransitionError(
                 f"This policy is {policy.get_status_display().lower()}; it cannot be rejected now."
             )
+        # As with a request: the proposer does not decide on it (they may retire it instead).
+        if roles.same_person(policy.proposed_by, approver):
+            raise RuleViolation(
+                "You cannot decide on a policy you proposed or last changed; retire it instead."
+            )
         PolicyApproval.objects.update_or_create(
             policy=policy,
             version=policy.version,

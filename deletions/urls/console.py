@@ -13,6 +13,7 @@ from deletions.views import (
     console_holds,
     console_organizations,
     console_people,
+    console_policies,
     console_recipients,
     console_register,
     console_requests,
@@ -77,6 +78,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("holds/new/", console_holds.hold_new, name="hold_new"),
     path("holds/<int:pk>/", console_holds.hold_detail, name="hold_detail"),
     path("holds/<int:pk>/lift/", console_holds.hold_lift, name="hold_lift"),
+    # Retention policies: every customer's, their approvals and the switch for all of them
+    path("retention/", console_policies.policy_list, name="policy_list"),
+    path("retention/stop/", console_policies.retention_stop, name="retention_stop"),
+    path("retention/restart/", console_policies.retention_restart, name="retention_restart"),
+    path("retention/<int:pk>/", console_policies.policy_detail, name="policy_detail"),
+    path("retention/<int:pk>/approve/", console_policies.policy_approve, name="policy_approve"),
+    path("retention/<int:pk>/reject/", console_policies.policy_reject, name="policy_reject"),
+    path("retention/<int:pk>/pause/", console_policies.policy_pause, name="policy_pause"),
+    path("retention/<int:pk>/resume/", console_policies.policy_resume, name="policy_resume"),
     # Workspaces
     path("workspaces/", console_workspaces.workspace_list, name="workspace_list"),
     path("workspaces/new/", console_workspaces.workspace_create, name="workspace_create"),

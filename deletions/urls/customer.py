@@ -1,9 +1,17 @@
 """URL routes for the customer pages. Every object URL loads its object through an ownership
-helper (deletions.views.customer.get_request_for_user, team._team_user): 404 for anyone else."""
+helper (deletions.views.customer.get_request_for_user, team._team_user,
+customer_policies.get_policy_for_user): 404 for anyone else."""
 
 from django.urls import URLPattern, URLResolver, path
 
-from deletions.views import certificates, customer_intakes, customer_requests, customer_runs, team
+from deletions.views import (
+    certificates,
+    customer_intakes,
+    customer_policies,
+    customer_requests,
+    customer_runs,
+    team,
+)
 
 app_name = "customer"
 
@@ -28,6 +36,22 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="intake_confirm",
     ),
     path("erasure-requests/<int:pk>/refuse/", customer_intakes.intake_refuse, name="intake_refuse"),
+    # Retention policies (all users read; admins act) and exempted runs
+    path("retention/", customer_policies.policy_list, name="policies"),
+    path("retention/new/", customer_policies.policy_new, name="policy_new"),
+    path("retention/<int:pk>/", customer_policies.policy_detail, name="policy"),
+    path("retention/<int:pk>/change/", customer_policies.policy_change, name="policy_change"),
+    path("retention/<int:pk>/pause/", customer_policies.policy_pause, name="policy_pause"),
+    path("retention/<int:pk>/resume/", customer_policies.policy_resume, name="policy_resume"),
+    path("retention/<int:pk>/retire/", customer_policies.policy_retire, name="policy_retire"),
+    # The link in the policy notices: /retention/exempt/?run=<run_id>&policy=<id>
+    path("retention/exempt/", customer_policies.exempt, name="exempt"),
+    path("retention/exemptions/", customer_policies.exemption_list, name="exemptions"),
+    path(
+        "retention/exemptions/<int:pk>/remove/",
+        customer_policies.exemption_remove,
+        name="exemption_remove",
+    ),
     path("team/", team.team, name="team"),
     path("team/<int:user_id>/deactivate/", team.deactivate, name="deactivate"),
     path("team/<int:user_id>/reactivate/", team.reactivate, name="reactivate"),

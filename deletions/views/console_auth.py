@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 from deletions.accounts import roles
-from deletions.models import DeletionRequest, ErasureIntake
+from deletions.models import DeletionRequest, ErasureIntake, RetentionPolicy
 
 # Short names for the pages; the permissions themselves are named in deletions.accounts.roles.
 VIEW = roles.VIEW_PERMISSION
@@ -89,6 +89,10 @@ def render_console(
         ).count(),
         # Intakes the customer confirmed: staff turn them into requests.
         "nav_intakes": ErasureIntake.objects.filter(status=ErasureIntake.Status.CONFIRMED).count(),
+        # Retention policies waiting for a decision (their queue is on the Retention page).
+        "nav_policies": RetentionPolicy.objects.filter(
+            status=RetentionPolicy.Status.PENDING_APPROVAL
+        ).count(),
         "section": section,
         **(context or {}),
     }

@@ -62,6 +62,14 @@ REQUIRED = {
     "hold_new": ADMINISTER,
     "hold_detail": VIEW,
     "hold_lift": ADMINISTER,
+    "policy_list": VIEW,
+    "policy_detail": VIEW,
+    "policy_approve": APPROVE,
+    "policy_reject": APPROVE,
+    "policy_pause": OPERATE,
+    "policy_resume": OPERATE,
+    "retention_stop": OPERATE,
+    "retention_restart": OPERATE,
 }
 
 # Certificates exist once a request has finished: the pending request has none yet.
@@ -114,8 +122,9 @@ def _url(name, objects):
 
 
 @pytest.fixture
-def objects(pending_request, workspace, customer, viewer, staff_admin):
-    from deletions.models import ErasureIntake, LegalHold, Organization, Recipient
+def objects(pending_request, workspace, customer, viewer, staff_admin, customer_admin):
+    from deletions.models import ErasureIntake, LegalHold, Organization, Recipient, Source
+    from deletions.policies import rules
 
     return {
         "organization": Organization.objects.create(name="Acme Extend org"),
@@ -133,6 +142,12 @@ def objects(pending_request, workspace, customer, viewer, staff_admin):
             customer=customer, name="Billing", contact="c", means="e-mail"
         ),
         "request": pending_request,
+        "policy": rules.propose_policy(
+            customer,
+            rules.PolicyValues(name="Thirty days", reason="contract", older_than_days=30),
+            actor=customer_admin,
+            source=Source.WEB,
+        ),
         "workspace": workspace,
         "customer": customer,
         "staff": viewer,
