@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from deletions.core.errors import DomainError
 from deletions.forms.policies import PolicyFilterForm, StopAllForm
@@ -70,6 +70,7 @@ def _approvals_given() -> Count:
 
 
 @console_required()
+@require_GET
 def policy_list(request: HttpRequest) -> HttpResponse:
     form = PolicyFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -117,6 +118,7 @@ def _buttons(request: HttpRequest, policy: RetentionPolicy, state: dict[str, Any
 
 
 @console_required()
+@require_GET
 def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
     policy = get_policy(pk)
     ctx = policy_pages.detail_context(policy, request.GET, _user(request), now=timezone.now())

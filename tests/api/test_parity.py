@@ -88,6 +88,13 @@ PARITY: dict[str, list[str]] = {
     "api_pages:team_revoke": ["revoke_token"],
     "api_pages:my_tokens": ["create_my_token"],
     "api_pages:my_revoke": ["revoke_my_token"],
+    # Retention policies and the switch for all of them
+    "console:policy_approve": ["approve_retention_policy"],
+    "console:policy_reject": ["reject_retention_policy"],
+    "console:policy_pause": ["pause_retention_policy"],
+    "console:policy_resume": ["resume_retention_policy"],
+    "console:retention_stop": ["set_retention_switch"],
+    "console:retention_restart": ["set_retention_switch"],
 }
 
 # Console pages that only read, and the API operations that read the same (a register or a
