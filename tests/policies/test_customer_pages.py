@@ -578,4 +578,4 @@ def test_a_run_id_held_in_two_workspaces_asks_which_one(client, ws, acme, acme_a
     assert "Choose the workspace of the run." in text(response)
     assert not RetentionExemption.objects.exists()
     client.post(url, {"run": "dup_45d_0", "workspace": eu.pk, "reason": "keep"})
-    assert RetentionExemption.objects.get().parse_run.workspace == eu
+    assert RetentionExemption.objects.get().parse_run.workspace_id == eu.pk
