@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -465,9 +465,10 @@ def test_processed_runs_are_dated_by_their_updated_at_and_others_not_at_all(sim,
 
 def test_a_sync_does_not_move_a_processing_time_already_known(sim, sim_workspace):
     """A webhook told the portal first: Extend's (earlier) updatedAt does not bring the run's
-    deletion forward, and a run that turned PROCESSED since is dated at its next sync."""
-    [known] = sim.add_runs(runs=[{"id": "pr_told_by_hook", "created_at": 1_790_000_000}])
-    told_at = parse_datetime(known["updatedAt"]) + timedelta(hours=3)
+    deletion forward; a processed run known without a date (stored before runs were dated) is
+    dated at the next sync."""
+    sim.add_runs(runs=[{"id": "pr_told_by_hook", "created_at": 1_790_000_000}])
+    told_at = datetime.fromtimestamp(1_790_000_000 + 3 * 3600, tz=UTC)
     sync.sync_workspace(sim_workspace, sleep=no_sleep)
     ParseRun.objects.filter(run_id="pr_told_by_hook").update(processed_at=told_at)
     undated = ParseRun.objects.filter(workspace=sim_workspace, extend_status="PROCESSED").exclude(
