@@ -37,6 +37,11 @@ def approvers(db):
     )
 
 
+def new_customer(name):
+    """Another customer (untyped, as fixtures are: factories are dynamic)."""
+    return CustomerFactory(name=name)
+
+
 def aged_runs(ws, customer, ages_in_days, *, prefix="age_", processed_hours_ago=None):
     """One present run per age (days before NOW), named ``{prefix}{age}d_{n}``."""
     runs = [

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 
 from deletions.models import DeletionRequest, PolicyEvaluation, Source
 from deletions.policies import rules
-from tests.factories import CustomerFactory, customer_user
-from tests.policies.conftest import NOW, active_policy, aged_runs
+from tests.factories import customer_user
+from tests.policies.conftest import NOW, active_policy, aged_runs, new_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ def test_it_ignores_the_hour_of_day(ws, acme, policy):
 
 def test_it_says_why_a_policy_did_not_act(ws, acme, acme_admin, approvers, policy):
     rules.pause_policy(policy, actor=acme_admin, source=Source.WEB, reason="audit")
-    other = CustomerFactory(name="Globex")
+    other = new_customer("Globex")
     other_admin = customer_user(other, role="admin", username="globex-admin")
     aged_runs(ws, other, [90], prefix="g_")
     with time_machine.travel(NOW, tick=False):

@@ -24,9 +24,9 @@ from deletions.models import (
 from deletions.policies import evaluation, rules
 from deletions.requests import transitions
 from deletions.tasks.policies import evaluate_retention_policies_task
-from tests.factories import CustomerFactory, customer_user
+from tests.factories import customer_user
 from tests.helpers import at_once
-from tests.policies.conftest import NOW, active_policy, aged_runs
+from tests.policies.conftest import NOW, active_policy, aged_runs, new_customer
 
 SITE = "http://127.0.0.1:8000"
 
@@ -40,7 +40,7 @@ def tick(at=NOW):
 def cast(acme):
     """Who must and must not hear about Acme's policies."""
     member = customer_user(acme, username="acme-member")
-    other = CustomerFactory(name="Globex")
+    other = new_customer("Globex")
     other_admin = customer_user(other, role=Membership.Role.ADMIN, username="globex-admin")
     second_admin = customer_user(acme, role=Membership.Role.ADMIN, username="acme-admin-2")
     return member, other_admin, second_admin
@@ -79,7 +79,7 @@ def test_the_admins_are_told_when_a_policy_first_acts_and_what_it_would_select_n
     assert "Contract clause 7.2" in text
     assert f"{SITE}/retention/exempt/?policy={policy.pk}" in text
     assert f"{SITE}/retention/{policy.pk}/" in text
-    html = message.alternatives[0][0]
+    html = str(message.alternatives[0][0])
     assert f'href="{SITE}/retention/exempt/?policy={policy.pk}"' in html
     policy.refresh_from_db()
     assert policy.first_notice_sent_at == NOW
@@ -188,7 +188,7 @@ def test_a_large_evaluation_is_announced_with_its_runs_and_when_deletion_begins(
     assert "big_50d_4" not in text  # deferred to the next evaluation, said as a number
     assert "1 more expired run waits: one evaluation takes at most 4" in text
     assert f"{SITE}/requests/{req.pk}/" in text
-    html = message.alternatives[0][0]
+    html = str(message.alternatives[0][0])
     assert f'href="{SITE}/retention/exempt/?run=big_90d_0&amp;policy={policy.pk}"' in html
     assert AuditEvent.objects.filter(
         action="policy.notice_sent", request=req, detail__notice="large_evaluation"

@@ -25,9 +25,9 @@ from deletions.policies import evaluation, exemptions, rules
 from deletions.reporting import retention
 from deletions.requests import holds
 from deletions.tasks.policies import send_retention_summaries_task
-from tests.factories import CustomerFactory, customer_user, staff_user
+from tests.factories import customer_user, staff_user
 from tests.helpers import at_once, finish, submitted_request
-from tests.policies.conftest import active_policy
+from tests.policies.conftest import active_policy, new_customer
 
 
 def at(month, day, hour=12):
@@ -51,6 +51,7 @@ def created_runs(ws, customer, prefix, created, count):
 def evaluate_and_finish(policy, when, finished, *, failed=0):
     with time_machine.travel(when, tick=False):
         req = evaluation.evaluate(policy).evaluation.request
+    assert req is not None
     with time_machine.travel(finished, tick=False):
         finish(req, failed=failed)
     return req
@@ -91,7 +92,7 @@ def november(db, ws, acme, acme_admin, approvers):
             file_name_contains="x",
         )
         rules.retire_policy(retired, actor=acme_admin, source=Source.WEB)
-        other = CustomerFactory(name="Globex")
+        other = new_customer("Globex")
         active_policy(other, customer_user(other, role="admin"), approvers, older_than_days=30)
     evaluate_and_finish(policy, at(10, 31), at(10, 31, 13))
     evaluate_and_finish(policy, at(11, 10), at(11, 10, 13))
