@@ -1,4 +1,5 @@
-"""A customer with runs of known ages, its admin, two approvers and an operator."""
+"""A customer with runs of known ages, its admin, two approvers and an operator; and the live
+engine's fixtures (tests/engine/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,15 @@ import pytest
 from deletions.accounts import roles
 from deletions.models import Membership, ParseRun, Source
 from deletions.policies import rules
+
+# The live engine (real Celery worker and beat processes on a private broker), for
+# test_live_policies.py.
+from tests.engine.conftest import (  # noqa: F401
+    fast_settings,
+    live_engine,
+    private_redis,
+    redis_server,
+)
 from tests.factories import CustomerFactory, WorkspaceFactory, customer_user, staff_user
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
