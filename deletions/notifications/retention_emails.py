@@ -27,6 +27,7 @@ from deletions.gdpr.controller_notices import customer_admin_addresses
 from deletions.models import (
     AuditEvent,
     Customer,
+    DeletionRequest,
     ParseRun,
     PolicyEvaluation,
     RetentionPolicy,
@@ -103,6 +104,26 @@ def _policy_context(policy: RetentionPolicy, zone: tzinfo) -> dict[str, Any]:
     }
 
 
+def _record_notice(
+    policy: RetentionPolicy,
+    notice: str,
+    recipients: list[str],
+    *,
+    request: DeletionRequest | None = None,
+    **detail: object,
+) -> None:
+    """The audit trail's record of a notice, in the transaction that sent it."""
+    audit.record(
+        "policy.notice_sent",
+        obj=policy,
+        actor=None,
+        source=Source.SYSTEM,
+        request=request,
+        customer=policy.customer_id,
+        detail={"notice": notice, "recipients": len(recipients), **detail},
+    )
+
+
 # --- Before the first action ---------------------------------------------------------------
 
 
@@ -145,19 +166,13 @@ def _first_action_notice(policy_id: int, now: datetime) -> int:
             "newest": _when(preview.newest, zone),
         }
         messages = emails.send("retention_first_notice", recipients, context)
-        audit.record(
-            "policy.notice_sent",
-            obj=policy,
-            actor=None,
-            source=Source.SYSTEM,
-            customer=policy.customer_id,
-            detail={
-                "notice": "first_action",
-                "first_action_at": first_action.isoformat(),
-                "would_select": preview.count,
-                "more": preview.more,
-                "recipients": len(recipients),
-            },
+        _record_notice(
+            policy,
+            "first_action",
+            recipients,
+            first_action_at=first_action.isoformat(),
+            would_select=preview.count,
+            more=preview.more,
         )
     return messages
 
@@ -205,20 +220,14 @@ def send_large_evaluation_notice(evaluation: PolicyEvaluation) -> int:
     }
     with transaction.atomic():
         messages = emails.send("retention_large_evaluation", recipients, context)
-        audit.record(
-            "policy.notice_sent",
-            obj=policy,
-            actor=None,
-            source=Source.SYSTEM,
+        _record_notice(
+            policy,
+            "large_evaluation",
+            recipients,
             request=req,
-            customer=policy.customer_id,
-            detail={
-                "notice": "large_evaluation",
-                "evaluation": evaluation.pk,
-                "selected": req.item_count,
-                "execute_after": req.execute_after.isoformat() if req.execute_after else None,
-                "recipients": len(recipients),
-            },
+            evaluation=evaluation.pk,
+            selected=req.item_count,
+            execute_after=req.execute_after.isoformat() if req.execute_after else None,
         )
     return messages
 

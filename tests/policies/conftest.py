@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deletions.accounts import roles
-from deletions.models import Membership, ParseRun, Source
-from deletions.policies import rules
+from deletions.models import LegalHold, Membership, ParseRun, Source
+from deletions.policies import exemptions, rules
+from deletions.requests import holds
 
 # The live engine (real Celery worker and beat processes on a private broker), for
 # test_live_policies.py.
@@ -45,6 +46,23 @@ def approvers(db):
         staff_user(roles.APPROVER, username="approver-1"),
         staff_user(roles.APPROVER, username="approver-2"),
     )
+
+
+def hold_run(run, actor, reference="L-1"):
+    """A legal hold on *run* alone, placed by the staff admin *actor*."""
+    return holds.place_hold(
+        scope=LegalHold.Scope.RUNS,
+        runs=[run],
+        reason="litigation",
+        reference=reference,
+        actor=actor,
+        source=Source.WEB,
+    )
+
+
+def exempt(run, actor, reason="audit copy"):
+    """*run* exempted from its customer's policies by *actor*."""
+    return exemptions.exempt_run(run, actor=actor, source=Source.WEB, reason=reason)
 
 
 def new_customer(name):

@@ -16,36 +16,19 @@ from deletions.models import (
     AuditEvent,
     DeletionItem,
     DeletionRequest,
-    LegalHold,
-    ParseRun,
     RetentionPolicy,
     Source,
 )
-from deletions.policies import evaluation, exemptions, rules
+from deletions.policies import evaluation, rules
 from deletions.reporting import retention
-from deletions.requests import holds
 from deletions.tasks.policies import send_retention_summaries_task
 from tests.factories import customer_user, staff_user
 from tests.helpers import at_once, finish, submitted_request
-from tests.policies.conftest import active_policy, new_customer
+from tests.policies.conftest import active_policy, aged_runs, exempt, hold_run, new_customer
 
 
 def at(month, day, hour=12):
     return datetime(2026, month, day, hour, tzinfo=UTC)
-
-
-def created_runs(ws, customer, prefix, created, count):
-    return ParseRun.objects.bulk_create(
-        ParseRun(
-            workspace=ws,
-            customer=customer,
-            run_id=f"{prefix}{n}",
-            file_name=f"doc-{n}.pdf",
-            extend_status="PROCESSED",
-            extend_created_at=created,
-        )
-        for n in range(count)
-    )
 
 
 def evaluate_and_finish(policy, when, finished, *, failed=0):
@@ -68,44 +51,32 @@ def november(db, ws, acme, acme_admin, approvers):
 
     And a paused policy that did nothing, a retired one, and another customer's policy.
     """
-    created_runs(ws, acme, "sep_", at(9, 1), 2)
-    created_runs(ws, acme, "oct5_", at(10, 5), 3)
-    held, exempted, *_ = created_runs(ws, acme, "oct15_", at(10, 15), 4)
-    created_runs(ws, acme, "oct25_", at(10, 25), 2)
+    aged_runs(ws, acme, [92, 92], prefix="sep_")  # created 1 Sep
+    aged_runs(ws, acme, [58, 58, 58], prefix="oct5_")
+    held, exempted, *_ = aged_runs(ws, acme, [48, 48, 48, 48], prefix="oct15_")
+    aged_runs(ws, acme, [38, 38], prefix="oct25_")
     with time_machine.travel(at(10, 10), tick=False):
         policy = active_policy(acme, acme_admin, approvers, older_than_days=30)
-        paused = active_policy(
-            acme,
-            acme_admin,
-            approvers,
-            name="Invoices",
-            older_than_days=400,
-            file_name_contains="inv",
+        paused, retired = (
+            active_policy(
+                acme,
+                acme_admin,
+                approvers,
+                name=name,
+                older_than_days=days,
+                file_name_contains=part,
+            )
+            for name, days, part in (("Invoices", 400, "inv"), ("Old rule", 900, "x"))
         )
         rules.pause_policy(paused, actor=acme_admin, source=Source.WEB)
-        retired = active_policy(
-            acme,
-            acme_admin,
-            approvers,
-            name="Old rule",
-            older_than_days=900,
-            file_name_contains="x",
-        )
         rules.retire_policy(retired, actor=acme_admin, source=Source.WEB)
         other = new_customer("Globex")
         active_policy(other, customer_user(other, role="admin"), approvers, older_than_days=30)
     evaluate_and_finish(policy, at(10, 31), at(10, 31, 13))
     evaluate_and_finish(policy, at(11, 10), at(11, 10, 13))
     with time_machine.travel(at(11, 15), tick=False):
-        holds.place_hold(
-            scope=LegalHold.Scope.RUNS,
-            runs=[held],
-            reason="litigation",
-            reference="L-7",
-            actor=staff_user("admin", username="hold-admin"),
-            source=Source.WEB,
-        )
-        exemptions.exempt_run(exempted, actor=acme_admin, source=Source.WEB, reason="audit copy")
+        hold_run(held, staff_user("admin", username="hold-admin"))
+        exempt(exempted, acme_admin)
     evaluate_and_finish(policy, at(11, 20), at(11, 20, 13), failed=1)
     evaluate_and_finish(policy, at(11, 30), at(12, 1, 9))
     return policy, paused
@@ -127,18 +98,24 @@ def test_a_month_says_per_policy_what_was_deleted_evaluated_and_skipped(acme, no
     assert summary.gone == 4
 
 
-def test_the_month_is_the_customers_own(acme, november):
-    # UTC+14: November runs from 31 Oct 10:00 to 30 Nov 10:00 UTC.
-    acme.time_zone = "Pacific/Kiritimati"
+@pytest.mark.parametrize(
+    ("zone", "requests", "last_evaluated"),
+    [
+        # UTC+14: November runs from 31 Oct 10:00 to 30 Nov 10:00 UTC.
+        ("Pacific/Kiritimati", ["31 Oct", "10 Nov", "20 Nov"], at(11, 20)),
+        # UTC-11: from 1 Nov 11:00 to 1 Dec 11:00 UTC.
+        ("Pacific/Pago_Pago", ["10 Nov", "20 Nov", "1 Dec"], at(11, 30)),
+    ],
+)
+def test_the_month_is_the_customers_own(acme, november, zone, requests, last_evaluated):
+    acme.time_zone = zone
     acme.save()
+
     month = retention.monthly_summary(acme, 2026, 11).policies[1]
-    assert (month.requests, month.deleted, month.last_evaluated_at) == (3, 6, at(11, 20))
-    # UTC-11: from 1 Nov 11:00 to 1 Dec 11:00 UTC.
-    acme.time_zone = "Pacific/Pago_Pago"
-    acme.save()
-    month = retention.monthly_summary(acme, 2026, 11).policies[1]
-    assert (month.requests, month.deleted, month.last_evaluated_at) == (3, 6, at(11, 30))
-    assert month.failed == 1
+
+    finished = {"31 Oct": 2, "10 Nov": 3, "20 Nov": 1, "1 Dec": 2}
+    assert (month.requests, month.deleted) == (len(requests), sum(finished[d] for d in requests))
+    assert month.last_evaluated_at == last_evaluated
 
 
 def test_a_month_costs_a_fixed_number_of_queries(acme, november, django_assert_num_queries):
@@ -211,7 +188,7 @@ def test_a_customer_whose_policies_never_acted_gets_no_summary(ws, acme, acme_ad
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_summary_tasks_at_once_send_one_summary(ws, acme, acme_admin, approvers):
-    created_runs(ws, acme, "r_", at(9, 1), 2)
+    aged_runs(ws, acme, [92, 92], prefix="r_")
     with time_machine.travel(at(10, 1), tick=False):
         policy = active_policy(acme, acme_admin, approvers, older_than_days=30)
     evaluate_and_finish(policy, at(11, 10), at(11, 10, 13))
@@ -259,7 +236,7 @@ def test_the_dashboard_shows_runs_deleted_by_policies_beside_one_off_requests(
     client, viewer, ws, acme, acme_admin, approvers
 ):
     one_off = submitted_request(ws, acme, acme_admin, runs=3, prefix="one_")
-    created_runs(ws, acme, "old_", datetime(2026, 1, 1, tzinfo=UTC), 2)
+    aged_runs(ws, acme, [300, 300], prefix="old_")
     with time_machine.travel(datetime.now(tz=UTC) - timedelta(days=8), tick=False):
         policy = active_policy(acme, acme_admin, approvers, older_than_days=30)
     by_policy = evaluation.evaluate(policy).evaluation.request
