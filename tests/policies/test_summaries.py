@@ -210,8 +210,9 @@ def test_the_customer_page_partial_shows_the_summary(acme, november):
 
     assert "Retention policies in November 2026" in html
     assert "4 parse runs gone from Extend by Acme's retention policies, 3 evaluations" in html
-    assert f"#{policy.pk} Thirty days" in html
-    row = html.split(f"#{policy.pk} Thirty days")[1].split("</tr>")[0]
+    name = f'<a href="/retention/{policy.pk}/">Thirty days</a>'
+    assert name in html
+    row = html.split(name)[1].split("</tr>")[0]
     assert [cell.split("<")[0] for cell in row.split("<td>")[1:]] == [
         "4",
         "1",
@@ -221,6 +222,15 @@ def test_the_customer_page_partial_shows_the_summary(acme, november):
         "0",
         "0",
     ]
+
+
+def test_the_policies_page_shows_last_months_summary(client, acme, acme_admin, november):
+    with time_machine.travel(at(12, 5), tick=False):
+        client.force_login(acme_admin)
+        page = client.get(reverse("customer:policies")).content.decode()
+
+    assert "Retention policies in November 2026" in page
+    assert "4 parse runs gone from Extend by Acme's retention policies, 3 evaluations" in page
 
 
 def test_the_partial_says_when_no_policy_was_active(acme):
