@@ -186,9 +186,14 @@ def simulated_runs(
     return ids
 
 
-def simulated_workspace(sim: Simulator, api_key: str, name: str = "Simulated") -> Workspace:
-    """A workspace reaching *sim* with *api_key*, its limits high enough not to pace the tests."""
+def simulated_workspace(
+    sim: Simulator, api_key: str, name: str = "Simulated", *, webhooks: bool = False
+) -> Workspace:
+    """A workspace reaching *sim* with *api_key*, its limits high enough not to pace the tests
+    (with *webhooks*, verifying the simulator's signed webhooks)."""
     workspace = Workspace(name=name, base_url=sim.url, rate_limit=200, get_rate_limit=200)
     workspace.set_api_key(api_key)
+    if webhooks:
+        workspace.set_webhook_secret(sim.webhook_secret)
     workspace.save()
     return workspace

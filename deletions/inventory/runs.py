@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils.dateparse import parse_datetime
 
 from deletions.models import (
@@ -29,6 +29,8 @@ MAX_RUN_ID = 255
 
 # A sync refreshes only the fields in ``RunRow.known_fields``. Never ``state``, ``open_request``
 # or the deletion fields: a page fetched before the engine deleted a run must not bring it back.
+# Nor ``processed_at``, which is set once (``_date_processing``).
+PROCESSED = "PROCESSED"
 
 
 @dataclass
@@ -41,6 +43,9 @@ class RunRow:
     extend_status: str | None
     extend_created_at: datetime | None
     metadata: dict[str, Any] | None
+    # When it was processed: Extend's updatedAt on a PROCESSED run, else when the portal
+    # learned it was; None while it is not (known to be) processed.
+    processed_at: datetime | None = None
 
     def known_fields(self) -> tuple[str, ...]:
         """The stored fields this row may overwrite on a known run."""
@@ -64,13 +69,26 @@ def customer_ref_of(workspace: Workspace, metadata: object) -> str | None:
     return text or None
 
 
+def _moment(value: object) -> datetime | None:
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def run_row(
-    workspace: Workspace, run: Mapping[str, Any], *, complete: bool = False
+    workspace: Workspace,
+    run: Mapping[str, Any],
+    *,
+    learned_at: datetime,
+    complete: bool = False,
 ) -> RunRow | None:
     """A ParseRunSummary (or webhook ``parse_run_status``) as a row; None if it has no usable id.
 
-    *complete*: the object is a full summary (from the list endpoint), so a missing file or
-    metadata means there is none, not that it was left out.
+    *learned_at*: when the portal learned what the object says (the sync's page, the webhook's
+    delivery); a PROCESSED run without an ``updatedAt`` (webhooks carry none) was processed by
+    then. *complete*: the object is a full summary (from the list endpoint), so a missing file
+    or metadata means there is none, not that it was left out.
     """
     run_id = run.get("id")
     if not isinstance(run_id, str) or not 1 <= len(run_id) <= MAX_RUN_ID:
@@ -78,12 +96,11 @@ def run_row(
     metadata = run.get("metadata")
     file = run.get("file")
     file_name = file.get("name") if isinstance(file, Mapping) else None
-    created = run.get("createdAt")
     status = run.get("status")
-    try:
-        created_at = parse_datetime(created) if isinstance(created, str) else None
-    except ValueError:
-        created_at = None
+    created_at = _moment(run.get("createdAt"))
+    processed_at = None
+    if status == PROCESSED:
+        processed_at = _moment(run.get("updatedAt")) or learned_at
     row = RunRow(
         run_id=run_id,
         customer_ref=customer_ref_of(workspace, metadata),
@@ -91,6 +108,7 @@ def run_row(
         extend_status=status[:20] if isinstance(status, str) else None,
         extend_created_at=created_at,
         metadata=dict(metadata) if isinstance(metadata, Mapping) else None,
+        processed_at=processed_at,
     )
     if complete:
         row.file_name = row.file_name or ""
@@ -147,6 +165,7 @@ def upsert_runs(
                 extend_status=row.extend_status or "",
                 extend_created_at=row.extend_created_at,
                 metadata=row.metadata or {},
+                processed_at=row.processed_at,
                 first_seen_at=now,
                 last_seen_at=now,
             )
@@ -163,11 +182,32 @@ def upsert_runs(
         # nor a tombstone given back the file name and metadata it forgot.
         freeze_owners(workspace, ids, source=source)
         tombstones.keep_forgotten(workspace.pk, ids)
+        _date_processing(workspace, unique_rows)
     if revive:
         ParseRun.objects.filter(
             workspace=workspace, run_id__in=ids, state=ParseRun.State.VANISHED
         ).update(state=ParseRun.State.PRESENT)
     return known
+
+
+def _date_processing(workspace: Workspace, rows: list[RunRow]) -> int:
+    """Give known runs that had no processing time the one *rows* bring (one UPDATE).
+
+    Set once, never cleared nor moved: an "after processing" policy counts its hours from it,
+    and the customer's admins were told when their runs go. A later ``updatedAt`` (a metadata
+    change at Extend) would only postpone the deletion; an earlier one (Extend's own date of a
+    run first learned from a webhook) would bring it forward unannounced.
+    """
+    dated = {row.run_id: row.processed_at for row in rows if row.processed_at is not None}
+    if not dated:
+        return 0
+    moment = Case(
+        *(When(run_id=run_id, then=Value(at)) for run_id, at in dated.items()),
+        output_field=DateTimeField(),
+    )
+    return ParseRun.objects.filter(
+        workspace=workspace, run_id__in=list(dated), processed_at__isnull=True
+    ).update(processed_at=moment)
 
 
 def freeze_owners(workspace: Workspace, run_ids: list[str], *, source: str) -> int:

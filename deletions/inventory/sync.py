@@ -260,7 +260,7 @@ def _store_pages(context: _PageContext, sync: WorkspaceSync, batch: list[ParseRu
     rows = [
         row
         for page in batch
-        for row in (run_row(workspace, run, complete=True) for run in page.runs)
+        for row in (run_row(workspace, run, learned_at=now, complete=True) for run in page.runs)
         if row
     ]
     with transaction.atomic():

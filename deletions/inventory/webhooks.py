@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -184,10 +185,16 @@ def _enqueue(event_pk: int) -> None:
     signals.announce_webhook_received(event_pk)
 
 
-def _apply_status(workspace: Workspace, payload: Mapping[str, Any]) -> None:
-    """Upsert the run a ``parse_run_status`` payload describes (its customer from metadata)."""
+def _apply_status(
+    workspace: Workspace, payload: Mapping[str, Any], *, learned_at: datetime | None = None
+) -> None:
+    """Upsert the run a ``parse_run_status`` payload describes (its customer from metadata).
+
+    *learned_at*: when the event was delivered (default now); a processed run was processed by
+    then, the payload carrying no date of its own.
+    """
     now = timezone.now()
-    row = run_row(workspace, payload)
+    row = run_row(workspace, payload, learned_at=learned_at or now)
     if row is not None:
         upsert_runs(workspace, [row], now=now, source=OwnershipConflict.Seen.WEBHOOK)
 
@@ -207,7 +214,7 @@ def process_event(event: WebhookEvent, *, session: requests.Session | None = Non
             payload_id = payload.get("id")
             if payload_id != event.run_id:
                 raise ValueError("the signed payload describes a different run")
-            _apply_status(workspace, payload)
+            _apply_status(workspace, payload, learned_at=event.received_at)
         _fetch_missing_details(workspace, event.run_id)
     except (ExtendError, requests.RequestException, ValueError) as error:
         event.attempts += 1
@@ -260,6 +267,6 @@ def _fetch_missing_details(workspace: Workspace, run_id: str) -> None:
             ratelimit.block_for(workspace, ratelimit.GET, max(error.retry_after, 1.0))
             raise
     now = timezone.now()
-    row = run_row(workspace, full)
+    row = run_row(workspace, full, learned_at=now)
     if row is not None:
         upsert_runs(workspace, [row], now=now, source=OwnershipConflict.Seen.WEBHOOK)

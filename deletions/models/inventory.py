@@ -33,8 +33,9 @@ class ParseRun(models.Model):
     file_name = models.CharField(max_length=1024, blank=True)
     extend_status = models.CharField(max_length=20, blank=True)
     extend_created_at = models.DateTimeField(null=True, blank=True)
-    # When the run reached PROCESSED, as Extend last dated it (its updatedAt then), for "N hours
-    # after processing" retention policies; null while it is not processed.
+    # When the run reached PROCESSED, for "N hours after processing" retention policies: Extend's
+    # updatedAt when the portal first saw it processed, or the moment a webhook said so. Set
+    # once (deletions.inventory.runs); null while it is not processed.
     processed_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PRESENT)

@@ -118,8 +118,17 @@ def request_submitted(req: DeletionRequest) -> int:
     return _send("request_submitted", req)
 
 
+# A retention request was asked for by no one: its policy's notices (before the first action,
+# and before a large evaluation's deletion) and the monthly summary tell the customer's admins.
+# A message per evaluation, at every tick for an "after processing" policy, would bury them;
+# a failure is still told at once.
+QUIET_FOR_RETENTION = frozenset({RS.APPROVED, RS.COMPLETED})
+
+
 def on_request_transition(req: DeletionRequest, before: str, after: str) -> None:
     """The transition hook: send the e-mail that *after* calls for, if any."""
+    if req.kind == DeletionRequest.Kind.RETENTION and after in QUIET_FOR_RETENTION:
+        return
     name = EMAIL_FOR_STATUS.get(RS(after)) if after in RS.values else None
     if name:
         _send(name, req)

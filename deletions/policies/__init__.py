@@ -3,5 +3,6 @@ and evaluated on a schedule into ordinary retention requests (same engine, gate,
 
 ``selection`` says which runs a policy selects now; ``rules`` changes policies (propose, change,
 approve, reject, pause, resume, the global switch); ``evaluation`` turns a due policy into a
-request; ``exemptions`` keeps a run out of every policy; ``summaries`` reports per month.
+request; ``exemptions`` keeps a run out of every policy. (The monthly summary is reporting:
+``deletions.reporting.retention``.)
 """

@@ -76,14 +76,21 @@ def standing_approvals(policy: RetentionPolicy) -> list[PolicyApproval]:
 
 
 def evaluate(
-    policy: RetentionPolicy, *, now: datetime | None = None, dry_run: bool = False
+    policy: RetentionPolicy,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    once: bool = False,
 ) -> Outcome:
     """Evaluate *policy* now: create its retention request for what expired (not on a dry run).
 
-    The policy's row is locked throughout, so two ticks never evaluate it twice at once.
+    The policy's row is locked throughout, so two ticks never evaluate it at the same time;
+    with *once*, neither one after the other: an evaluation committed since *policy* was read
+    (by a tick that found it due at the same moment) leaves nothing to do.
     """
     now = now or timezone.now()
     cap = settings.RETENTION_POLICY_CAP
+    seen = policy.last_evaluated_at
     with transaction.atomic():
         policy = (
             RetentionPolicy.objects.select_for_update(of=("self",))
@@ -91,6 +98,10 @@ def evaluate(
             .get(pk=policy.pk)
         )
         refused = why_not(policy, now)
+        if not refused and once and policy.last_evaluated_at != seen:
+            # "After processing" policies are due again at once (next_evaluation_at == now):
+            # only the evaluation since, not the schedule, tells a second tick it came late.
+            refused = "it was evaluated in the meantime (another tick)"
         if refused:
             return Outcome(policy, None, refused)
         skipped = selection.skipped(policy, now, COUNT_LIMIT)
@@ -247,7 +258,7 @@ def evaluate_due(
     outcomes = []
     for policy in policies:
         try:
-            outcomes.append(evaluate(policy, now=now, dry_run=dry_run))
+            outcomes.append(evaluate(policy, now=now, dry_run=dry_run, once=True))
         except Exception:
             logger.exception("retention policy #%s could not be evaluated", policy.pk)
             outcomes.append(Outcome(policy, None, "the evaluation failed (see the logs)"))

@@ -8,6 +8,6 @@ imports it in every process). Registered names (``deletions.reconcile``...) are 
 May import the domain; the pages import it to enqueue; the domain never does.
 """
 
-from deletions.tasks import accounts, api, engine, gdpr, gdpr_notices, inventory
+from deletions.tasks import accounts, api, engine, gdpr, gdpr_notices, inventory, policies
 
-__all__ = ["accounts", "api", "engine", "gdpr", "gdpr_notices", "inventory"]
+__all__ = ["accounts", "api", "engine", "gdpr", "gdpr_notices", "inventory", "policies"]

@@ -1,5 +1,6 @@
-"""Console: the dashboard (requests by status, GDPR deadlines, deletions per day, throughput
-against each workspace's limit, and the engine's health)."""
+"""Console: the dashboard (requests by status, GDPR deadlines, deletions per day, by retention
+policies beside one-off requests, throughput against each workspace's limit, and the engine's
+health)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from django.utils import timezone
 
 from deletions.gdpr import deadlines as gdpr
 from deletions.models import DeletionRequest, Workspace
-from deletions.reporting import console_queries
+from deletions.reporting import console_queries, retention
 from deletions.views.console_auth import console_required, render_console
 
 DUE_SOON_DAYS = 7
+CHART_DAYS = 30
 
 
 @console_required()
@@ -24,7 +26,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # make a deadline go away.
     overdue, due_soon = gdpr.overdue_and_due_soon(today, DUE_SOON_DAYS)
     overdue, due_soon = overdue[:10], due_soon[:10]
-    series = console_queries.deletions_per_day(30)
+    series = console_queries.deletions_per_day(CHART_DAYS)
     bars, top = console_queries.chart_bars(series)
     engine = console_queries.engine_health()
     stopped = [ws for ws in Workspace.objects.all() if ws.health != Workspace.Health.ACTIVE]
@@ -45,6 +47,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "chart_total": sum(n for _, n in series),
             "chart_width": console_queries.CHART_WIDTH,
             "chart_height": console_queries.CHART_HEIGHT,
+            "by_kind": retention.deleted_by_policies_and_requests(CHART_DAYS),
             "first_day": series[0][0],
             "last_day": series[-1][0],
             "throughput": console_queries.throughput(),

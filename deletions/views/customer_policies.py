@@ -30,6 +30,7 @@ from deletions.models import (
 )
 from deletions.policies import exemptions, rules
 from deletions.policies.schedule import customer_zone
+from deletions.reporting import retention
 from deletions.views import policy_pages
 from deletions.views.customer import CustomerRequest, customer_required, keyset_page
 
@@ -81,6 +82,8 @@ def policy_list(request: CustomerRequest) -> HttpResponse:
             "policies": policies,
             "zone": customer_zone(customer),
             "switch": RetentionSwitch.current(),
+            # What the policies did last month, as its admins were e-mailed it.
+            "summary": retention.last_month_summary(customer),
         },
     )
 

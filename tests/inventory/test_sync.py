@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from deletions.extend_client import Credentials, ExtendClient
 from deletions.inventory import pages, sync
@@ -445,3 +446,39 @@ def test_the_command_fails_loudly_when_a_sync_fails(sim, sim_workspace):
 
     with pytest.raises(CommandError, match="resume"):
         call_command("sync_parse_runs", "--workspace", "Simulated")
+
+
+def test_processed_runs_are_dated_by_their_updated_at_and_others_not_at_all(sim, sim_workspace):
+    sim.add_runs(runs=[{"id": "pr_still_busy", "status": "PROCESSING"}])
+
+    sync.sync_workspace(sim_workspace, sleep=no_sleep)
+
+    listed = sim_runs(sim)
+    for run in ParseRun.objects.filter(workspace=sim_workspace):
+        summary = listed[run.run_id]
+        if summary["status"] == "PROCESSED":
+            assert run.processed_at == parse_datetime(summary["updatedAt"])
+        else:
+            assert run.processed_at is None
+    assert ParseRun.objects.get(run_id="pr_still_busy").processed_at is None
+
+
+def test_a_sync_does_not_move_a_processing_time_already_known(sim, sim_workspace):
+    """A webhook told the portal first: Extend's (earlier) updatedAt does not bring the run's
+    deletion forward; a processed run known without a date (stored before runs were dated) is
+    dated at the next sync."""
+    sim.add_runs(runs=[{"id": "pr_told_by_hook", "created_at": 1_790_000_000}])
+    told_at = datetime.fromtimestamp(1_790_000_000 + 3 * 3600, tz=UTC)
+    sync.sync_workspace(sim_workspace, sleep=no_sleep)
+    ParseRun.objects.filter(run_id="pr_told_by_hook").update(processed_at=told_at)
+    undated = ParseRun.objects.filter(workspace=sim_workspace, extend_status="PROCESSED").exclude(
+        run_id="pr_told_by_hook"
+    )
+    first = undated.first()
+    ParseRun.objects.filter(pk=first.pk).update(processed_at=None)
+
+    sync.sync_workspace(sim_workspace, sleep=no_sleep)
+
+    assert ParseRun.objects.get(run_id="pr_told_by_hook").processed_at == told_at
+    first.refresh_from_db()
+    assert first.processed_at == parse_datetime(sim_runs(sim)[first.run_id]["updatedAt"])

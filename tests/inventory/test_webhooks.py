@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -251,3 +252,74 @@ def test_verify_signature_matches_the_simulators_signing():
         webhooks.verify_signature(
             SECRET, str(now), sign(SECRET, now, body).upper()[:-1], body, now=now
         )
+
+
+# --- When a run was processed (for "N hours after processing" retention policies) ---
+
+DELIVERED = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+
+
+def test_a_processed_event_dates_the_run_processed_when_it_was_delivered(
+    client, workspace, customer, enqueued
+):
+    event = envelope(metadata={"customer_id": customer.external_ref})
+
+    with time_machine.travel(DELIVERED, tick=False):
+        assert post(client, workspace, event).status_code == 200
+
+    assert ParseRun.objects.get(run_id="pr_hook_1").processed_at == DELIVERED
+
+
+def test_a_processed_payload_with_its_own_date_is_dated_by_it(client, workspace, enqueued):
+    event = envelope(updatedAt="2026-12-02T08:15:00.000Z")
+
+    with time_machine.travel(DELIVERED, tick=False):
+        post(client, workspace, event)
+
+    run = ParseRun.objects.get(run_id="pr_hook_1")
+    assert run.processed_at == datetime(2026, 12, 2, 8, 15, tzinfo=UTC)
+
+
+def test_failed_and_unfinished_runs_have_no_processing_time(client, workspace, enqueued):
+    with time_machine.travel(DELIVERED, tick=False):
+        post(
+            client,
+            workspace,
+            envelope("parse_run.failed", run_id="pr_failed", status="FAILED", event_id="e1"),
+        )
+        post(client, workspace, envelope(run_id="pr_busy", status="PROCESSING", event_id="e2"))
+
+    assert list(ParseRun.objects.values_list("processed_at", flat=True)) == [None, None]
+
+
+def test_later_events_neither_clear_nor_move_the_processing_time(client, workspace, enqueued):
+    with time_machine.travel(DELIVERED, tick=False):
+        post(client, workspace, envelope(event_id="first", metadata={"customer_id": "a"}))
+    # Hours later: the same run again with changed metadata and a date of its own, then a
+    # (mistaken) failed event. The run's hours after processing still count from the first.
+    with time_machine.travel(DELIVERED + timedelta(hours=5), tick=False):
+        post(
+            client,
+            workspace,
+            envelope(
+                event_id="metadata-changed",
+                metadata={"customer_id": "b"},
+                updatedAt="2026-12-02T14:00:00.000Z",
+            ),
+        )
+        post(client, workspace, envelope("parse_run.failed", status="FAILED", event_id="late"))
+
+    run = ParseRun.objects.get(run_id="pr_hook_1")
+    assert run.metadata == {"customer_id": "b"} and run.extend_status == "FAILED"
+    assert run.processed_at == DELIVERED
+
+
+def test_an_earlier_date_arriving_later_does_not_bring_the_processing_time_forward(
+    client, workspace, enqueued
+):
+    with time_machine.travel(DELIVERED, tick=False):
+        post(client, workspace, envelope(event_id="first"))
+    with time_machine.travel(DELIVERED + timedelta(hours=1), tick=False):
+        post(client, workspace, envelope(event_id="again", updatedAt="2026-12-01T00:00:00Z"))
+
+    assert ParseRun.objects.get(run_id="pr_hook_1").processed_at == DELIVERED

@@ -136,3 +136,22 @@ def test_the_periodic_task_enqueues_events_left_unprocessed(
     inventory.sync_all_workspaces_task()
 
     assert enqueued == [event.pk]
+
+
+def test_a_signed_url_payload_fetched_later_dates_the_run_when_the_event_came(
+    sim, sim_workspace, hook_url, enqueued
+):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    sim.add_runs(runs=[{"id": "pr_signed_3", "customer": "acme-corp"}])
+    sim.send_webhook(hook_url, run_id="pr_signed_3", signed_url=True)
+    event = WebhookEvent.objects.get()
+
+    # Within the signed URL's hour of validity, but well after the delivery.
+    with time_machine.travel(timezone.now() + timedelta(minutes=40)):
+        inventory.process_webhook_event_task(event.pk)
+
+    assert ParseRun.objects.get(run_id="pr_signed_3").processed_at == event.received_at

@@ -1,4 +1,5 @@
-"""A customer with runs of known ages, its admin, two approvers and an operator."""
+"""A customer with runs of known ages, its admin, two approvers and an operator; and the live
+engine's fixtures (tests/engine/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deletions.accounts import roles
-from deletions.models import Membership, ParseRun, Source
-from deletions.policies import rules
+from deletions.models import LegalHold, Membership, ParseRun, Source
+from deletions.policies import exemptions, rules
+from deletions.requests import holds
+
+# The live engine (real Celery worker and beat processes on a private broker), for
+# test_live_policies.py.
+from tests.engine.conftest import (  # noqa: F401
+    fast_settings,
+    live_engine,
+    private_redis,
+    redis_server,
+)
 from tests.factories import CustomerFactory, WorkspaceFactory, customer_user, staff_user
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -35,6 +46,28 @@ def approvers(db):
         staff_user(roles.APPROVER, username="approver-1"),
         staff_user(roles.APPROVER, username="approver-2"),
     )
+
+
+def hold_run(run, actor, reference="L-1"):
+    """A legal hold on *run* alone, placed by the staff admin *actor*."""
+    return holds.place_hold(
+        scope=LegalHold.Scope.RUNS,
+        runs=[run],
+        reason="litigation",
+        reference=reference,
+        actor=actor,
+        source=Source.WEB,
+    )
+
+
+def exempt(run, actor, reason="audit copy"):
+    """*run* exempted from its customer's policies by *actor*."""
+    return exemptions.exempt_run(run, actor=actor, source=Source.WEB, reason=reason)
+
+
+def new_customer(name):
+    """Another customer (untyped, as fixtures are: factories are dynamic)."""
+    return CustomerFactory(name=name)
 
 
 def aged_runs(ws, customer, ages_in_days, *, prefix="age_", processed_hours_ago=None):

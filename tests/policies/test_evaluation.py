@@ -9,12 +9,11 @@ import pytest
 import time_machine
 from django.test import override_settings
 
-from deletions.models import Approval, DeletionRequest, LegalHold, ParseRun, Source
-from deletions.policies import evaluation, exemptions
-from deletions.requests import holds
+from deletions.models import Approval, DeletionRequest, ParseRun
+from deletions.policies import evaluation
 from tests.factories import CustomerFactory, staff_user
 from tests.helpers import request_for
-from tests.policies.conftest import NOW, active_policy, aged_runs
+from tests.policies.conftest import NOW, active_policy, aged_runs, exempt, hold_run
 
 pytestmark = pytest.mark.django_db
 
@@ -54,20 +53,8 @@ def test_held_exempted_and_busy_runs_are_skipped_and_counted(ws, acme, acme_admi
     aged_runs(ws, acme, [50, 49, 48, 47, 10], prefix="s_")
     admin = staff_user("admin", username="hold-admin")
     request_for(acme, acme_admin, ["s_49d_1"])
-    holds.place_hold(
-        scope=LegalHold.Scope.RUNS,
-        runs=[ParseRun.objects.get(run_id="s_48d_2")],
-        reason="litigation",
-        reference="L-1",
-        actor=admin,
-        source=Source.WEB,
-    )
-    exemptions.exempt_run(
-        ParseRun.objects.get(run_id="s_47d_3"),
-        actor=acme_admin,
-        source=Source.WEB,
-        reason="audit copy",
-    )
+    hold_run(ParseRun.objects.get(run_id="s_48d_2"), admin)
+    exempt(ParseRun.objects.get(run_id="s_47d_3"), acme_admin)
     with time_machine.travel(NOW - timedelta(days=8), tick=False):
         policy = active_policy(acme, acme_admin, approvers, older_than_days=30)
     with time_machine.travel(NOW, tick=False):
