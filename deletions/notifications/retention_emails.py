@@ -13,7 +13,7 @@ name may name a person.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +36,7 @@ from deletions.models import (
 from deletions.notifications import retention_links
 from deletions.policies import selection
 from deletions.policies.evaluation import Outcome, standing_approvals
-from deletions.policies.schedule import customer_zone
+from deletions.policies.schedule import customer_zone, next_evaluation
 from deletions.reporting import retention
 
 logger = logging.getLogger(__name__)
@@ -152,10 +152,17 @@ def _first_action_notice(policy_id: int, now: datetime) -> int:
         if not claimed:
             return 0
         policy = RetentionPolicy.objects.select_related("customer").get(pk=policy_id)
+        earliest = now + timedelta(days=settings.RETENTION_POLICY_NOTICE_DAYS)
+        if policy.first_action_at is None or policy.first_action_at < earliest:
+            # A notice that went out late (mail down, a tick missed) still gives the admins
+            # their days: the first action moves, it never comes sooner than promised.
+            policy.first_action_at = earliest
+            policy.next_evaluation_at = next_evaluation(policy, now)
+            policy.save(update_fields=["first_action_at", "next_evaluation_at", "updated_at"])
         zone = customer_zone(policy.customer)
         preview = selection.preview(policy, now)
         recipients = customer_admin_addresses(policy.customer)
-        first_action = policy.first_action_at or now
+        first_action = policy.first_action_at
         context = {
             **_policy_context(policy, zone),
             "first_action": _when(first_action, zone),

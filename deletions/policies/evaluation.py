@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from deletions import audit
+from deletions.accounts.roles import APPROVE_PERMISSION
 from deletions.core.errors import RuleViolation
 from deletions.models import (
     DeletionRequest,
@@ -61,18 +62,30 @@ def why_not(policy: RetentionPolicy, now: datetime) -> str:
         return "every retention policy is stopped (console switch)"
     if policy.status != ST.ACTIVE:
         return f"the policy is {policy.get_status_display().lower()}"
+    if policy.first_notice_sent_at is None:
+        return "its notice to the customer's admins has not gone out yet"
     if policy.first_action_at and policy.first_action_at > now:
         return (
             f"it first acts on {timezone.localtime(policy.first_action_at):%Y-%m-%d %H:%M}, "
             "as its notice said"
         )
+    if not policy.customer.is_active:
+        return "its customer is deactivated"
+    if len(standing_approvals(policy)) < policy.required_approvals:
+        return (
+            "an approver of its current version can no longer approve (deactivated, or the "
+            "approver role taken away): it needs approval again"
+        )
     return ""
 
 
 def standing_approvals(policy: RetentionPolicy) -> list[PolicyApproval]:
-    return list(
-        policy.approvals.filter(version=policy.version, decision=PolicyApproval.Decision.APPROVE)
-    )
+    """The approvals of the policy's current version whose approvers may still approve: a
+    standing approval lasts as long as the approver's authority to give it."""
+    given = policy.approvals.filter(
+        version=policy.version, decision=PolicyApproval.Decision.APPROVE
+    ).select_related("approver")
+    return [a for a in given if a.approver.is_active and a.approver.has_perm(APPROVE_PERMISSION)]
 
 
 def evaluate(

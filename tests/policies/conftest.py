@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deletions.accounts import roles
-from deletions.models import LegalHold, Membership, ParseRun, Source
+from deletions.models import LegalHold, Membership, ParseRun, RetentionPolicy, Source
 from deletions.policies import exemptions, rules
 from deletions.requests import holds
 
@@ -91,8 +91,9 @@ def aged_runs(ws, customer, ages_in_days, *, prefix="age_", processed_hours_ago=
     return ParseRun.objects.bulk_create(runs)
 
 
-def active_policy(customer, proposer, approvers, **values):
-    """A policy proposed by *proposer* and approved by as many of *approvers* as it needs."""
+def active_policy(customer, proposer, approvers, *, notice=True, **values):
+    """A policy proposed by *proposer* and approved by as many of *approvers* as it needs, its
+    first-action notice sent at once (*notice*) or left to beat's tick."""
     values.setdefault("name", "Thirty days")
     values.setdefault("reason", "Contract clause 7.2: documents are kept 30 days")
     policy = rules.propose_policy(
@@ -100,4 +101,12 @@ def active_policy(customer, proposer, approvers, **values):
     )
     for approver in approvers[: policy.required_approvals]:
         policy = rules.approve_policy(policy, actor=approver, source=Source.WEB, comment="ok")
+    return noticed(policy) if notice else policy
+
+
+def noticed(policy):
+    """*policy* with its first-action notice sent when it was approved (as beat's next tick
+    would): evaluations may then act from its first_action_at."""
+    RetentionPolicy.objects.filter(pk=policy.pk).update(first_notice_sent_at=policy.approved_at)
+    policy.refresh_from_db()
     return policy

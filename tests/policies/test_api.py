@@ -21,6 +21,7 @@ from deletions.models import (
     RetentionPolicy,
     Source,
 )
+from deletions.notifications import retention_emails
 from deletions.policies import evaluation, exemptions, rules
 from portal.wsgi import application
 from tests.factories import WorkspaceFactory, customer_user
@@ -93,7 +94,10 @@ def _documented(response, method, path):
 
 
 def _after_notice(policy):
-    """A minute after the policy may first act (its notice period over)."""
+    """A minute after the policy may first act: its notice sent now (as beat's tick would) and
+    its notice period over."""
+    retention_emails.send_first_action_notices()
+    policy.refresh_from_db()
     assert policy.first_action_at is not None
     return policy.first_action_at + timedelta(minutes=1)
 

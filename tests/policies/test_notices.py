@@ -26,9 +26,15 @@ from deletions.requests import transitions
 from deletions.tasks.policies import evaluate_retention_policies_task
 from tests.factories import customer_user
 from tests.helpers import at_once
-from tests.policies.conftest import NOW, active_policy, aged_runs, new_customer
+from tests.policies import conftest
+from tests.policies.conftest import NOW, aged_runs, new_customer
 
 SITE = "http://127.0.0.1:8000"
+
+
+def active_policy(*args, **values):
+    """An approved policy whose first-action notice is left to the tick under test."""
+    return conftest.active_policy(*args, notice=False, **values)
 
 
 def tick(at=NOW):
@@ -259,7 +265,7 @@ def test_a_retention_request_is_e_mailed_about_when_it_finishes_only_if_somethin
 def test_two_ticks_at_once_evaluate_a_due_policy_once(ws, acme, acme_admin, approvers, values):
     aged_runs(ws, acme, [90, 80], prefix="race_", processed_hours_ago=[48, 24])
     with time_machine.travel(NOW - timedelta(days=8), tick=False):
-        policy = active_policy(acme, acme_admin, approvers, **values)
+        policy = conftest.active_policy(acme, acme_admin, approvers, **values)
     mail.outbox.clear()
 
     with time_machine.travel(NOW, tick=False):
@@ -268,8 +274,8 @@ def test_two_ticks_at_once_evaluate_a_due_policy_once(ws, acme, acme_admin, appr
     assert PolicyEvaluation.objects.filter(policy=policy).count() == 1
     assert DeletionRequest.objects.filter(retention_policy=policy).count() == 1
     assert AuditEvent.objects.filter(action="policy.evaluated").count() == 1
-    # The notice before first action (late here: it was never sent) went out once too.
-    assert [m.subject for m in mail.outbox].count(mail.outbox[0].subject) == len(mail.outbox) == 1
+    # Its notice went out a week before; neither tick sends another.
+    assert mail.outbox == []
     assert set(ParseRun.objects.values_list("open_request_id", flat=True)) == {
         DeletionRequest.objects.get().pk
     }
@@ -283,7 +289,7 @@ def test_a_tick_that_read_a_policy_before_another_evaluated_it_leaves_it(
     before the other tick's evaluation committed."""
     aged_runs(ws, acme, [90], prefix="late_", processed_hours_ago=[48])
     with time_machine.travel(NOW - timedelta(days=8), tick=False):
-        policy = active_policy(acme, acme_admin, approvers, hours_after_processed=6)
+        policy = conftest.active_policy(acme, acme_admin, approvers, hours_after_processed=6)
     read_by_late_tick = RetentionPolicy.objects.get(pk=policy.pk)
 
     first = evaluation.evaluate(policy, now=NOW, once=True)
@@ -292,3 +298,24 @@ def test_a_tick_that_read_a_policy_before_another_evaluated_it_leaves_it(
     assert first.evaluation is not None and first.evaluation.selected == 1
     assert late.evaluation is None and "evaluated in the meantime" in late.refused
     assert PolicyEvaluation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_policy_never_acts_before_its_notice_and_a_late_notice_moves_its_first_action(
+    ws, acme, acme_admin, approvers
+):
+    aged_runs(ws, acme, [90], prefix="quiet_")
+    with time_machine.travel(NOW - timedelta(days=8), tick=False):
+        policy = active_policy(acme, acme_admin, approvers, older_than_days=30)
+    # Past its first action, but the notice never went out (mail was down): it does not act.
+    outcome = evaluation.evaluate(policy, now=NOW)
+    assert outcome.evaluation is None and "notice" in outcome.refused
+    mail.outbox.clear()
+    tick(NOW)
+    policy.refresh_from_db()
+    [message] = mail.outbox
+    assert "9 Dec 2026" in message.subject
+    assert policy.first_action_at == NOW + timedelta(days=7)
+    assert not DeletionRequest.objects.exists()
+    tick(NOW + timedelta(days=7, hours=15))
+    assert DeletionRequest.objects.filter(retention_policy=policy).count() == 1

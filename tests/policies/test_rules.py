@@ -208,3 +208,27 @@ def test_an_after_processing_policy_takes_runs_n_hours_after_processing(
     with time_machine.travel(NOW + timedelta(hours=2), tick=False):
         req = evaluation.evaluate(policy).evaluation.request
     assert set(req.items.values_list("parse_run__run_id", flat=True)) == {"z_1d_1"}
+
+
+def test_a_standing_approval_lasts_as_long_as_its_approvers_authority(
+    ws, acme, acme_admin, approvers
+):
+    aged_runs(ws, acme, [60], prefix="r_")
+    with time_machine.travel(NOW - timedelta(days=8), tick=False):
+        policy = active_policy(acme, acme_admin, approvers, older_than_days=30)
+    approvers[1].groups.clear()
+    with time_machine.travel(NOW, tick=False):
+        outcome = evaluation.evaluate(policy)
+    assert outcome.evaluation is None
+    assert "needs approval again" in outcome.refused
+    assert ParseRun.objects.get(run_id="r_60d_0").open_request is None
+
+
+def test_a_deactivated_customers_policy_does_not_act(ws, acme, acme_admin, approvers):
+    aged_runs(ws, acme, [60], prefix="d_")
+    with time_machine.travel(NOW - timedelta(days=8), tick=False):
+        policy = active_policy(acme, acme_admin, approvers, older_than_days=30)
+    acme.is_active = False
+    acme.save()
+    with time_machine.travel(NOW, tick=False):
+        assert "deactivated" in evaluation.evaluate(policy).refused
