@@ -3,6 +3,7 @@ pages and the API. Callers validate the values (the console's ``CustomerForm``).
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -15,7 +16,20 @@ if TYPE_CHECKING:
     from deletions.audit import Actor
 
 # What staff set about a customer (the console form's fields), all audited.
-FIELDS = ("name", "external_ref", "slug", "is_active", "cooling_off_hours")
+FIELDS = ("name", "external_ref", "slug", "is_active", "cooling_off_hours", "time_zone")
+
+
+def time_zones() -> list[str]:
+    """The IANA time zone names a customer may have (its retention policies' evaluation hour is
+    read in it)."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def time_zone_problem(name: str) -> str:
+    """Why *name* cannot be a customer's time zone, or "" (blank: the portal's own)."""
+    if name and name not in zoneinfo.available_timezones():
+        return f"{name!r} is not a time zone name (for example Europe/Paris or America/New_York)."
+    return ""
 
 
 def search(q: str = "") -> QuerySet[Customer]:

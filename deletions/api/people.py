@@ -66,6 +66,7 @@ class CustomerSerializer(serializers.Serializer[Any]):
     slug = Text(help_text="In the customer's public erasure-form URL.")
     is_active = Flag()
     cooling_off_hours = serializers.IntegerField()
+    time_zone = Text(help_text="IANA name; blank: the portal's own.")
     users = serializers.IntegerField(help_text="Its users (service accounts included).")
     created_at = serializers.DateTimeField()
 
@@ -118,6 +119,18 @@ class CustomerWriteSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="Hours an approved request waits before anything is sent to Extend.",
     )
+    time_zone = Text(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="IANA time zone name (e.g. Europe/Paris): its retention policies are evaluated "
+        "at RETENTION_POLICY_EVALUATION_HOUR there. Blank: the portal's own.",
+    )
+
+    def validate_time_zone(self, value: str) -> str:
+        if problem := customers.time_zone_problem(value):
+            raise serializers.ValidationError(problem)
+        return value
 
 
 class InviteSerializer(serializers.Serializer[Any]):

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from deletions.accounts import roles
+from deletions.accounts import customers, roles
 from deletions.models import (
     Customer,
     DeletionRequest,
@@ -268,7 +268,7 @@ class SecretsForm(forms.Form):
 class CustomerForm(forms.ModelForm[Customer]):
     class Meta:
         model = Customer
-        fields = ["name", "external_ref", "slug", "is_active", "cooling_off_hours"]
+        fields = ["name", "external_ref", "slug", "is_active", "cooling_off_hours", "time_zone"]
         labels = {
             "external_ref": "External reference",
             "is_active": "Active",
@@ -284,6 +284,14 @@ class CustomerForm(forms.ModelForm[Customer]):
         help_text="After approval, the customer's requests wait this many hours (0 to 168, a "
         "week) before anything is sent to Extend, and can still be cancelled meanwhile. "
         "0 starts them at once.",
+    )
+
+    time_zone = forms.ChoiceField(
+        required=False,
+        label="Time zone",
+        choices=[("", "The portal's own")] + [(z, z) for z in customers.time_zones()],
+        help_text="Its retention policies are evaluated at RETENTION_POLICY_EVALUATION_HOUR "
+        "o'clock in this zone, and its e-mails about them give times in it.",
     )
 
     def clean_cooling_off_hours(self) -> int:
