@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import scale, sync, throughput
+from bench import retention, scale, sync, throughput
 
 
 def main() -> None:
     sync.main(["--runs", "100000", "--rate", "50"])
     sys.stdout.flush()
     scale.main([])
+    sys.stdout.flush()
+    retention.main([])
     sys.stdout.flush()
     # Extend's Enterprise limit first, then the default 50/s, whose ratio line prints last.
     throughput.main(["--limit", "75"])
