@@ -33,7 +33,7 @@ from deletions.models import (
 from deletions.policies import selection
 from deletions.policies.schedule import next_evaluation
 from deletions.requests import transitions
-from deletions.requests.submission import claim_runs, create_items
+from deletions.requests.submission import claim_runs_into_items, release_claimed
 
 logger = logging.getLogger(__name__)
 
@@ -190,20 +190,16 @@ def _request_for(
         required_approvals=policy.required_approvals,
         status=DeletionRequest.Status.PENDING_APPROVAL,
     )
-    claimed = claim_runs(req, runs, cap)
+    claimed = claim_runs_into_items(req, runs, cap)
     if claimed:
         # An exemption committed while the claim waited for a run's lock is honoured: the claim's
         # selection was read before it, this statement reads after.
-        claimed -= (
-            ParseRun.objects.filter(open_request=req)
-            .filter(selection.exempt())
-            .update(open_request=None)
-        )
+        claimed -= release_claimed(req, ParseRun.objects.filter(selection.exempt()))
     if not claimed:
         # Taken by another request in between: no request is kept (nothing names it yet).
         req.delete()
         return None
-    req.item_count = create_items(req)
+    req.item_count = claimed
     req.save(update_fields=["item_count"])
     evaluation.selected = req.item_count
     evaluation.noticed = req.item_count > settings.RETENTION_POLICY_NOTICE_THRESHOLD

@@ -295,18 +295,42 @@ def _explain_missing(req: DeletionRequest, customer: Customer, ids: list[str]) -
     raise UnknownRuns(count=len(unknown), given=len(ids), examples=unknown[:UNKNOWN_EXAMPLES])
 
 
-def claim_runs(req: DeletionRequest, runs: QuerySet[ParseRun], limit: int) -> int:
+def claim_runs_into_items(req: DeletionRequest, runs: QuerySet[ParseRun], limit: int) -> int:
     """Claim for *req* at most *limit* of *runs* (in their order) that are in no open request,
-    in one UPDATE whatever their number; return how many. The items come with ``create_items``.
-    """
+    and make their items; return how many. On PostgreSQL one statement does both (the UPDATE's
+    RETURNING feeds the INSERT), so the claimed rows are not read back through the index; on
+    SQLite the claim's UPDATE is followed by the usual INSERT ... SELECT."""
     first = runs.values("pk")[:limit]
-    return ParseRun.objects.filter(pk__in=first, open_request__isnull=True).update(open_request=req)
+    if connection.vendor != "postgresql":
+        claimed = ParseRun.objects.filter(pk__in=first, open_request__isnull=True).update(
+            open_request=req
+        )
+        if claimed:
+            _create_items(req)
+        return claimed
+    chosen, params = first.query.sql_with_params()
+    items = DeletionItem._meta.db_table
+    table = ParseRun._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH claimed AS (UPDATE {table} SET open_request_id = %s "  # noqa: S608
+            f"WHERE open_request_id IS NULL AND id IN ({chosen}) RETURNING id, workspace_id) "
+            f"INSERT INTO {items} (request_id, parse_run_id, workspace_id, status, attempts, "
+            f"last_error, last_request_id, answer_lost, verify_failures) "
+            f"SELECT %s, id, workspace_id, %s, 0, '', '', FALSE, 0 FROM claimed",
+            [req.pk, *params, req.pk, DeletionItem.Status.PENDING],
+        )
+        return int(cursor.rowcount)
 
 
-def create_items(req: DeletionRequest) -> int:
-    """The items of every run *req* claimed; return how many (the request's frozen size)."""
-    _create_items(req)
-    return DeletionItem.objects.filter(request=req).count()
+def release_claimed(req: DeletionRequest, runs: QuerySet[ParseRun]) -> int:
+    """Give back those of *runs* that *req* claimed, with their items (nothing was sent for
+    them: the request is not approved yet); return how many."""
+    ids = list(runs.filter(open_request=req).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    DeletionItem.objects.filter(request=req, parse_run_id__in=ids).delete()
+    return ParseRun.objects.filter(pk__in=ids, open_request=req).update(open_request=None)
 
 
 def _create_items(req: DeletionRequest) -> None:

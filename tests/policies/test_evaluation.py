@@ -86,3 +86,26 @@ def test_nothing_acts_before_the_notice_period_ends(ws, acme, acme_admin, approv
         outcome = evaluation.evaluate(policy)
     assert outcome.evaluation is None
     assert "first acts" in outcome.refused
+
+
+def test_a_run_exempted_while_the_claim_waited_is_given_back_with_its_item(ws, acme, acme_admin):
+    """The claim's selection is read before its UPDATE takes the runs' locks: an exemption
+    committed in between is honoured by the release that follows the claim."""
+    from deletions.models import DeletionItem, RetentionExemption
+    from deletions.policies import selection
+    from deletions.requests.submission import claim_runs_into_items, release_claimed
+
+    aged_runs(ws, acme, [50, 40], prefix="w_")
+    req = DeletionRequest.objects.create(customer=acme, reason="retention", kind="retention")
+    runs = ParseRun.objects.filter(customer=acme).order_by("id")
+    assert claim_runs_into_items(req, runs, 10) == 2
+    kept = ParseRun.objects.get(run_id="w_40d_1")
+    RetentionExemption.objects.create(
+        parse_run=kept, customer=acme, reason="audit copy", created_by=acme_admin
+    )
+    assert release_claimed(req, ParseRun.objects.filter(selection.exempt())) == 1
+    kept.refresh_from_db()
+    assert kept.open_request is None
+    assert list(
+        DeletionItem.objects.filter(request=req).values_list("parse_run__run_id", flat=True)
+    ) == ["w_50d_0"]
