@@ -25,10 +25,20 @@ class ParseRun(models.Model):
         DELETED = "deleted", "Deleted"
         VANISHED = "vanished", "Gone at Extend (deleted outside the portal)"
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="parse_runs")
+    # No index of their own on workspace, customer and open_request: the composite indexes
+    # below start with each (and parserun_open_request is open_request's), and every index is
+    # written again when a request claims 100,000 runs.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.PROTECT, related_name="parse_runs", db_index=False
+    )
     run_id = models.CharField(max_length=255)
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="parse_runs"
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parse_runs",
+        db_index=False,
     )
     file_name = models.CharField(max_length=1024, blank=True)
     extend_status = models.CharField(max_length=20, blank=True)
@@ -45,6 +55,7 @@ class ParseRun(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     deleted_by_request = models.ForeignKey(
         "DeletionRequest",
