@@ -102,10 +102,9 @@ class FileEndpoints:
     def _find(self, workspace: WorkspaceData, file_id: str) -> StoredFile:
         """The live file ``file_id`` of ``workspace``; 404 otherwise. Call with the lock held."""
         found = self.store.locate_file(file_id)
-        if found is None or found[0] != workspace.number:
+        file = self.store.file(*found) if found is not None else None
+        if file is None or file.workspace != workspace.number:
             raise ApiError(404, file_not_found_message(file_id))
-        file = self.store.file(*found)
-        assert file is not None  # locate_file found it
         return file
 
 
