@@ -1,8 +1,9 @@
-"""Extend's parse-run API as the simulator answers it, independent of the HTTP server.
+"""Extend's parse-run and file API as the simulator answers it, independent of the HTTP server.
 
-``SimulatorApp`` holds all simulator state and runs each call through one pipeline; the
-endpoints themselves are in :mod:`.parse_runs`. Choices where Extend's documentation is silent
-(marked C in EXTEND_API.md), all deliberate:
+``SimulatorApp`` holds all simulator state and runs each call through one pipeline, so a file
+call meets the same authentication, rate limits (a file DELETE is a WRITE), faults and ledger as
+a run call; the endpoints themselves are in :mod:`.parse_runs` and :mod:`.files`. Choices where
+Extend's documentation is silent (marked C in EXTEND_API.md), all deliberate:
 
 - Check order: route, authentication (401), workspace (400/403), rate limit (429), version header
   (400), then the endpoint. Every authenticated call takes a rate-limit token, even a 4xx.
@@ -22,6 +23,7 @@ from urllib.parse import unquote
 
 from .config import SimulatorConfig
 from .faults import CallInfo, Decision, FaultInjector
+from .files import FileEndpoints, file_not_found_message
 from .ledger import Ledger, LedgerEntry, key_last4
 from .parse_runs import ParseRunEndpoints, not_found_message
 from .ratelimit import RateLimiter, category_of
@@ -31,6 +33,8 @@ from .store import RunStore
 from .tokens import PageTokens
 from .webhooks import SignedUrlStore
 from .wire import ApiError, Request, Response, error_response, new_request_id
+
+_RESOURCES = ("parse_runs", "files")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class SimulatorApp:
             untagged_rate=config.untagged_rate,
             history_days=config.history_days,
             history_end=config.history_end,
+            shared_file_every=config.shared_file_every,
+            shared_file_runs=config.shared_file_runs,
         )
         self.store = RunStore(seeded_runs)
         self.limiter = RateLimiter(minimum_wait=config.retry_after_minimum)
@@ -63,6 +69,7 @@ class SimulatorApp:
         self.signed = SignedUrlStore(config.signed_url_ttl)
         self.tokens = PageTokens(config.seed)
         self.parse_runs = ParseRunEndpoints(config, self.store, self.lock, self.tokens, self.signed)
+        self.files = FileEndpoints(config, self.store, self.lock, self.signed)
         self.keys: dict[str, KeyInfo] = {}
         self.org_of_workspace: dict[str, str] = {}
         self.base_url = ""  # set by the server once it listens
@@ -136,7 +143,9 @@ class SimulatorApp:
                 category=category_of(request.method),
                 status=None if response.drop else response.status,
                 request_id=request_id,
+                resource=outcome.resource,
                 run_id=outcome.run_id,
+                file_id=outcome.file_id,
                 fault=outcome.fault,
                 applied=outcome.applied,
                 duration_ms=round((time.monotonic() - started) * 1000, 3),
@@ -154,19 +163,22 @@ class SimulatorApp:
         decision: Decision,
         outcome: _Outcome,
     ) -> Response:
-        # Split before unquoting: a run id may contain an encoded "/".
+        # Split before unquoting: an id may contain an encoded "/".
         segments = request.path.split("/")
-        if segments == ["", "parse_runs"]:
-            run_id = None
-        elif len(segments) == 3 and segments[1] == "parse_runs" and segments[2]:
-            run_id = unquote(segments[2])
+        if len(segments) == 2 and segments[1] in _RESOURCES:
+            item_id = None
+        elif len(segments) == 3 and segments[1] in _RESOURCES and segments[2]:
+            item_id = unquote(segments[2])
         else:
             raise ApiError(404, f"No route for {request.method} {request.path}.")
-        allowed = ("GET", "DELETE") if run_id is not None else ("GET",)
+        resource = outcome.resource = segments[1]
+        allowed = ("GET", "DELETE") if item_id is not None else ("GET",)
         if request.method not in allowed:
             raise ApiError(405, f"{request.method} is not allowed on {request.path}")
-        if run_id is not None:
-            outcome.run_id = run_id
+        if resource == "files":
+            outcome.file_id = item_id
+        else:
+            outcome.run_id = item_id
 
         if request.headers.get("Authorization") is None:
             raise ApiError(401, "Missing Authorization header. Use 'Authorization: Bearer <key>'.")
@@ -213,17 +225,26 @@ class SimulatorApp:
                 retry_after=1 if status == 429 else None,
             )
 
-        if run_id is None:
+        files = resource == "files"
+        if item_id is None:
+            if files:
+                return self.files.list_files(request, request_id, workspace)
             return self.parse_runs.list_runs(request, request_id, workspace)
         if request.method == "GET":
-            return self.parse_runs.get_run(request, request_id, workspace, run_id, self.base_url)
+            if files:
+                return self.files.get_file(request_id, workspace, item_id, self.base_url)
+            return self.parse_runs.get_run(request, request_id, workspace, item_id, self.base_url)
         if decision.delete_not_found:
             outcome.fault = "delete_not_found"
-            raise ApiError(404, not_found_message(run_id), fault="delete_not_found")
+            message = file_not_found_message(item_id) if files else not_found_message(item_id)
+            raise ApiError(404, message, fault="delete_not_found")
         if decision.delete_success_body:
             outcome.fault = "delete_success_body"
-            return _foreign_success(decision.delete_success_body, run_id)
-        response = self.parse_runs.delete_run(request_id, workspace, run_id)
+            return _foreign_success(decision.delete_success_body, item_id)
+        if files:
+            response = self.files.delete_file(request_id, workspace, item_id)
+        else:
+            response = self.parse_runs.delete_run(request_id, workspace, item_id)
         outcome.applied = True
         return response
 
@@ -248,19 +269,21 @@ class _Outcome:
     """What request processing learned, for the ledger."""
 
     workspace_id: str | None = None
+    resource: str | None = None
     run_id: str | None = None
+    file_id: str | None = None
     applied: bool = False
     fault: str | None = None
 
 
-def _foreign_success(kind: str, run_id: str) -> Response:
-    """A success that is not Extend's (a proxy's page, an empty 204, another run's id)."""
+def _foreign_success(kind: str, item_id: str) -> Response:
+    """A success that is not Extend's (a proxy's page, an empty 204, another item's id)."""
     if kind == "empty":
         return Response(204)
     if kind == "other_id":
-        return Response(200, json.dumps({"id": run_id + "_other"}).encode())
+        return Response(200, json.dumps({"id": item_id + "_other"}).encode())
     if kind == "ignored":
-        return Response(200, json.dumps({"id": run_id}).encode())
+        return Response(200, json.dumps({"id": item_id}).encode())
     page = b"<html><body><h1>Down for maintenance</h1></body></html>"
     return Response(200, page, content_type="text/html")
 

@@ -59,6 +59,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also accept this organisation-scoped key (needs the workspace header)",
     )
     account.add_argument(
+        "--shared-file-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="in every N seeded runs, the last --shared-file-runs share one file (0: off)",
+    )
+    account.add_argument(
+        "--shared-file-runs", type=int, default=2, help="runs sharing each shared file (2)"
+    )
+    account.add_argument(
         "--other-workspace-id", default="ws_simulated_other", help="a second workspace's id"
     )
     account.add_argument(
@@ -213,6 +223,8 @@ def config_from_options(options: Mapping[str, Any]) -> SimulatorConfig:
         "webhook_secret": options.get("webhook_secret", DEFAULT_WEBHOOK_SECRET),
         "customer_metadata_key": options.get("customer_key", "customer_ref"),
         "untagged_rate": options.get("untagged_rate", 0.02),
+        "shared_file_every": options.get("shared_file_every", 0),
+        "shared_file_runs": options.get("shared_file_runs", 2),
         "faults": fault_rules(options),
     }
     if options.get("api_versions"):

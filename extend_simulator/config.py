@@ -54,6 +54,10 @@ class SimulatorConfig:
     # Seeded runs are spread over this many days before ``history_end`` (Unix seconds).
     history_days: float = 365.0
     history_end: float = 1_769_904_000.0  # 2026-02-01T00:00:00Z
+    # Off (0) by default: each seeded run has a file of its own. N >= 2: in every N consecutive
+    # seeded runs, the last ``shared_file_runs`` of them process one file (see ``seeding``).
+    shared_file_every: int = 0
+    shared_file_runs: int = 2
     faults: list[FaultRule] = field(default_factory=list)
     default_page_size: int = 25
     max_page_size: int = 100
@@ -121,5 +125,9 @@ class SimulatorConfig:
                 raise ValueError("rate limits must be positive")
         if not self.webhook_secret:
             raise ValueError("webhook_secret is empty")
+        if self.shared_file_every and not 2 <= self.shared_file_runs <= self.shared_file_every:
+            raise ValueError("shared_file_runs must be between 2 and shared_file_every")
+        if self.shared_file_every < 0 or self.shared_file_every == 1:
+            raise ValueError("shared_file_every must be 0 (off) or at least 2")
         if not 1 <= self.default_page_size <= self.max_page_size:
             raise ValueError("default_page_size must be between 1 and max_page_size")

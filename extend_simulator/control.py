@@ -8,11 +8,15 @@
                              ``?mode=add`` adds instead of replacing
 ``DELETE /_sim/faults``      clear every rule
 ``GET  /_sim/ledger``        calls, filtered by ``since`` (Unix s), ``method``, ``status``,
-                             ``path_prefix``, ``run_id``, ``workspace_id``, ``key_last4``, ``limit``
+                             ``path_prefix``, ``resource`` (parse_runs|files), ``run_id``,
+                             ``file_id``, ``workspace_id``, ``key_last4``, ``limit``
 ``GET  /_sim/ledger/summary`` counts, duplicate deletes, peak calls per second per org/category
-``GET  /_sim/deletes``       successful deletes per run id
-``POST /_sim/reset-ledger``  forget recorded calls (deleted runs stay deleted)
-``POST /_sim/runs``          add runs: ``{"workspace_id"?, "count"?, "runs"?: [{...}]}``
+``GET  /_sim/deletes``       successful deletes per run id and per file id
+``POST /_sim/reset-ledger``  forget recorded calls (deleted runs and files stay deleted)
+``POST /_sim/runs``          add runs: ``{"workspace_id"?, "count"?, "runs"?: [{...}]}``; a run's
+                             ``file_id`` shares a live file, names a new one, or is null
+``GET  /_sim/files``         ``{"files": {file id: [ids of live runs using it]}}`` of a workspace
+                             (``workspace_id``), deleted files included
 ``POST /_sim/rate-limits``   ``{"organisation_id"?, "workspace_id"?, "get_rate"?, "write_rate"?,
                              "get_burst"?, "write_burst"?}``; ``{"reset": true}`` refills buckets
 ``POST /_sim/webhooks/send`` ``{"url", "event_type"?, "run_id"?, "duplicates"?, "signed_url"?,
@@ -62,6 +66,22 @@ def add_runs(
         for spec in specs:
             added.append(app.store.add_run(workspace, spec, now))
     return added
+
+
+def runs_by_file(app: SimulatorApp, workspace_id: str | None = None) -> dict[str, list[str]]:
+    """Ids of the live runs using each file of a workspace, newest run first.
+
+    A file whose runs are all deleted is absent; a deleted file still used by runs is present.
+    """
+    workspace = default_workspace(app, workspace_id)
+    users: dict[str, list[str]] = {}
+    with app.lock:
+        size = max(app.store.workspaces[workspace].total, 1)
+        runs, _ = app.store.page(workspace, RunFilters(), None, size)
+    for run in runs:
+        if run.file is not None:
+            users.setdefault(run.file.id, []).append(run.id)
+    return users
 
 
 def parse_faults(data: Any) -> list[FaultRule]:
@@ -187,6 +207,7 @@ def state(app: SimulatorApp) -> dict[str, Any]:
                         "seeded_runs": data.seeded,
                         "added_runs": len(data.added),
                         "live_runs": app.store.live_count(data.number),
+                        "deleted_files": app.store.deleted_file_count(data.number),
                         "customers": list(data.customers),
                         "api_keys": [key_last4(key) for key in ws.api_keys],
                     }
@@ -247,12 +268,19 @@ def _route(app: SimulatorApp, request: Request) -> Response:
             workspace_id=request.param("workspace_id"),
             key_last4=request.param("key_last4"),
             limit=_int(request.param("limit")),
+            resource=request.param("resource"),
+            file_id=request.param("file_id"),
         )
         return _json({"count": len(entries), "entries": [e.to_dict() for e in entries]})
     if path == "/_sim/ledger/summary" and method == "GET":
         return _json(app.ledger.summary())
     if path == "/_sim/deletes" and method == "GET":
-        return _json({"successful_deletes": app.ledger.successful_deletes()})
+        return _json(
+            {
+                "successful_deletes": app.ledger.successful_deletes(),
+                "successful_file_deletes": app.ledger.successful_file_deletes(),
+            }
+        )
     if path == "/_sim/reset-ledger" and method == "POST":
         app.ledger.reset()
         return _json({"ok": True})
@@ -265,6 +293,8 @@ def _route(app: SimulatorApp, request: Request) -> Response:
             runs=body.get("runs") or (),
         )
         return _json({"runs": [run.summary() for run in added]}, 201)
+    if path == "/_sim/files" and method == "GET":
+        return _json({"files": runs_by_file(app, request.param("workspace_id"))})
     if path == "/_sim/rate-limits" and method == "POST":
         body = _body(request)
         if body.pop("reset", False):

@@ -17,8 +17,11 @@ Faults and where they act, in request order:
 - ``delete_not_found``: every DELETE answers 404 and deletes nothing (a misconfigured workspace).
 - ``delete_success_body``: every DELETE answers a success that is not Extend's and deletes
   nothing, as a proxy or maintenance page would: ``html`` (200, a page), ``empty`` (204) or
-  ``other_id`` (200, ``{"id"}`` of another run), or ``ignored`` (Extend's own 200 ``{"id"}``
-  while the run stays: what a verification GET must catch).
+  ``other_id`` (200, ``{"id"}`` of another run or file), or ``ignored`` (Extend's own 200
+  ``{"id"}`` while the run or file stays: what a verification GET must catch).
+
+Every fault acts on file calls (``/files``) as on run calls; ``scope.path_prefix`` ("/files",
+"/parse_runs") aims a rule at one of them.
 - ``drop_rate``: the call is carried out, then the connection is closed without an answer.
 - ``slow_rate`` + ``slow_ms``: the call is carried out, then answered after ``slow_ms``.
 """

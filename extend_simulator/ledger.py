@@ -37,9 +37,11 @@ class LedgerEntry:
     category: str  # "GET" or "WRITE"
     status: int | None  # None when the connection was cut without an answer
     request_id: str
+    resource: str | None  # "parse_runs" or "files"; None for a call to no known route
     run_id: str | None
+    file_id: str | None
     fault: str | None  # which injected fault shaped the answer, if any
-    applied: bool  # for DELETE: the run was deleted (even if the answer was then lost)
+    applied: bool  # for DELETE: the run or file was deleted (even if the answer was then lost)
     duration_ms: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,13 +50,14 @@ class LedgerEntry:
 
 
 class Ledger:
-    """Thread-safe, append-only (until reset) list of calls, plus per-run delete counts."""
+    """Thread-safe, append-only (until reset) list of calls, plus per-run and per-file deletes."""
 
     def __init__(self, max_entries: int = 2_000_000) -> None:
         self._lock = threading.Lock()
         self._entries: deque[LedgerEntry] = deque(maxlen=max_entries)
         self._seq = 0
         self._deletes: Counter[str] = Counter()
+        self._file_deletes: Counter[str] = Counter()
 
     def next_seq(self) -> int:
         """Reserve the next sequence number (calls are numbered in arrival order)."""
@@ -66,14 +69,18 @@ class Ledger:
         """Append a finished call."""
         with self._lock:
             self._entries.append(entry)
-            if entry.method == "DELETE" and entry.applied and entry.run_id is not None:
-                self._deletes[entry.run_id] += 1
+            if entry.method == "DELETE" and entry.applied:
+                if entry.run_id is not None:
+                    self._deletes[entry.run_id] += 1
+                if entry.file_id is not None:
+                    self._file_deletes[entry.file_id] += 1
 
     def reset(self) -> None:
         """Forget every call and delete count (the runs stay deleted)."""
         with self._lock:
             self._entries.clear()
             self._deletes.clear()
+            self._file_deletes.clear()
 
     def entries(
         self,
@@ -86,8 +93,14 @@ class Ledger:
         workspace_id: str | None = None,
         key_last4: str | None = None,
         limit: int | None = None,
+        resource: str | None = None,
+        file_id: str | None = None,
     ) -> list[LedgerEntry]:
-        """Recorded calls matching every given filter, oldest first."""
+        """Recorded calls matching every given filter, oldest first.
+
+        ``resource`` is ``"parse_runs"`` or ``"files"``: ``entries(method="DELETE",
+        resource="files", file_id=...)`` are the delete calls one file received.
+        """
         with self._lock:
             snapshot = list(self._entries)
         selected = [
@@ -98,6 +111,8 @@ class Ledger:
             and (status is None or entry.status == status)
             and (path_prefix is None or entry.path.startswith(path_prefix))
             and (run_id is None or entry.run_id == run_id)
+            and (resource is None or entry.resource == resource)
+            and (file_id is None or entry.file_id == file_id)
             and (workspace_id is None or entry.workspace_id == workspace_id)
             and (key_last4 is None or entry.key_last4 == key_last4)
         ]
@@ -108,11 +123,17 @@ class Ledger:
         with self._lock:
             return dict(self._deletes)
 
+    def successful_file_deletes(self) -> dict[str, int]:
+        """How many DELETE calls actually deleted each file id (each should be 1)."""
+        with self._lock:
+            return dict(self._file_deletes)
+
     def summary(self) -> dict[str, Any]:
         """Counts by method and status, duplicate deletes and peak rates per org and category."""
         with self._lock:
             snapshot = list(self._entries)
             deletes = dict(self._deletes)
+            file_deletes = dict(self._file_deletes)
         by_status: Counter[str] = Counter(f"{e.method} {e.status}" for e in snapshot)
         peaks: dict[str, float] = {}
         accepted_peaks: dict[str, float] = {}
@@ -128,6 +149,8 @@ class Ledger:
             "by_method_status": dict(by_status),
             "deleted_runs": len(deletes),
             "runs_deleted_more_than_once": sorted(r for r, n in deletes.items() if n > 1),
+            "deleted_files": len(file_deletes),
+            "files_deleted_more_than_once": sorted(f for f, n in file_deletes.items() if n > 1),
             "peak_calls_per_second": peaks,
             "peak_accepted_calls_per_second": accepted_peaks,
         }

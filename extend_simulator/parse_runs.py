@@ -20,7 +20,7 @@ from .runs import SOURCES, STATUSES, Run, RunFilters, WorkspaceData
 from .store import RunStore
 from .tokens import PageTokens
 from .webhooks import SignedUrlStore
-from .wire import ApiError, Request, Response, ok
+from .wire import ApiError, Request, Response, ok, page_size
 
 
 def not_found_message(run_id: str) -> str:
@@ -58,7 +58,7 @@ class ParseRunEndpoints:
             raise ApiError(400, f"Invalid status {filters.status!r}.")
         if filters.source and filters.source not in SOURCES:
             raise ApiError(400, f"Invalid source {filters.source!r}.")
-        size = self._page_size(request)
+        size = page_size(request, self.config.default_page_size, self.config.max_page_size)
         before: int | None = None
         token = request.param("nextPageToken")
         if token:
@@ -101,18 +101,6 @@ class ParseRunEndpoints:
             run = self._find(workspace, run_id)
             self.store.delete(run.workspace, run.index)
         return ok({"id": run_id}, request_id)
-
-    def _page_size(self, request: Request) -> int:
-        raw = request.param("limit") or request.param("maxPageSize")
-        if raw is None:
-            return self.config.default_page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            raise ApiError(400, f"Page size must be an integer, got {raw!r}.") from None
-        if size < 1:
-            raise ApiError(400, "Page size must be at least 1.")
-        return min(size, self.config.max_page_size)
 
     def _find(self, workspace: WorkspaceData, run_id: str) -> Run:
         """The live run ``run_id`` of ``workspace``; 404 otherwise. Call with the lock held."""

@@ -1,7 +1,10 @@
-"""A parse run as the simulator keeps it, the filters of the list, and a workspace's runs.
+"""A parse run and its file as the simulator keeps them, the lists' filters, a workspace's runs.
 
 A ``Run`` knows more than any one answer shows; it writes Extend's wire objects itself (the list
 summary, the full run, the webhook status payload), so every endpoint shows a run the same way.
+A ``StoredFile`` is the document a run processed; several runs may carry the same one. It sits at
+a *position*: the index of the run that uploaded it, so files list in upload order without a
+table of their own.
 """
 
 from __future__ import annotations
@@ -47,6 +50,48 @@ class RunFilters:
         )
 
 
+@dataclass(frozen=True)
+class FileFilters:
+    """The query of ``GET /files`` (already validated)."""
+
+    name_contains: str | None = None
+    ascending: bool = False  # ``sortDir=asc``: oldest first
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An uploaded file: where it sits in its workspace and what Extend shows of it."""
+
+    id: str
+    workspace: int
+    position: int  # index of the run that uploaded it
+    name: str
+    type: str | None
+    page_count: int
+    created_at: float
+
+    def matches(self, filters: FileFilters) -> bool:
+        """Whether the file passes ``nameContains`` (case-insensitive, as for runs)."""
+        needle = filters.name_contains
+        return not needle or needle.casefold() in self.name.casefold()
+
+    def summary(self) -> dict[str, Any]:
+        """The FileSummary wire object: in ``GET /files`` and embedded in every run."""
+        body: dict[str, Any] = {"object": "file", "id": self.id, "name": self.name}
+        if self.type:
+            body["type"] = self.type
+        body["metadata"] = {"pageCount": self.page_count}
+        body["createdAt"] = iso(self.created_at)
+        body["updatedAt"] = iso(self.created_at)
+        return body
+
+    def full(self, presigned_url: str) -> dict[str, Any]:
+        """The File wire object of ``GET /files/{id}`` (only it carries ``presignedUrl``)."""
+        body = self.summary()
+        body["presignedUrl"] = presigned_url
+        return body
+
+
 @dataclass
 class Run:
     """Everything the simulator knows about one run (more than a summary shows)."""
@@ -58,9 +103,7 @@ class Run:
     source: str
     source_id: str | None
     batch_id: str | None
-    file_id: str | None
-    file_name: str | None
-    file_type: str | None
+    file: StoredFile | None  # None: Extend sends ``"file": null`` (ingestion failed)
     page_count: int
     created_at: float
     updated_at: float
@@ -83,7 +126,7 @@ class Run:
         if filters.file_name_contains:
             # Case-insensitive: undocumented at Extend; a search box user expects this.
             needle = filters.file_name_contains.casefold()
-            if self.file_name is None or needle not in self.file_name.casefold():
+            if self.file is None or needle not in self.file.name.casefold():
                 return False
         return True
 
@@ -92,7 +135,10 @@ class Run:
         body: dict[str, Any] = {"object": "parse_run", "id": self.id}
         if self.batch_id:
             body["batchId"] = self.batch_id
-        body["file"] = self._file()
+        # The run keeps showing its file after DELETE /files/{id}: Extend documents that runs
+        # which processed a deleted file keep their outputs and never says the run's ``file``
+        # changes, so the reference stays (C). A client must not read it as "the file exists".
+        body["file"] = self.file.summary() if self.file is not None else None
         body["status"] = self.status
         if self.status == "FAILED":
             body["failureReason"] = self.failure_reason
@@ -130,7 +176,7 @@ class Run:
 
     def output(self) -> dict[str, Any]:
         """A small parse output: one chunk per page (at most three)."""
-        title = self.file_name or "document"
+        title = self.file.name if self.file is not None else "document"
         chunks = [
             {
                 "object": "chunk",
@@ -152,17 +198,6 @@ class Run:
         if self.metadata is not None:
             body["metadata"] = self.metadata
         return body
-
-    def _file(self) -> dict[str, Any] | None:
-        if self.file_id is None:
-            return None
-        file: dict[str, Any] = {"object": "file", "id": self.file_id, "name": self.file_name}
-        if self.file_type:
-            file["type"] = self.file_type
-        file["metadata"] = {"pageCount": self.page_count}
-        file["createdAt"] = iso(self.created_at)
-        file["updatedAt"] = iso(self.created_at)
-        return file
 
     def _credits(self) -> float:
         return round(self.page_count * 1.5, 2)

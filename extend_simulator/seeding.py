@@ -7,6 +7,11 @@ Seeded data has the shape of a real account: a year of history, newest runs stil
 PENDING, about 7 % FAILED with Extend's failure reasons, runs submitted in batches (same
 ``batchId``, same customer) or by workflows, a handful of customers with a skewed share of the
 runs (first customer biggest), and file names of every type Extend parses, some with accents.
+
+Each run uploads its own file, unless sharing is asked for: with ``shared_file_every=N`` and
+``shared_file_runs=K``, the last K runs of every N consecutive ones process one file (the file of
+the first of them that has one), as when a customer re-parses a document. Neighbours may belong
+to different customers, so a file can be shared across customers too.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
 from .ids import IdCodec, derive_key, mix64
-from .runs import Run, RunFilters, WorkspaceData
+from .runs import Run, RunFilters, StoredFile, WorkspaceData
 
 BLOCK: Final = 50  # runs per batch or workflow block
 
@@ -73,8 +78,12 @@ class SeededRuns:
         untagged_rate: float,
         history_days: float,
         history_end: float,
+        shared_file_every: int = 0,
+        shared_file_runs: int = 2,
     ) -> None:
         self.customer_key = customer_key
+        self.shared_file_every = shared_file_every
+        self.shared_file_runs = shared_file_runs
         self.untagged_rate = untagged_rate
         self.history_span = history_days * 86400
         self.history_end = history_end
@@ -158,8 +167,45 @@ class SeededRuns:
         if not filters.batch_id and filters.source and traits.source != filters.source:
             return False
         if filters.file_name_contains:
-            return filters.file_name_contains.casefold() in self._file_name(traits).casefold()
+            position = self.file_position(data, index, traits)
+            if position is None:
+                return False
+            name = self._file_name(self._traits(data, position) if position != index else traits)
+            return filters.file_name_contains.casefold() in name.casefold()
         return True
+
+    def file_position(
+        self, data: WorkspaceData, index: int, traits: _Traits | None = None
+    ) -> int | None:
+        """Position of the file seeded run ``index`` processed; None when its file is null."""
+        if not _has_file(traits if traits is not None else self._traits(data, index)):
+            return None
+        every, size = self.shared_file_every, self.shared_file_runs
+        if every < 2 or index % every < every - size:
+            return index
+        for position in range(index - index % every + every - size, index):
+            if _has_file(self._traits(data, position)):
+                return position
+        return index
+
+    def file(self, data: WorkspaceData, position: int) -> StoredFile | None:
+        """The seeded file uploaded at ``position``, None when no file sits there."""
+        traits = self._traits(data, position)
+        if self.file_position(data, position, traits) != position:
+            return None
+        return self._stored_file(data, position, traits)
+
+    def _stored_file(self, data: WorkspaceData, position: int, traits: _Traits) -> StoredFile:
+        _, _, file_type, max_pages = _DOCUMENTS[traits.document]
+        return StoredFile(
+            id=self.file_ids.encode(data.number, position),
+            workspace=data.number,
+            position=position,
+            name=self._file_name(traits),
+            type=file_type,
+            page_count=1 + (traits.hash >> 48) % max_pages,
+            created_at=traits.created,
+        )
 
     def run(self, data: WorkspaceData, index: int) -> Run:
         """Seeded run ``index`` of the workspace (the caller checks it is a seeded index)."""
@@ -179,16 +225,17 @@ class SeededRuns:
             customer_hash = h
 
         processing_ms = 800 + (h >> 34) % 90_000
-        doc_type, _, file_type, max_pages = _DOCUMENTS[traits.document]
-        page_count = 1 + (h >> 48) % max_pages
+        position = self.file_position(data, index, traits)
+        file_traits = traits
+        if position is not None and position != index:
+            file_traits = self._traits(data, position)
+        file = None if position is None else self._stored_file(data, position, file_traits)
+        doc_type, _, _, max_pages = _DOCUMENTS[file_traits.document]
+        page_count = file.page_count if file is not None else 1 + (h >> 48) % max_pages
 
         failure_reason = failure_message = None
-        file_id: str | None = self.file_ids.encode(ws, index)
         if status == "FAILED":
             failure_reason, failure_message = FAILURES[(h >> 4) % len(FAILURES)]
-            if batch_id and failure_reason == "UNABLE_TO_DOWNLOAD_FILE":
-                # Extend: file may be null for batch runs whose file ingestion failed.
-                file_id = None
 
         metadata: dict[str, Any] | None = None
         customer = data.pick_customer(mix64(customer_hash ^ 0xC057))
@@ -204,9 +251,7 @@ class SeededRuns:
             source=source,
             source_id=source_id,
             batch_id=batch_id,
-            file_id=file_id,
-            file_name=self._file_name(traits) if file_id else None,
-            file_type=file_type if file_id else None,
+            file=file,
             page_count=int(page_count),
             created_at=created,
             updated_at=created + processing_ms / 1000 if finished else created,
@@ -215,3 +260,13 @@ class SeededRuns:
             failure_message=failure_message,
             processing_time_ms=int(processing_ms) if status == "PROCESSED" else 0,
         )
+
+
+def _has_file(traits: _Traits) -> bool:
+    """False for a batch run whose file could not be downloaded.
+
+    Extend: ``file`` may be null for batch runs whose file ingestion failed.
+    """
+    if traits.status != "FAILED" or traits.source != "BATCH_PARSER_RUN":
+        return True
+    return FAILURES[(traits.hash >> 4) % len(FAILURES)][0] != "UNABLE_TO_DOWNLOAD_FILE"

@@ -29,7 +29,7 @@ from .app import SimulatorApp
 from .config import SimulatorConfig
 from .faults import FaultRule
 from .ledger import LedgerEntry
-from .runs import Run, RunFilters
+from .runs import FileFilters, Run, RunFilters
 from .webhooks import Delivery
 from .wire import Request, Response
 
@@ -258,6 +258,10 @@ class Simulator:
         """How many DELETE calls actually deleted each run id."""
         return self.app.ledger.successful_deletes()
 
+    def successful_file_deletes(self) -> dict[str, int]:
+        """How many DELETE calls actually deleted each file id."""
+        return self.app.ledger.successful_file_deletes()
+
     def reset_ledger(self) -> None:
         """Forget recorded calls and delete counts."""
         self.app.ledger.reset()
@@ -306,6 +310,39 @@ class Simulator:
             found = self.app.store.resolve(run_id)
             return found is not None and self.app.store.is_deleted(*found)
 
+    def file_ids(self, workspace_id: str | None = None, *, limit: int | None = None) -> list[str]:
+        """Ids of live files, newest first, without going through the API."""
+        number = control.default_workspace(self.app, workspace_id)
+        wanted = limit if limit is not None else self.app.store.workspaces[number].total
+        with self.app.lock:
+            files, _ = self.app.store.file_page(number, FileFilters(), None, max(wanted, 1))
+        return [file.id for file in files[:wanted]]
+
+    def get_file(self, file_id: str) -> dict[str, Any] | None:
+        """The summary of a live file (as ``GET /files`` lists it), or None."""
+        with self.app.lock:
+            found = self.app.store.locate_file(file_id)
+            file = self.app.store.file(*found) if found is not None else None
+        return file.summary() if file is not None else None
+
+    def is_file_deleted(self, file_id: str) -> bool:
+        """Whether a file that existed has been deleted."""
+        with self.app.lock:
+            found = self.app.store.resolve_file(file_id)
+            return found is not None and self.app.store.is_file_deleted(*found)
+
+    def runs_by_file(self, workspace_id: str | None = None) -> dict[str, list[str]]:
+        """Ids of the live runs using each file, newest first (see ``control.runs_by_file``)."""
+        return control.runs_by_file(self.app, workspace_id)
+
+    def shared_files(self, workspace_id: str | None = None) -> dict[str, list[str]]:
+        """The files used by more than one live run, with those runs' ids."""
+        return {
+            file_id: runs
+            for file_id, runs in self.runs_by_file(workspace_id).items()
+            if len(runs) > 1
+        }
+
     def add_runs(
         self,
         *,
@@ -313,7 +350,10 @@ class Simulator:
         count: int = 0,
         runs: Sequence[Mapping[str, Any]] = (),
     ) -> list[dict[str, Any]]:
-        """Add runs (see ``RunStore.add_run`` for the spec fields); returns their summaries."""
+        """Add runs (see ``RunStore.add_run`` for the spec fields, ``file_id`` among them).
+
+        Returns their summaries.
+        """
         added = control.add_runs(self.app, workspace_id=workspace_id, count=count, runs=runs)
         return [run.summary() for run in added]
 

@@ -1,8 +1,11 @@
-"""The run store: every workspace's runs, which of them are deleted, lookups and listing.
+"""The run store: every workspace's runs and files, which are deleted, lookups and listing.
 
 Seeded runs are generated on demand (:mod:`.seeding`); runs added at run time are kept as explicit
 records after the seeded ones; a deletion is one integer in a set. Listing is newest first (Extend
 does not document an order; newest first is what its dashboard shows).
+
+Files and runs are deleted independently, as EXTEND_API.md requires: deleting a run leaves its
+file (Extend does not document that it goes), deleting a file leaves the runs that processed it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .ids import MAX_INDEX
-from .runs import SOURCES, STATUSES, Run, RunFilters, WorkspaceData
+from .runs import SOURCES, STATUSES, FileFilters, Run, RunFilters, StoredFile, WorkspaceData
 from .seeding import SeededRuns
 
 
@@ -23,7 +26,9 @@ class RunStore:
         self.workspaces: list[WorkspaceData] = []
         self.by_id: dict[str, WorkspaceData] = {}
         self.deleted: set[int] = set()
+        self.deleted_files: set[int] = set()  # positions, as ``deleted``
         self._added_ids: dict[str, tuple[int, int]] = {}
+        self._added_file_ids: dict[str, tuple[int, int]] = {}  # ids given in a run's spec
 
     def add_workspace(
         self, workspace_id: str, org_id: str, runs: int, customers: tuple[str, ...]
@@ -79,6 +84,68 @@ class RunStore:
             return data.added[index - data.seeded].id
         return self.seeded_runs.run_ids.encode(workspace, index)
 
+    # -- files -------------------------------------------------------------------------------
+
+    def file(self, workspace: int, position: int) -> StoredFile | None:
+        """The file uploaded at ``position`` (deleted or not), None when none was."""
+        data = self.workspaces[workspace]
+        if position < data.seeded:
+            return self.seeded_runs.file(data, position)
+        file = data.added[position - data.seeded].file
+        return file if file is not None and file.position == position else None
+
+    def resolve_file(self, file_id: str) -> tuple[int, int] | None:
+        """``(workspace number, position)`` of a file that exists or existed, else None."""
+        found = self._added_file_ids.get(file_id) or self.seeded_runs.file_ids.decode(file_id)
+        if found is None:
+            return None
+        workspace, position = found
+        if workspace >= len(self.workspaces) or position >= self.workspaces[workspace].total:
+            return None
+        file = self.file(workspace, position)
+        return found if file is not None and file.id == file_id else None
+
+    def locate_file(self, file_id: str) -> tuple[int, int] | None:
+        """``(workspace number, position)`` of a live (not deleted) file, else None."""
+        found = self.resolve_file(file_id)
+        if found is None or self.is_file_deleted(*found):
+            return None
+        return found
+
+    def is_file_deleted(self, workspace: int, position: int) -> bool:
+        """Whether the file at ``position`` has been deleted."""
+        return (workspace << 32 | position) in self.deleted_files
+
+    def delete_file(self, workspace: int, position: int) -> None:
+        """Mark a file deleted; the runs that processed it stay as they are."""
+        self.deleted_files.add(workspace << 32 | position)
+
+    def file_page(
+        self, workspace: int, filters: FileFilters, cursor: int | None, size: int
+    ) -> tuple[list[StoredFile], int | None]:
+        """Up to ``size`` live files from ``cursor`` on, newest first unless ascending.
+
+        ``cursor`` is exclusive from above when descending, inclusive from below when ascending;
+        returns the files and the cursor of the next page (None when there is none).
+        """
+        total = self.workspaces[workspace].total
+        if filters.ascending:
+            positions = range(cursor or 0, total)
+        else:
+            positions = range((total if cursor is None else min(cursor, total)) - 1, -1, -1)
+        found: list[StoredFile] = []
+        for position in positions:
+            if self.is_file_deleted(workspace, position):
+                continue
+            file = self.file(workspace, position)
+            if file is None or not file.matches(filters):
+                continue
+            if len(found) == size:
+                last = found[-1].position
+                return found, last + 1 if filters.ascending else last
+            found.append(file)
+        return found, None
+
     # -- listing -----------------------------------------------------------------------------
 
     def page(
@@ -129,7 +196,12 @@ class RunStore:
     # -- runs added at run time --------------------------------------------------------------
 
     def add_run(self, workspace: int, spec: dict[str, Any], now: float) -> Run:
-        """Append an explicit run to a workspace; ``spec`` may set any wire-level field."""
+        """Append an explicit run to a workspace; ``spec`` may set any wire-level field.
+
+        ``file_id`` names the run's file: a live file of the workspace is shared (its name, type
+        and pages are the file's), a new id uploads a file under that id, ``None`` gives the run
+        a null file; without it the run uploads a file of its own.
+        """
         data = self.workspaces[workspace]
         index = data.total
         if index > MAX_INDEX:
@@ -153,13 +225,13 @@ class RunStore:
             metadata = {**(metadata or {}), self.seeded_runs.customer_key: customer}
         if metadata is not None and not isinstance(metadata, dict):
             raise ValueError("metadata must be an object")
-        file_name = spec.get("file_name", spec.get("fileName", f"upload_{index}.pdf"))
         created = float(spec.get("created_at", now))
         failure_reason = failure_message = None
         if status == "FAILED":
             failure_reason = spec.get("failure_reason", "CORRUPT_FILE")
             failure_message = spec.get("failure_message", "The file appears to be corrupted.")
-        pages = int(spec.get("page_count", 1))
+        file = self._file_of_new_run(workspace, index, spec, created)
+        pages = file.page_count if file is not None else int(spec.get("page_count", 1))
         run = Run(
             id=run_id,
             workspace=workspace,
@@ -168,9 +240,7 @@ class RunStore:
             source=source,
             source_id=spec.get("source_id", spec.get("sourceId")),
             batch_id=spec.get("batch_id", spec.get("batchId")),
-            file_id=self.seeded_runs.file_ids.encode(workspace, index),
-            file_name=str(file_name),
-            file_type=spec.get("file_type", _guess_type(str(file_name))),
+            file=file,
             page_count=pages,
             created_at=created,
             updated_at=created,
@@ -181,7 +251,43 @@ class RunStore:
         )
         data.added.append(run)
         self._added_ids[run_id] = (workspace, index)
+        if file is not None and file.position == index:
+            self._added_file_ids[file.id] = (workspace, index)
         return run
+
+    def _file_of_new_run(
+        self, workspace: int, index: int, spec: dict[str, Any], created: float
+    ) -> StoredFile | None:
+        key = "file_id" if "file_id" in spec else "fileId"
+        if key in spec and spec[key] is None:
+            return None
+        file_id = spec.get(key)
+        if file_id is None:
+            file_id = self.seeded_runs.file_ids.encode(workspace, index)
+        elif not isinstance(file_id, str) or not 1 <= len(file_id) <= 255:
+            raise ValueError("file_id must be a string of 1 to 255 characters")
+        else:
+            found = self.resolve_file(file_id)
+            if found is not None:
+                if found[0] != workspace:
+                    raise ValueError(f"file {file_id} belongs to another workspace")
+                if self.is_file_deleted(*found):
+                    raise ValueError(f"file {file_id} is deleted")
+                if {"file_name", "fileName", "file_type", "page_count"} & spec.keys():
+                    raise ValueError("an existing file keeps its name, type and page count")
+                return self.file(*found)
+            if self.seeded_runs.file_ids.decode(file_id) is not None:
+                raise ValueError(f"unknown file {file_id}")
+        name = str(spec.get("file_name", spec.get("fileName", f"upload_{index}.pdf")))
+        return StoredFile(
+            id=file_id,
+            workspace=workspace,
+            position=index,
+            name=name,
+            type=spec.get("file_type", _guess_type(name)),
+            page_count=int(spec.get("page_count", 1)),
+            created_at=created,
+        )
 
     def live_count(self, workspace: int) -> int:
         """Runs of a workspace that are not deleted (deleted ones are counted, not scanned)."""
@@ -189,6 +295,11 @@ class RunStore:
         lo, hi = workspace << 32, (workspace + 1) << 32
         gone = sum(1 for key in self.deleted if lo <= key < hi)
         return data.total - gone
+
+    def deleted_file_count(self, workspace: int) -> int:
+        """Files of a workspace that have been deleted."""
+        lo, hi = workspace << 32, (workspace + 1) << 32
+        return sum(1 for key in self.deleted_files if lo <= key < hi)
 
 
 def _guess_type(file_name: str) -> str | None:

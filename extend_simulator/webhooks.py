@@ -150,13 +150,18 @@ class SignedUrlStore:
         self._lock = threading.Lock()
         self._items: dict[str, tuple[float, Any]] = {}
 
-    def put(self, payload: Any, now: float | None = None) -> str:
-        """Store ``payload``; return the token of its URL path."""
+    def put(self, payload: Any, now: float | None = None, ttl: float | None = None) -> str:
+        """Store ``payload`` for ``ttl`` seconds (default: the store's); return its URL token."""
         token = secrets.token_urlsafe(24)
-        expires = (time.time() if now is None else now) + self.ttl
+        expires = (time.time() if now is None else now) + (self.ttl if ttl is None else ttl)
         with self._lock:
             self._items[token] = (expires, payload)
         return token
+
+    def revoke(self, token: str) -> None:
+        """Make a URL answer as expired (its object was deleted)."""
+        with self._lock:
+            self._items.pop(token, None)
 
     def get(self, token: str, now: float | None = None) -> tuple[bool, Any]:
         """``(True, payload)`` if the token exists and has not expired, else ``(False, None)``."""

@@ -80,6 +80,24 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
 
+def page_size(request: Request, default: int, maximum: int) -> int:
+    """A list's page size: ``limit`` wins over ``maxPageSize``; above ``maximum`` is clamped.
+
+    Extend's CLI says the server reads ``limit`` and ignores ``maxPageSize``; the SDK sends only
+    ``maxPageSize``: accept both. Below 1 or not a number is 400 (C).
+    """
+    raw = request.param("limit") or request.param("maxPageSize")
+    if raw is None:
+        return default
+    try:
+        size = int(raw)
+    except ValueError:
+        raise ApiError(400, f"Page size must be an integer, got {raw!r}.") from None
+    if size < 1:
+        raise ApiError(400, "Page size must be at least 1.")
+    return min(size, maximum)
+
+
 def new_request_id() -> str:
     """A fresh ``req_...`` id."""
     return "req_" + to_base62(secrets.randbits(128), 22)[-22:]

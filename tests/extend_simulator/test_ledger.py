@@ -75,7 +75,10 @@ def test_the_control_endpoint_filters_by_time_method_and_status(simulator):
     assert ledger(run_id=run_ids[0])["count"] == 2
     assert ledger(limit=1)["entries"][0]["status"] == 404
     deletes = requests.get(simulator.url + "/_sim/deletes", timeout=5).json()
-    assert deletes == {"successful_deletes": {run_ids[0]: 1, run_ids[1]: 1}}
+    assert deletes == {
+        "successful_deletes": {run_ids[0]: 1, run_ids[1]: 1},
+        "successful_file_deletes": {},
+    }
     summary = requests.get(simulator.url + "/_sim/ledger/summary", timeout=5).json()
     assert summary["runs_deleted_more_than_once"] == []
     assert summary["by_method_status"] == {"GET 200": 1, "DELETE 200": 2, "DELETE 404": 2}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from extend_ai import Extend
+from extend_ai import Extend, File, FilesDeleteResponse, FileSummary, FileType
 from extend_ai.core.api_error import ApiError
 from extend_ai.errors import (
     BadRequestError,
@@ -16,7 +16,7 @@ from extend_ai.errors import (
 
 from extend_simulator import Simulator
 
-from .conftest import API_KEY, NO_RETRIES, ORG_KEY, OTHER_WS
+from .conftest import API_KEY, MAIN_WS, NO_RETRIES, ORG_KEY, OTHER_WS
 from .receiver import WebhookReceiver
 
 
@@ -185,3 +185,93 @@ def test_sdk_returns_unknown_event_types_as_raw_dicts(simulator, sdk):
         "eventType": "parse_run.reticulated",
         "payload": {"object": "x", "id": "y"},
     }
+
+
+def list_all_files(sdk: Extend, **options):
+    files, token, pages = [], None, 0
+    while True:
+        page = sdk.files.list(next_page_token=token, request_options=NO_RETRIES, **options)
+        files.extend(page.data)
+        pages += 1
+        token = page.next_page_token
+        if not token:
+            return files, pages
+
+
+def test_sdk_retrieves_a_runs_file(simulator, sdk):
+    run = sdk.parse_runs.retrieve(simulator.run_ids(status="PROCESSED")[0])
+
+    file = sdk.files.retrieve(run.file.id, request_options=NO_RETRIES)
+
+    assert isinstance(file, File)
+    assert file.id == run.file.id
+    assert file.name == run.file.name
+    assert isinstance(file.type, FileType) and file.type.value != "__FILETYPE_UNKNOWN__"
+    assert file.metadata.page_count == run.metrics.page_count
+    assert file.created_at == run.file.created_at
+    assert file.presigned_url.startswith(simulator.url)
+    assert file.model_extra in (None, {})
+
+
+def test_sdk_lists_every_file_page_by_page(simulator, sdk):
+    files, pages = list_all_files(sdk, max_page_size=7)
+    oldest_first, _ = list_all_files(sdk, sort_dir="asc", max_page_size=50)
+    named = sdk.files.list(name_contains=files[0].name[:5], request_options=NO_RETRIES).data
+
+    assert all(isinstance(file, FileSummary) for file in files)
+    # Every field the simulator sends is one the SDK knows.
+    assert all(file.model_extra in (None, {}) for file in files)
+    assert [file.id for file in files] == simulator.file_ids()
+    assert pages == -(-len(files) // 7)
+    assert [file.id for file in oldest_first] == [file.id for file in reversed(files)]
+    assert files[0].id in {file.id for file in named}
+    assert all(files[0].name[:5].casefold() in file.name.casefold() for file in named)
+
+
+def test_sdk_deletes_a_file_then_gets_not_found(simulator, sdk):
+    run_id = simulator.run_ids(status="PROCESSED")[0]
+    file_id = sdk.parse_runs.retrieve(run_id).file.id
+
+    deleted = sdk.files.delete(file_id, request_options=NO_RETRIES)
+
+    assert isinstance(deleted, FilesDeleteResponse)
+    assert deleted.id == file_id
+    with pytest.raises(NotFoundError) as caught:
+        sdk.files.retrieve(file_id, request_options=NO_RETRIES)
+    assert caught.value.body["code"] == "NOT_FOUND"
+    assert caught.value.headers["x-extend-request-id"].startswith("req_")
+    with pytest.raises(NotFoundError):
+        sdk.files.delete(file_id, request_options=NO_RETRIES)
+    assert file_id not in {file.id for file in list_all_files(sdk, max_page_size=100)[0]}
+    # The run that processed the file keeps its output and its file reference.
+    run = sdk.parse_runs.retrieve(run_id, request_options=NO_RETRIES)
+    assert run.file.id == file_id and run.output.chunks
+    assert simulator.successful_file_deletes() == {file_id: 1}
+    assert simulator.successful_deletes() == {}
+
+
+def test_sdk_reaches_files_of_the_workspace_it_names(simulator):
+    sdk = Extend(token=ORG_KEY, base_url=simulator.url)
+    other_file = simulator.file_ids(OTHER_WS)[0]
+
+    with pytest.raises(BadRequestError):
+        sdk.files.list(request_options=NO_RETRIES)
+    page = sdk.files.list(extend_workspace_id=OTHER_WS, request_options=NO_RETRIES)
+    assert {file.id for file in page.data} == set(simulator.file_ids(OTHER_WS))
+    assert sdk.files.retrieve(other_file, extend_workspace_id=OTHER_WS).id == other_file
+    with pytest.raises(NotFoundError):
+        sdk.files.delete(other_file, extend_workspace_id=MAIN_WS, request_options=NO_RETRIES)
+    assert sdk.files.delete(other_file, extend_workspace_id=OTHER_WS).id == other_file
+
+
+def test_sdk_sees_file_faults_as_extend_errors(simulator, sdk):
+    file_id = simulator.file_ids()[0]
+    simulator.set_faults({"storm_fraction": 1.0, "scope": {"path_prefix": "/files"}})
+
+    with pytest.raises(TooManyRequestsError) as caught:
+        sdk.files.delete(file_id, request_options=NO_RETRIES)
+
+    assert caught.value.body["retryable"] is True
+    assert caught.value.headers["retry-after"] == "1"
+    assert sdk.parse_runs.list(request_options=NO_RETRIES).data
+    assert not simulator.is_file_deleted(file_id)
