@@ -1,0 +1,151 @@
+"""Which present runs use each uploaded file (deletions.inventory.files)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from deletions.inventory.files import FileUse, files_of, shared_files, users_of_files
+from deletions.models import ParseRun
+from tests.factories import new_workspace
+from tests.helpers import submitted_request
+
+pytestmark = pytest.mark.django_db
+
+
+def run(workspace, run_id, file_id, customer=None, state=ParseRun.State.PRESENT):
+    return ParseRun.objects.create(
+        workspace=workspace, run_id=run_id, file_id=file_id, customer=customer, state=state
+    )
+
+
+def runs_named(*run_ids):
+    return ParseRun.objects.filter(run_id__in=run_ids)
+
+
+def test_users_of_files_counts_present_runs_of_every_customer(
+    workspace, customer, other_customer
+):
+    run(workspace, "pr_1", "file_a", customer)
+    run(workspace, "pr_2", "file_a", other_customer)
+    run(workspace, "pr_3", "file_a")  # unassigned counts too
+    run(workspace, "pr_4", "file_b", customer)
+
+    assert users_of_files(workspace.pk, ["file_a", "file_b"]) == {"file_a": 3, "file_b": 1}
+
+
+def test_deleted_and_vanished_runs_do_not_use_their_file(workspace, customer):
+    run(workspace, "pr_1", "file_a", customer, state=ParseRun.State.DELETED)
+    run(workspace, "pr_2", "file_a", customer, state=ParseRun.State.VANISHED)
+    run(workspace, "pr_3", "file_a", customer)
+
+    assert users_of_files(workspace.pk, ["file_a"]) == {"file_a": 1}
+
+
+def test_a_file_nobody_uses_is_counted_zero_and_empty_ids_are_not_files(workspace, customer):
+    run(workspace, "pr_1", "", customer)
+
+    assert users_of_files(workspace.pk, ["file_unused", ""]) == {"file_unused": 0}
+    assert users_of_files(workspace.pk, [""]) == {}
+
+
+def test_the_same_file_id_in_another_workspace_is_another_file(workspace, customer):
+    elsewhere = new_workspace(name="Elsewhere")
+    run(workspace, "pr_1", "file_a", customer)
+    run(elsewhere, "pr_2", "file_a", customer)
+
+    assert users_of_files(workspace.pk, ["file_a"]) == {"file_a": 1}
+
+
+def test_users_of_files_is_one_query_for_one_file_or_fifty(workspace, customer):
+    for i in range(50):
+        run(workspace, f"pr_{i}", f"file_{i}", customer)
+
+    with CaptureQueriesContext(connection) as one:
+        assert users_of_files(workspace.pk, ["file_0"]) == {"file_0": 1}
+    with CaptureQueriesContext(connection) as fifty:
+        counts = users_of_files(workspace.pk, [f"file_{i}" for i in range(50)])
+
+    assert counts == {f"file_{i}": 1 for i in range(50)}
+    assert len(one) == len(fifty) == 1
+
+
+def test_a_file_used_only_by_the_set_is_free(workspace, customer):
+    run(workspace, "pr_1", "file_a", customer)
+    run(workspace, "pr_2", "file_a", customer)
+
+    uses = files_of(runs_named("pr_1", "pr_2"))
+
+    assert uses == {(workspace.pk, "file_a"): FileUse(workspace.pk, "file_a", 2, 0)}
+    assert uses[(workspace.pk, "file_a")].free
+    assert shared_files(runs_named("pr_1", "pr_2")) == {}
+
+
+def test_a_file_also_used_outside_the_set_is_shared_across_customers(
+    workspace, customer, other_customer
+):
+    run(workspace, "pr_1", "file_a", customer)
+    run(workspace, "pr_2", "file_a", customer)  # the customer's own run, not in the set
+    run(workspace, "pr_3", "file_a", other_customer)  # another customer's
+    run(workspace, "pr_4", "file_b", customer)
+
+    uses = files_of(runs_named("pr_1", "pr_4"))
+
+    assert uses[(workspace.pk, "file_a")] == FileUse(workspace.pk, "file_a", 1, 2)
+    assert not uses[(workspace.pk, "file_a")].free
+    assert uses[(workspace.pk, "file_b")].free
+    assert shared_files(runs_named("pr_1", "pr_4")) == {(workspace.pk, "file_a"): 2}
+
+
+def test_runs_outside_the_set_count_only_while_present(workspace, customer):
+    run(workspace, "pr_1", "file_a", customer)
+    run(workspace, "pr_2", "file_a", customer, state=ParseRun.State.DELETED)
+    run(workspace, "pr_3", "file_a", customer, state=ParseRun.State.VANISHED)
+
+    assert shared_files(runs_named("pr_1")) == {}
+
+
+def test_runs_in_the_set_count_in_it_whatever_their_state(workspace, customer):
+    run(workspace, "pr_1", "file_a", customer, state=ParseRun.State.DELETED)
+    run(workspace, "pr_2", "file_a", customer)
+    run(workspace, "pr_3", "file_a", customer)
+
+    assert files_of(runs_named("pr_1", "pr_2")) == {
+        (workspace.pk, "file_a"): FileUse(workspace.pk, "file_a", 2, 1)
+    }
+
+
+def test_runs_without_a_file_and_other_workspaces_are_left_out(workspace, customer):
+    elsewhere = new_workspace(name="Elsewhere")
+    run(workspace, "pr_1", "", customer)
+    run(workspace, "pr_2", "file_a", customer)
+    run(elsewhere, "pr_3", "file_a", customer)
+
+    assert files_of(runs_named("pr_1", "pr_2")) == {
+        (workspace.pk, "file_a"): FileUse(workspace.pk, "file_a", 1, 0)
+    }
+
+
+def test_a_requests_runs_are_a_set_and_it_takes_two_queries(workspace, customer, member):
+    req = submitted_request(workspace, customer, member, runs=3)
+    shared_with, free_with, alone = req.items.order_by("pk").values_list("parse_run_id", flat=True)
+    ParseRun.objects.filter(pk__in=[shared_with, free_with]).update(file_id="file_a")
+    ParseRun.objects.filter(pk=alone).update(file_id="file_c")
+    run(workspace, "pr_outside_1", "file_a", customer)
+    run(workspace, "pr_outside_2", "file_a")
+    for i in range(20):
+        run(workspace, f"pr_more_{i}", f"file_more_{i}", customer)
+
+    with CaptureQueriesContext(connection) as queries:
+        uses = files_of(ParseRun.objects.filter(items__request=req))
+
+    assert len(queries) == 2
+    assert uses == {
+        (workspace.pk, "file_a"): FileUse(workspace.pk, "file_a", 2, 2),
+        (workspace.pk, "file_c"): FileUse(workspace.pk, "file_c", 1, 0),
+    }
+    with CaptureQueriesContext(connection) as queries:
+        shared = shared_files(ParseRun.objects.filter(items__request=req))
+    assert len(queries) == 1
+    assert shared == {(workspace.pk, "file_a"): 2}
