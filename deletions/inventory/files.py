@@ -9,8 +9,9 @@ relies on is:
 
 Precisely:
 
-- A file is one ``(workspace, file_id)``: ids are Extend's, scoped to a workspace, so the same
-  string in two workspaces names two files. A run with no file id (``""``: Extend named none,
+- A file is one ``(workspace, file_id)``: the portal reaches a file, like a run, through its
+  workspace's credentials, so runs of other workspaces are never counted (the same id there is
+  treated as another file). A run with no file id (``""``: Extend named none,
   or the portal has not learned it yet) uses no file and is never counted.
 - "Uses" means a ``ParseRun`` row with that workspace and file id. Only PRESENT runs outside the
   set count: a deleted run (a tombstone keeps its file id for the proof) or one gone at Extend
