@@ -79,7 +79,7 @@ class UnassignedRunSerializer(serializers.Serializer[Any]):
     run_id = Text(help_text="Extend's parse-run id.")
     workspace = serializers.IntegerField(source="workspace_id")
     file_name = Text()
-    file_id = Text(help_text="Extend's id of the uploaded file the run processed; empty if unknown.")
+    file_id = Text(help_text="Extend's id of the run's uploaded file; empty if unknown.")
     created_at = serializers.DateTimeField(source="extend_created_at", allow_null=True)
     customer_value = serializers.SerializerMethodField(
         help_text="What the run carries under its workspace's customer key."

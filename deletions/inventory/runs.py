@@ -152,9 +152,9 @@ def upsert_runs(
 
     Runs whose reference names a customer are (re)assigned to it; the others are inserted
     unassigned and keep whatever customer they have. Fields a row does not carry (a webhook has
-    no file name nor file id) are left as they are. Vanished runs seen again are present (if *revive*).
-    *customers* caches reference lookups across calls. A run in an open request keeps its
-    customer: a new one Extend names is recorded as a conflict (*source* says who saw it) and
+    no file name nor file id) are left as they are. Vanished runs seen again are present (if
+    *revive*). *customers* caches reference lookups across calls. A run in an open request keeps
+    its customer: a new one Extend names is recorded as a conflict (*source* says who saw it) and
     applied when the request ends.
     """
     unique_rows = list({row.run_id: row for row in rows}.values())

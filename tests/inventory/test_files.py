@@ -165,7 +165,8 @@ def files_by_run(req):
 
 @pytest.fixture
 def running(workspace, customer, member, approver):
-    """A running request for three runs, each with its own file, a fourth run sharing the first's."""
+    """A running request for three runs, each with its own file; a run outside it shares the
+    first one's."""
     req = submitted_request(workspace, customer, member, runs=3, prefix="tomb_")
     for i, pk in enumerate(req.items.order_by("pk").values_list("parse_run_id", flat=True)):
         ParseRun.objects.filter(pk=pk).update(file_id=f"file_{i}", metadata={"k": "v"})
