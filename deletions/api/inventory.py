@@ -134,7 +134,7 @@ class ImportUploadSerializer(serializers.Serializer[Any]):
     workspace = serializers.IntegerField(min_value=1, max_value=PK_MAX)
     file = serializers.FileField(
         help_text="UTF-8 CSV with a header row: run_id, customer_ref and optionally "
-        f"file_name (at most {imports.MAX_ROWS:,} rows)."
+        f"file_name and file_id (at most {imports.MAX_ROWS:,} rows)."
     )
 
     def validate_workspace(self, pk: int) -> Workspace:
