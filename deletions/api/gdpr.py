@@ -147,6 +147,7 @@ class OnBehalfSerializer(serializers.Serializer[Any]):
 class SampleRunSerializer(serializers.Serializer[Any]):
     run_id = Text()
     file_name = Text()
+    file_id = Text(help_text="Extend's id of the run's uploaded file; empty if unknown.")
     workspace = serializers.IntegerField(source="workspace_id")
 
 

@@ -79,6 +79,7 @@ class UnassignedRunSerializer(serializers.Serializer[Any]):
     run_id = Text(help_text="Extend's parse-run id.")
     workspace = serializers.IntegerField(source="workspace_id")
     file_name = Text()
+    file_id = Text(help_text="Extend's id of the run's uploaded file; empty if unknown.")
     created_at = serializers.DateTimeField(source="extend_created_at", allow_null=True)
     customer_value = serializers.SerializerMethodField(
         help_text="What the run carries under its workspace's customer key."
@@ -133,7 +134,7 @@ class ImportUploadSerializer(serializers.Serializer[Any]):
     workspace = serializers.IntegerField(min_value=1, max_value=PK_MAX)
     file = serializers.FileField(
         help_text="UTF-8 CSV with a header row: run_id, customer_ref and optionally "
-        f"file_name (at most {imports.MAX_ROWS:,} rows)."
+        f"file_name and file_id (at most {imports.MAX_ROWS:,} rows)."
     )
 
     def validate_workspace(self, pk: int) -> Workspace:
@@ -158,6 +159,7 @@ class ImportRowSerializer(serializers.Serializer[Any]):
     run_id = Text()
     customer_ref = Text()
     file_name = Text(allow_null=True)
+    file_id = Text(allow_null=True, help_text="Extend's id of the run's uploaded file, if given.")
 
 
 class CustomerCountSerializer(serializers.Serializer[Any]):

@@ -78,6 +78,10 @@ class RunQuerySerializer(PageQuerySerializer):
 class RunSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(source="run_id")
     file_name = serializers.CharField()
+    file_id = serializers.CharField(
+        help_text="Extend's id of the uploaded file the run processed; empty if unknown. "
+        "Kept after the run is deleted."
+    )
     extend_status = serializers.CharField()
     created_at = serializers.DateTimeField(source="extend_created_at", allow_null=True)
     state = serializers.SerializerMethodField()

@@ -53,9 +53,9 @@ RULES: dict[str, Rule] = {
     ),
     "deletions.ParseRun": Rule(
         "Present runs mirror Extend (the sync keeps them). A deleted run keeps no file name "
-        "nor metadata (the subject's reference as a keyed hash only) and is deleted this long "
-        "after its deletion, as is a run gone at Extend this long after it was last seen, "
-        "once no item or hold names it.",
+        "nor metadata (the subject's reference as a keyed hash only; its file id stays) and is "
+        "deleted this long after its deletion, as is a run gone at Extend this long after it "
+        "was last seen, once no item or hold names it.",
         "RETENTION_TOMBSTONE_DAYS",
     ),
     "deletions.Certificate": Rule(

@@ -1,8 +1,9 @@
 """Importing parse runs from a CSV file staff upload: parsing, validation and the import itself.
 
 The file needs a header row naming a run-id column and a customer-reference column, and may
-name a file-name column (``run_id,customer_ref,file_name``; common variants such as ``id``,
-``parse_run_id`` or ``customer`` are accepted). Validation finds every problem before anything
+name a file-name column and a file-id column (``run_id,customer_ref,file_name,file_id``; common
+variants such as ``id``, ``parse_run_id`` or ``customer`` are accepted). An empty file name or
+file id leaves what the inventory knows as it is. Validation finds every problem before anything
 is written, and ``apply_import`` writes all rows in one transaction or none.
 """
 
@@ -29,6 +30,7 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_RUN_ID = 255
 MAX_REF = 255
 MAX_FILE_NAME = 1024
+MAX_FILE_ID = 255
 # Problems beyond this many are counted, not listed: nobody reads 100,000 messages.
 MAX_LISTED_ERRORS = 500
 _CHUNK = 5000
@@ -50,6 +52,7 @@ COLUMNS: dict[str, frozenset[str]] = {
         }
     ),
     "file_name": frozenset({"file_name", "filename", "file", "name", "document"}),
+    "file_id": frozenset({"file_id", "fileid", "extend_file_id"}),
 }
 REQUIRED = ("run_id", "customer_ref")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -61,6 +64,7 @@ class ImportRow:
     run_id: str
     customer_ref: str
     file_name: str | None
+    file_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ def _map_columns(header: Sequence[str], preview: ImportPreview) -> dict[str, int
         preview.file_errors.append(
             "Unknown column" + ("s" if len(unknown) > 1 else "") + ": "
             f"{', '.join(unknown[:5])}. Expected a header row with run_id, customer_ref "
-            "and optionally file_name."
+            "and optionally file_name and file_id."
         )
     missing = [column for column in REQUIRED if column not in mapping]
     if missing:
@@ -191,6 +195,7 @@ def _check_row(
     run_id = record[mapping["run_id"]].strip()
     ref = record[mapping["customer_ref"]].strip()
     name = record[mapping["file_name"]].strip() if "file_name" in mapping else None
+    file_id = record[mapping["file_id"]].strip() if "file_id" in mapping else None
     problems = []
     if not run_id:
         problems.append("the run id is empty")
@@ -206,10 +211,15 @@ def _check_row(
         problems.append(f"the file name is longer than {MAX_FILE_NAME} characters")
     elif name is not None and _CONTROL.search(name):
         problems.append("the file name contains control characters")
+    # Loosely, as Extend documents ids: opaque, up to 255 characters, "file_" only a convention.
+    if file_id is not None and len(file_id) > MAX_FILE_ID:
+        problems.append(f"the file id is longer than {MAX_FILE_ID} characters")
+    elif file_id is not None and (_CONTROL.search(file_id) or " " in file_id):
+        problems.append("the file id contains spaces or control characters")
     if problems:
         preview.add_error(line, "; ".join(problems).capitalize() + ".")
         return None
-    return ImportRow(line, run_id, ref, name or None)
+    return ImportRow(line, run_id, ref, name or None, file_id or None)
 
 
 def parse(data: bytes, workspace: Workspace) -> ImportPreview:
@@ -322,9 +332,13 @@ def apply_import(
                 external_ref__in={row.customer_ref for row in preview.rows}
             ).values_list("external_ref", "pk")
         )
-        with_name = [row for row in preview.rows if row.file_name is not None]
-        without_name = [row for row in preview.rows if row.file_name is None]
-        for rows, fields in ((with_name, ["customer", "file_name"]), (without_name, ["customer"])):
+        # A known run gets only what its row carries: an empty cell keeps what a sync stored.
+        shapes: dict[tuple[str, ...], list[ImportRow]] = {}
+        for row in preview.rows:
+            carried = {"file_name": row.file_name is not None, "file_id": row.file_id is not None}
+            fields = ("customer", *(name for name, known in carried.items() if known))
+            shapes.setdefault(fields, []).append(row)
+        for fields, rows in shapes.items():
             for chunk in _chunks(rows):
                 ParseRun.objects.bulk_create(
                     [
@@ -333,6 +347,7 @@ def apply_import(
                             run_id=row.run_id,
                             customer_id=customers[row.customer_ref],
                             file_name=row.file_name or "",
+                            file_id=row.file_id or "",
                             first_seen_at=now,
                             last_seen_at=now,
                         )
@@ -340,7 +355,7 @@ def apply_import(
                     ],
                     update_conflicts=True,
                     unique_fields=["workspace", "run_id"],
-                    update_fields=fields,
+                    update_fields=list(fields),
                 )
         audit.record(
             "inventory.imported",

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 MAX_FILE_NAME = 1024
 MAX_RUN_ID = 255
+MAX_FILE_ID = 255
 
 # A sync refreshes only the fields in ``RunRow.known_fields``. Never ``state``, ``open_request``
 # or the deletion fields: a page fetched before the engine deleted a run must not bring it back.
@@ -46,11 +47,15 @@ class RunRow:
     # When it was processed: Extend's updatedAt on a PROCESSED run, else when the portal
     # learned it was; None while it is not (known to be) processed.
     processed_at: datetime | None = None
+    # Extend's file.id: "" for a run that has no file, None when the source did not say (a
+    # webhook's parse_run_status carries no file).
+    file_id: str | None = None
 
     def known_fields(self) -> tuple[str, ...]:
         """The stored fields this row may overwrite on a known run."""
         present = {
             "file_name": self.file_name is not None,
+            "file_id": self.file_id is not None,
             "extend_status": self.extend_status is not None,
             "extend_created_at": self.extend_created_at is not None,
             "metadata": self.metadata is not None,
@@ -74,6 +79,20 @@ def _moment(value: object) -> datetime | None:
         return parse_datetime(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def file_id_of(file: object) -> str | None:
+    """The id of a run's ``file`` object, or None if it carries no usable one.
+
+    Loosely validated, as Extend documents ids: an opaque string of up to 255 characters
+    (``file_`` is a convention, not a guarantee).
+    """
+    if not isinstance(file, Mapping):
+        return None
+    value = file.get("id")
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_FILE_ID:
+        return None
+    return value
 
 
 def run_row(
@@ -109,9 +128,11 @@ def run_row(
         extend_created_at=created_at,
         metadata=dict(metadata) if isinstance(metadata, Mapping) else None,
         processed_at=processed_at,
+        file_id=file_id_of(file),
     )
     if complete:
         row.file_name = row.file_name or ""
+        row.file_id = row.file_id or ""
         row.extend_status = row.extend_status or ""
         row.metadata = row.metadata or {}
     return row
@@ -131,9 +152,9 @@ def upsert_runs(
 
     Runs whose reference names a customer are (re)assigned to it; the others are inserted
     unassigned and keep whatever customer they have. Fields a row does not carry (a webhook has
-    no file name) are left as they are. Vanished runs seen again are present (if *revive*).
-    *customers* caches reference lookups across calls. A run in an open request keeps its
-    customer: a new one Extend names is recorded as a conflict (*source* says who saw it) and
+    no file name nor file id) are left as they are. Vanished runs seen again are present (if
+    *revive*). *customers* caches reference lookups across calls. A run in an open request keeps
+    its customer: a new one Extend names is recorded as a conflict (*source* says who saw it) and
     applied when the request ends.
     """
     unique_rows = list({row.run_id: row for row in rows}.values())
@@ -162,6 +183,7 @@ def upsert_runs(
                 run_id=row.run_id,
                 customer_id=customer_id,
                 file_name=row.file_name or "",
+                file_id=row.file_id or "",
                 extend_status=row.extend_status or "",
                 extend_created_at=row.extend_created_at,
                 metadata=row.metadata or {},

@@ -1,8 +1,8 @@
 """Extend's webhooks: signature checks, parsing, deduplication and what each event does.
 
 The receiving view only verifies, parses and records (fast, no calls to Extend). Anything that
-needs Extend (a ``signed_data_url`` payload, a run's file name) happens in a task that calls
-``process_event``. See EXTEND_API.md, "Webhooks".
+needs Extend (a ``signed_data_url`` payload, a run's file name and file id) happens in a task
+that calls ``process_event``. See EXTEND_API.md, "Webhooks".
 """
 
 from __future__ import annotations
@@ -249,9 +249,9 @@ def _fetch_signed_payload(url: str, *, session: requests.Session | None) -> dict
 
 
 def _fetch_missing_details(workspace: Workspace, run_id: str) -> None:
-    """GET the run when the inventory lacks its file name (webhooks never carry it)."""
+    """GET the run when the inventory lacks its file name or file id (webhooks carry neither)."""
     run = ParseRun.objects.filter(workspace=workspace, run_id=run_id).first()
-    if run is None or run.file_name or run.state != ParseRun.State.PRESENT:
+    if run is None or run.state != ParseRun.State.PRESENT or (run.file_name and run.file_id):
         return
     with client_for(workspace) as client:
         # A GET like any other: it takes a slot of the organisation's limit, and a 429 pushes

@@ -15,7 +15,7 @@ class ParseRun(models.Model):
 
     Deleted runs stay as tombstones pointing at the request that deleted them, keeping only what
     the proof of the erasure needs (deletions.requests.tombstones): no file name, no metadata,
-    the data subject's reference as a keyed hash only. ``open_request``
+    the data subject's reference as a keyed hash only, the file id. ``open_request``
     is set while the run is part of an unfinished request: the conditional update that sets it is
     what stops a run from being put into two open requests at once.
     """
@@ -41,6 +41,11 @@ class ParseRun(models.Model):
         db_index=False,
     )
     file_name = models.CharField(max_length=1024, blank=True)
+    # The uploaded file the run processed (Extend's ``file.id``), "" while unknown or when Extend
+    # names none. Several runs may share a file, which may be erased only when no present run
+    # still uses it (deletions.inventory.files). An opaque id, not personal data: tombstones
+    # keep it, as the proof of the file's erasure names it.
+    file_id = models.CharField(max_length=255, blank=True, default="", db_default="")
     extend_status = models.CharField(max_length=20, blank=True)
     extend_created_at = models.DateTimeField(null=True, blank=True)
     # When the run reached PROCESSED, for "N hours after processing" retention policies: Extend's
@@ -87,6 +92,14 @@ class ParseRun(models.Model):
                 condition=Q(processed_at__isnull=False),
             ),
             models.Index(fields=["open_request"], name="parserun_open_request"),
+            # "Which runs of this workspace use these files" (deletions.inventory.files), state
+            # last so counting the present ones reads the index alone. Runs without a file
+            # (most of a workspace before its first sync since file ids exist) are left out.
+            models.Index(
+                fields=["workspace", "file_id", "state"],
+                name="parserun_ws_file",
+                condition=~Q(file_id=""),
+            ),
             models.Index(
                 fields=["workspace", "last_seen_at"],
                 name="parserun_unassigned",

@@ -7,6 +7,10 @@ reference, the same hash ``DeletionRequest.subject_ref_hash`` stores, so "were t
 runs erased?" can still be answered without the reference in clear. Its file name and its
 Extend metadata are cleared by the very statement that marks it deleted.
 
+Its file id stays: an opaque id Extend gave the uploaded file, not personal data, and the proof
+that the run's file was erased (or why it was kept) has to name it. A tombstone does not count as
+a user of its file (``deletions.inventory.files`` counts present runs only).
+
 The file name moves to the request's item instead: the customer's receipt and, with
 ``CERTIFICATE_INCLUDE_FILE_NAMES``, the certificate name the files they erased. It goes with
 the item when the request's records are purged (``RETENTION_REQUEST_DAYS``).

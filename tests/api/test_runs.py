@@ -92,3 +92,17 @@ def test_it_refuses_unknown_parameters(member_api):
     response = member_api.get("/api/v1/runs", {"file_name": "x"})
     assert response.status_code == 400
     assert response.json()["error"]["details"]["fields"] == {"file_name": ["Unknown parameter."]}
+
+
+def test_runs_carry_their_file_id_even_once_deleted(member_api, workspace, customer):
+    shared, unknown, deleted = make_runs(workspace, customer, 3)
+    ParseRun.objects.filter(run_id__in=[shared, deleted]).update(file_id="file_7c2e")
+    ParseRun.objects.filter(run_id=deleted).update(state=ParseRun.State.DELETED, file_name="")
+
+    rows = member_api.get("/api/v1/runs").json()["results"]
+
+    assert {r["id"]: r["file_id"] for r in rows} == {
+        shared: "file_7c2e",
+        unknown: "",
+        deleted: "file_7c2e",
+    }

@@ -147,6 +147,7 @@ def test_an_approver_files_a_gdpr_request_for_a_subject(
         "/api/v1/gdpr/requests/preview", _on_behalf(customer), format="json"
     )
     assert preview.json()["count"] == 3
+    assert {r["file_id"] for r in preview.json()["sample"]} == {""}
     response = approver_api.post(
         "/api/v1/gdpr/requests", _on_behalf(customer), format="json", HTTP_IDEMPOTENCY_KEY="g-1"
     )

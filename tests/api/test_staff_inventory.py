@@ -42,6 +42,21 @@ def test_every_staff_role_lists_unassigned_runs(
     assert unknown == []
 
 
+def test_unassigned_runs_and_the_import_preview_show_file_ids(
+    viewer_api, staff_admin_api, unassigned, workspace, customer
+):
+    ParseRun.objects.filter(run_id=unassigned[0]).update(file_id="file_a1")
+
+    rows = viewer_api.get(UNASSIGNED, {"limit": 200}).json()["results"]
+    data = f"run_id,customer,file_id\npr_new,{customer.external_ref},file_b2\n".encode()
+    preview = _upload(staff_admin_api, PREVIEW, workspace, data)
+
+    assert {r["run_id"]: r["file_id"] for r in rows}[unassigned[0]] == "file_a1"
+    assert {r["file_id"] for r in rows} == {"file_a1", ""}
+    assert preview.status_code == 200, preview.content
+    assert [r["file_id"] for r in preview.json()["sample"]] == ["file_b2"]
+
+
 def test_customer_tokens_see_no_unassigned_runs(member_api, admin_api, unassigned):
     for client in (member_api, admin_api):
         assert client.get(UNASSIGNED).status_code == 403

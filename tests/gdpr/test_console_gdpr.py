@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from deletions.core.errors import RuleViolation
 from deletions.gdpr import intake
-from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
+from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, ParseRun, Source
 from deletions.requests import transitions
 from tests.gdpr.conftest import SUBJECT
 from tests.gdpr.intakes import confirmed_intake, verified_intake
@@ -138,8 +138,10 @@ def test_staff_file_a_request_on_a_subjects_behalf(client_of, approver, customer
         "received_on": "2026-11-20",
         "reason": "Letter from the data subject",
     }
+    ParseRun.objects.filter(run_id=subject_runs[0]).update(file_id="file_of_subject_1")
     preview = client.post(url, {**data, "action": "preview"}).content.decode()
     assert "3 parse runs" in preview
+    assert "<code>file_of_subject_1</code>" in preview
     response = client.post(url, {**data, "action": "freeze"})
     req = DeletionRequest.objects.get()
     assert response.status_code == 302

@@ -205,6 +205,59 @@ def test_apply_imports_everything_or_nothing_and_audits(workspace, customer, sta
     assert event.actor == staff_admin and event.detail["created"] == 2
 
 
+def test_a_file_id_column_is_read_loosely_and_checked(workspace, customer):
+    ref = customer.external_ref
+    data = csv_bytes(
+        "run_id,customer_ref,File ID",
+        f"pr_1,{ref},file_abc",
+        f"pr_2,{ref},doc-7",  # "file_" is Extend's convention, not a rule
+        f"pr_3,{ref},",
+        f"pr_4,{ref},{'f' * 256}",
+        f"pr_5,{ref},file with space",
+    )
+
+    preview = imports.parse(data, workspace)
+
+    assert preview.columns == ["run_id", "customer_ref", "file_id"]
+    assert [(r.run_id, r.file_id) for r in preview.rows] == [
+        ("pr_1", "file_abc"),
+        ("pr_2", "doc-7"),
+        ("pr_3", None),
+    ]
+    errors = {e.line: e.message for e in preview.errors}
+    assert errors[5] == "The file id is longer than 255 characters."
+    assert errors[6] == "The file id contains spaces or control characters."
+
+
+def test_an_import_stores_file_ids_and_an_empty_cell_keeps_the_known_one(
+    workspace, customer, staff_admin
+):
+    [known] = make_runs(workspace, None, 1, prefix="known_")
+    ParseRun.objects.filter(run_id=known).update(file_id="file_synced")
+    [renamed] = make_runs(workspace, None, 1, prefix="renamed_")
+    ref = customer.external_ref
+    data = csv_bytes(
+        "run_id,customer_ref,file_name,file_id",
+        f"pr_new,{ref},new.pdf,file_new",
+        f"pr_bare,{ref},,",
+        f"{known},{ref},,",
+        f"{renamed},{ref},,file_given",
+    )
+
+    assert imports.apply_import(data, workspace, actor=staff_admin).ok
+
+    stored = {
+        run_id: (file_name, file_id, customer_id)
+        for run_id, file_name, file_id, customer_id in ParseRun.objects.values_list(
+            "run_id", "file_name", "file_id", "customer_id"
+        )
+    }
+    assert stored["pr_new"] == ("new.pdf", "file_new", customer.pk)
+    assert stored["pr_bare"] == ("", "", customer.pk)
+    assert stored[known] == ("invoice-00000.pdf", "file_synced", customer.pk)
+    assert stored[renamed] == ("invoice-00000.pdf", "file_given", customer.pk)
+
+
 # -- the pages ----------------------------------------------------------------------------------
 
 IMPORT_URL = "/console/inventory/import/"
@@ -248,6 +301,26 @@ def test_an_admin_uploads_previews_and_confirms(client, staff_admin, workspace, 
     assert AuditEvent.objects.filter(action="inventory.imported", actor_id=staff_admin.pk).exists()
     # The preview is used up: confirming twice imports nothing more.
     assert client.post(CONFIRM_URL, {"token": token}).status_code == 400
+
+
+def test_the_preview_page_shows_file_ids_when_the_file_has_them(
+    client, staff_admin, workspace, customer
+):
+    client.force_login(staff_admin)
+
+    with_ids = upload(
+        client,
+        workspace,
+        csv_bytes("run_id,customer_ref,file_id", f"pr_1,{customer.external_ref},file_9f2c"),
+    )
+
+    assert b"<code>file_9f2c</code>" in with_ids.content and b"File id" in with_ids.content
+    assert client.post(CONFIRM_URL, {"token": with_ids.context["token"]}).status_code == 302
+    assert ParseRun.objects.get(run_id="pr_1").file_id == "file_9f2c"
+    without = upload(
+        client, workspace, csv_bytes("run_id,customer_ref", f"pr_2,{customer.external_ref}")
+    )
+    assert b"File id" not in without.content
 
 
 def test_a_preview_with_problems_is_a_400_without_a_confirm_button(client, staff_admin, workspace):

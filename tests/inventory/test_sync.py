@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from deletions.extend_client import Credentials, ExtendClient
-from deletions.inventory import pages, sync
+from deletions.inventory import pages, runs, sync
 from deletions.models import Organization, ParseRun, WorkspaceSync
 from extend_simulator.ledger import max_in_window
 from tests.factories import customer_user, make_runs
@@ -482,3 +482,58 @@ def test_a_sync_does_not_move_a_processing_time_already_known(sim, sim_workspace
     assert ParseRun.objects.get(run_id="pr_told_by_hook").processed_at == told_at
     first.refresh_from_db()
     assert first.processed_at == parse_datetime(sim_runs(sim)[first.run_id]["updatedAt"])
+
+
+def test_a_sync_stores_each_runs_file_id(sim, sim_workspace):
+    sync.sync_workspace(sim_workspace, page_size=25, sleep=no_sleep)
+
+    listed = sim_runs(sim)
+    stored = dict(ParseRun.objects.filter(workspace=sim_workspace).values_list("run_id", "file_id"))
+    assert stored == {
+        run_id: (run.get("file") or {}).get("id", "") for run_id, run in listed.items()
+    }
+    assert sum(1 for file_id in stored.values() if file_id) > 50
+
+
+def test_run_rows_take_the_file_id_loosely_and_say_when_it_was_not_carried(workspace):
+    now = timezone.now()
+    listed = {"id": "pr_1", "status": "PROCESSED", "file": {"object": "file", "id": "doc-9"}}
+    no_file = {"id": "pr_2", "status": "FAILED", "file": None}
+    too_long = {"id": "pr_3", "file": {"id": "f" * 256}}
+    webhook = {"object": "parse_run_status", "id": "pr_4", "status": "PROCESSED"}
+
+    def row(run, complete):
+        return runs.run_row(workspace, run, learned_at=now, complete=complete)
+
+    assert row(listed, True).file_id == "doc-9"  # "file_" is a convention, not a rule
+    assert row(no_file, True).file_id == ""  # a full summary without a file: it has none
+    assert row(too_long, True).file_id == ""
+    assert row(webhook, False).file_id is None  # not carried: the stored id stays
+    assert "file_id" not in row(webhook, False).known_fields()
+    assert "file_id" in row(listed, True).known_fields()
+
+
+def test_a_sync_replaces_a_stored_file_id_by_the_one_extend_lists(sim, sim_workspace):
+    sim.add_runs(runs=[{"id": "pr_with_file"}])
+    sync.sync_workspace(sim_workspace, sleep=no_sleep)
+    real = ParseRun.objects.get(run_id="pr_with_file").file_id
+    ParseRun.objects.filter(run_id="pr_with_file").update(file_id="file_stale")
+
+    sync.sync_workspace(sim_workspace, sleep=no_sleep)
+
+    assert real and ParseRun.objects.get(run_id="pr_with_file").file_id == real
+
+
+def test_a_deleted_run_listed_again_keeps_its_file_id_but_not_its_file_name(sim, sim_workspace):
+    sync.sync_workspace(sim_workspace, sleep=no_sleep)
+    run = ParseRun.objects.exclude(file_id="").first()
+    ParseRun.objects.filter(pk=run.pk).update(
+        state=ParseRun.State.DELETED, file_name="", metadata={}
+    )
+
+    sync.sync_workspace(sim_workspace, sleep=no_sleep)
+
+    tombstone = ParseRun.objects.get(pk=run.pk)
+    assert tombstone.state == ParseRun.State.DELETED
+    assert (tombstone.file_name, tombstone.metadata) == ("", {})
+    assert tombstone.file_id == run.file_id

@@ -43,6 +43,16 @@ def test_staff_see_unassigned_runs_newest_first_with_keyset_pages(
     assert b"Review the assignment" not in first.content
 
 
+def test_the_page_shows_each_runs_file_id(client, viewer, unassigned_runs):
+    ParseRun.objects.filter(run_id=unassigned_runs[-1]).update(file_id="file_on_page_9")
+    client.force_login(viewer)
+
+    page = client.get(LIST_URL).content.decode()
+
+    assert '<th scope="col">File id</th>' in page
+    assert "<code>file_on_page_9</code>" in page
+
+
 def test_it_filters_by_workspace_and_metadata_value(
     client, staff_admin, unassigned_runs, workspace
 ):

@@ -84,6 +84,28 @@ def test_a_failed_event_updates_the_status_of_a_known_run_and_keeps_its_file_nam
     assert run.file_name == "invoice-00000.pdf"
 
 
+def test_an_event_without_a_file_keeps_the_stored_file_id(client, workspace, enqueued):
+    [run_id] = make_runs(workspace, None, 1)
+    ParseRun.objects.filter(run_id=run_id).update(file_id="file_kept")
+
+    assert post(client, workspace, envelope(run_id=run_id)).status_code == 200
+    assert (
+        post(client, workspace, envelope(run_id=run_id, event_id="evt_2", file=None)).status_code
+        == 200
+    )
+
+    run = ParseRun.objects.get(run_id=run_id)
+    assert run.extend_status == "PROCESSED" and run.file_id == "file_kept"
+
+
+def test_an_event_that_carries_a_file_records_its_id(client, workspace, enqueued):
+    event = envelope(file={"object": "file", "id": "file_from_hook", "name": "a.pdf"})
+
+    assert post(client, workspace, event).status_code == 200
+
+    assert ParseRun.objects.get(run_id="pr_hook_1").file_id == "file_from_hook"
+
+
 def test_a_run_without_a_known_reference_is_stored_unassigned(client, workspace, enqueued):
     post(client, workspace, envelope(metadata={"customer_id": "unknown-ref"}))
 

@@ -40,9 +40,40 @@ def test_a_delivery_from_the_simulator_is_accepted_and_the_task_fetches_the_file
     inventory.process_webhook_event_task(event_pk)
     run.refresh_from_db()
     assert run.file_name == added["file"]["name"] == "ü.pdf"
+    assert run.file_id == added["file"]["id"] != ""
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
     gets = [e for e in sim.ledger(method="GET") if e.run_id == "pr_live_1"]
     assert len(gets) == 1
+
+
+def test_the_task_fetches_the_file_id_of_a_run_known_by_its_file_name_only(
+    sim, sim_workspace, hook_url, enqueued
+):
+    """Runs imported or stored before file ids were recorded learn theirs at their next event."""
+    [added] = sim.add_runs(runs=[{"id": "pr_live_2", "file_name": "known.pdf"}])
+    ParseRun.objects.create(workspace=sim_workspace, run_id="pr_live_2", file_name="known.pdf")
+
+    sim.send_webhook(hook_url, event_type="parse_run.processed", run_id="pr_live_2")
+    [event_pk] = enqueued
+    inventory.process_webhook_event_task(event_pk)
+
+    assert ParseRun.objects.get(run_id="pr_live_2").file_id == added["file"]["id"] != ""
+
+
+def test_a_run_whose_file_name_and_id_are_known_is_not_fetched(
+    sim, sim_workspace, hook_url, enqueued
+):
+    sim.add_runs(runs=[{"id": "pr_live_3"}])
+    ParseRun.objects.create(
+        workspace=sim_workspace, run_id="pr_live_3", file_name="known.pdf", file_id="file_known"
+    )
+
+    sim.send_webhook(hook_url, event_type="parse_run.processed", run_id="pr_live_3")
+    [event_pk] = enqueued
+    inventory.process_webhook_event_task(event_pk)
+
+    assert ParseRun.objects.get(run_id="pr_live_3").file_id == "file_known"
+    assert not [e for e in sim.ledger(method="GET") if e.run_id == "pr_live_3"]
 
 
 def test_duplicate_deliveries_are_all_acknowledged_and_stored_once(
