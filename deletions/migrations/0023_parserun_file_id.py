@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deletions", "0021_retention_policies"),
+        ("deletions", "0022_parserun_without_duplicate_indexes"),
     ]
 
     operations = [
