@@ -378,9 +378,7 @@ class Retire(PolicyAction):
 
 
 def _switch_response() -> Response:
-    switch = RetentionSwitch.objects.select_related("stopped_by").get(
-        pk=RetentionSwitch.current().pk
-    )
+    switch = RetentionSwitch.current()
     return Response(ps.RetentionSwitchSerializer(switch).data)
 
 

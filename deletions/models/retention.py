@@ -221,5 +221,12 @@ class RetentionSwitch(models.Model):
 
     @classmethod
     def current(cls) -> RetentionSwitch:
-        switch, _ = cls.objects.get_or_create(pk=1)
-        return switch
+        """The switch as it stands; unsaved (and on) until staff first stop every policy, so
+        that reading it never writes (a GET changes nothing)."""
+        return cls.objects.select_related("stopped_by").filter(pk=1).first() or cls(pk=1)
+
+    @classmethod
+    def locked(cls) -> RetentionSwitch:
+        """The switch's row, created if need be and locked until the transaction ends."""
+        cls.objects.get_or_create(pk=1)
+        return cls.objects.select_for_update().get(pk=1)

@@ -110,6 +110,10 @@ def evaluate(
             .select_related("customer")
             .get(pk=policy.pk)
         )
+        # The console's switch, locked until this evaluation commits: stopping every policy
+        # waits for it, then finds its request and stops it too; an evaluation that starts
+        # after the stop reads it.
+        RetentionSwitch.locked()
         refused = why_not(policy, now)
         if not refused and once and policy.last_evaluated_at != seen:
             # "After processing" policies are due again at once (next_evaluation_at == now):

@@ -489,7 +489,7 @@ def stop_all(*, actor: Actor, source: Source | str, reason: str) -> RetentionSwi
     if not reason:
         raise RuleViolation("Please say why every retention policy is stopped.")
     with transaction.atomic():
-        switch = RetentionSwitch.objects.select_for_update().get(pk=RetentionSwitch.current().pk)
+        switch = RetentionSwitch.locked()
         if switch.stopped_at:
             raise TransitionError("Retention policies are already stopped.")
         switch.stopped_at = timezone.now()
@@ -511,7 +511,7 @@ def restart_all(*, actor: Actor, source: Source | str) -> RetentionSwitch:
     resume (those of paused policies stay paused)."""
     transitions.require_operator(actor, "restart retention policies")
     with transaction.atomic():
-        switch = RetentionSwitch.objects.select_for_update().get(pk=RetentionSwitch.current().pk)
+        switch = RetentionSwitch.locked()
         if not switch.stopped_at:
             raise TransitionError("Retention policies are not stopped.")
         stopped = asdict_switch(switch)

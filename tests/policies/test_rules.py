@@ -232,3 +232,29 @@ def test_a_deactivated_customers_policy_does_not_act(ws, acme, acme_admin, appro
     acme.save()
     with time_machine.travel(NOW, tick=False):
         assert "deactivated" in evaluation.evaluate(policy).refused
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("rounds", range(3))
+def test_stopping_every_policy_while_one_is_evaluated_leaves_nothing_to_run(
+    ws, acme, acme_admin, approvers, rounds
+):
+    """Whichever commits first, the switch wins: the evaluation's request is stopped with the
+    others, or the evaluation reads the switch and makes none."""
+    from deletions.models import RetentionSwitch
+    from tests.helpers import at_once
+
+    aged_runs(ws, acme, [60, 50], prefix=f"k{rounds}_")
+    with time_machine.travel(NOW - timedelta(days=8), tick=False):
+        policy = active_policy(acme, acme_admin, approvers, older_than_days=30)
+    operator = staff_user(roles.ADMIN, username=f"operator-{rounds}")
+    results = at_once(
+        lambda: rules.stop_all(actor=operator, source=Source.WEB, reason="incident"),
+        lambda: evaluation.evaluate(policy, now=NOW),
+    )
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert RetentionSwitch.current().stopped_at is not None
+    assert not DeletionRequest.objects.filter(
+        retention_policy=policy, status__in=[RS.APPROVED, RS.RUNNING]
+    ).exists()

@@ -132,6 +132,10 @@ class Objects:
             return self._service_account().pk
         if (segment, param) == ("holds", "pk"):
             return self._hold().pk
+        if (segment, param) in (("retention", "pk"), ("retention-policies", "pk")):
+            return self._policy().pk
+        if (segment, param) in (("exemptions", "pk"), ("retention-exemptions", "pk")):
+            return self._exemption().pk
         if (segment, param) == ("organisations", "pk"):
             return self._organization().pk
         if (segment, param) == ("erasure", "slug"):
@@ -157,6 +161,36 @@ class Objects:
                 self.customer, email="subject@example.org", reference="subject-42"
             )
         return self.extra["intake"]
+
+    def _policy(self) -> Any:
+        """A retention policy of customer A, pending approval (every action is open on it)."""
+        if "policy" not in self.extra:
+            from deletions.models import RetentionPolicy
+
+            self.extra["policy"] = RetentionPolicy.objects.create(
+                customer=self.customer,
+                name="Sentinel policy",
+                basis=RetentionPolicy.Basis.AGE,
+                older_than_days=30,
+                reason="Sentinel contract clause",
+                proposed_by=self.member,
+            )
+        return self.extra["policy"]
+
+    def _exemption(self) -> Any:
+        """One of customer A's runs, exempted from its retention policies."""
+        if "exemption" not in self.extra:
+            from deletions.models import ParseRun, RetentionExemption
+
+            run = ParseRun.objects.filter(customer=self.customer).order_by("pk").first()
+            assert run is not None, "the walk's customer A has no parse run to exempt"
+            self.extra["exemption"] = RetentionExemption.objects.create(
+                parse_run=run,
+                customer=self.customer,
+                reason="Sentinel exemption",
+                created_by=self.member,
+            )
+        return self.extra["exemption"]
 
     def _recipient(self) -> Any:
         """A recipient of customer A's data (Art. 19; staff-only pages)."""
