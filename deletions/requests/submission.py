@@ -309,15 +309,12 @@ def claim_runs_into_items(req: DeletionRequest, runs: QuerySet[ParseRun], limit:
             _create_items(req)
         return claimed
     chosen, params = first.query.sql_with_params()
-    items = DeletionItem._meta.db_table
     table = ParseRun._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH claimed AS (UPDATE {table} SET open_request_id = %s "  # noqa: S608
             f"WHERE open_request_id IS NULL AND id IN ({chosen}) RETURNING id, workspace_id) "
-            f"INSERT INTO {items} (request_id, parse_run_id, workspace_id, status, attempts, "
-            f"last_error, last_request_id, answer_lost, verify_failures) "
-            f"SELECT %s, id, workspace_id, %s, 0, '', '', FALSE, 0 FROM claimed",
+            f"{_insert_items_from('claimed')}",
             [req.pk, *params, req.pk, DeletionItem.Status.PENDING],
         )
         return int(cursor.rowcount)
@@ -335,16 +332,22 @@ def release_claimed(req: DeletionRequest, runs: QuerySet[ParseRun]) -> int:
 
 def _create_items(req: DeletionRequest) -> None:
     """One INSERT ... SELECT for all the runs claimed by *req*."""
-    items = DeletionItem._meta.db_table
-    runs = ParseRun._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {items} (request_id, parse_run_id, workspace_id, status, attempts, "  # noqa: S608
-            f"last_error, last_request_id, answer_lost, verify_failures) "
-            f"SELECT %s, id, workspace_id, %s, 0, '', '', FALSE, 0 FROM {runs} "
-            f"WHERE open_request_id = %s",
+            f"{_insert_items_from(ParseRun._meta.db_table)} WHERE open_request_id = %s",
             [req.pk, DeletionItem.Status.PENDING, req.pk],
         )
+
+
+def _insert_items_from(source: str) -> str:
+    """``INSERT ... SELECT`` of a pending item per row of *source* (its ``id`` and
+    ``workspace_id``); parameters: the request's id, then the pending status."""
+    items = DeletionItem._meta.db_table
+    return (
+        f"INSERT INTO {items} (request_id, parse_run_id, workspace_id, status, attempts, "  # noqa: S608
+        f"last_error, last_request_id, answer_lost, verify_failures) "
+        f"SELECT %s, id, workspace_id, %s, 0, '', '', FALSE, 0 FROM {source}"
+    )
 
 
 def matching_runs(customer: Customer, run_filter: RunFilter) -> QuerySet[ParseRun]:
