@@ -186,6 +186,7 @@ def _active_policy(customer: Any, *, older_than_days: int) -> Any:
         policy = rules.approve_policy(policy, actor=approver, source=Source.WEB)
     # The notice period is the rules' business, not the benchmark's.
     RetentionPolicy.objects.filter(pk=policy.pk).update(
+        first_notice_sent_at=timezone.now() - timedelta(days=8),
         first_action_at=timezone.now() - timedelta(days=1),
         next_evaluation_at=timezone.now() - timedelta(minutes=1),
     )
