@@ -2,8 +2,9 @@
 
 ``from deletions.models import X`` is how the rest of the code (and the migrations) names a
 model, so the split below is invisible outside this package. The modules import one another in
-this order only: ``source``, ``workspaces``, ``accounts``, ``inventory``, ``requests``, ``holds``,
-``audit``, ``gdpr``, ``recipients``, ``tokens``, ``notifications``, ``retention``.
+this order only: ``source``, ``workspaces``, ``accounts``, ``inventory``, ``requests``,
+``files``, ``holds``, ``audit``, ``gdpr``, ``recipients``, ``tokens``, ``notifications``,
+``retention``.
 
 Models hold data and the small rules that need nothing but the row itself (a secret's
 encryption, a status label). They import nothing of the portal above them: no domain function,
@@ -13,6 +14,7 @@ task, form, view or API module; only :mod:`deletions.core` (encryption, encrypte
 
 from deletions.models.accounts import Customer, Membership, ServiceAccount
 from deletions.models.audit import AuditEvent
+from deletions.models.files import FileAttempt, FileErasure
 from deletions.models.gdpr import Certificate, CertificateKey, ErasureIntake, new_nonce
 from deletions.models.holds import LegalHold
 from deletions.models.inventory import ParseRun, WebhookEvent, WorkspaceSync
@@ -47,6 +49,8 @@ __all__ = [
     "DeletionItem",
     "DeletionRequest",
     "ErasureIntake",
+    "FileAttempt",
+    "FileErasure",
     "IdempotencyKey",
     "LegalHold",
     "Membership",

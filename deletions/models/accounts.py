@@ -37,6 +37,13 @@ class Customer(models.Model):
         help_text="The customer's time zone (IANA name, e.g. Europe/Paris): retention policies "
         "are evaluated at RETENTION_POLICY_EVALUATION_HOUR there. Blank: the portal's own.",
     )
+    erase_files_default = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Whether a new request for selected or filtered runs erases their uploaded "
+        "files too, unless the requester chooses otherwise. GDPR requests and requests for all "
+        "runs erase them whatever this says.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

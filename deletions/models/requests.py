@@ -87,6 +87,9 @@ class DeletionRequest(models.Model):
         default=dict, blank=True, help_text="The filter as submitted, for the record."
     )
     reason = models.TextField()
+    # Whether the uploaded files of the request's runs are erased too, after the runs, when
+    # nothing else uses them (deletions.models.files).
+    erase_files = models.BooleanField(default=False, db_default=False)
     # A retention request: the policy whose evaluation created it and the version of its
     # selection whose standing approval approved it (deletions.retention.evaluation).
     retention_policy = models.ForeignKey(

@@ -49,6 +49,9 @@ class RetentionPolicy(models.Model):
     extend_status = models.CharField(max_length=20, blank=True, default="")
     metadata_key = models.CharField(max_length=200, blank=True, default="")
     metadata_value = models.CharField(max_length=500, blank=True, default="")
+    # Whether the uploaded files of the runs go too (part of the selection: changing it needs a
+    # new approval).
+    erase_files = models.BooleanField(default=False, db_default=False)
 
     reason = models.TextField(help_text="Why the runs may go: the contract or duty it follows.")
     status = models.CharField(

@@ -30,12 +30,13 @@ from deletions.models import (
     Approval,
     DeletionItem,
     DeletionRequest,
+    FileErasure,
     OwnershipConflict,
     ParseRun,
     PolicyApproval,
     Source,
 )
-from deletions.requests import cooling_off, tombstones
+from deletions.requests import cooling_off, files, tombstones
 from deletions.requests.grounds import checked_ground
 from deletions.requests.hold_coverage import apply_holds
 from deletions.workspaces import fence
@@ -469,6 +470,8 @@ def start_request(
         DeletionItem.objects.filter(
             request=req, status=IS.PENDING, next_attempt_at__isnull=True
         ).update(next_attempt_at=req.started_at)
+        # The files its runs use, as the inventory knows them now (they go after the runs).
+        files.plan(req)
         apply_holds()
         return _move(req, "start", RS.RUNNING, actor=actor, source=source, fields=("started_at",))
 
@@ -500,7 +503,12 @@ def resume_request(
 def finish_request(
     request: DeletionRequest, *, actor: Actor, source: Source | str
 ) -> DeletionRequest:
-    """A running request whose items are all terminal becomes completed (with failures or not)."""
+    """A running request whose items are all terminal becomes completed (with failures or not).
+
+    With its runs done, its files get their turn (:func:`files.release`): it finishes once they
+    are done too.
+    """
+    files.release_if_runs_done(request.pk)  # committed, whatever follows
     with transaction.atomic():
         req = _lock(request)
         _check(req, "finish")
@@ -508,7 +516,11 @@ def finish_request(
             raise TransitionError(
                 f"Request #{req.pk} still has {req.remaining_count} unfinished items."
             )
-        target = RS.COMPLETED_WITH_FAILURES if req.failed_count else RS.COMPLETED
+        file_counts = files.counts(req.pk) if req.erase_files else {}
+        if left := sum(file_counts.get(str(status), 0) for status in FileErasure.OPEN_STATUSES):
+            raise TransitionError(f"Request #{req.pk} still has {left} files to erase.")
+        failed = req.failed_count or file_counts.get(files.FS.FAILED, 0)
+        target = RS.COMPLETED_WITH_FAILURES if failed else RS.COMPLETED
         req.finished_at = timezone.now()
         _move(
             req,
@@ -522,6 +534,7 @@ def finish_request(
                 "already_gone": req.already_gone_count,
                 "failed": req.failed_count,
                 "held": req.held_count,
+                **({"files": file_counts} if file_counts else {}),
             },
         )
         _release_runs(req, keep_unfinished=True)
@@ -539,6 +552,7 @@ def retry_failed_items(
         retried = DeletionItem.objects.filter(request=req, status=IS.FAILED).update(
             status=IS.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
         )
+        files.reopen(req.pk)
         req.failed_count = 0
         req.finished_at = None
         return _move(
@@ -560,6 +574,7 @@ def reopen_request(
         req = _lock(request)
         if not req.remaining_count:
             raise TransitionError(f"Request #{req.pk} has nothing left to do.")
+        files.reopen(req.pk)
         req.finished_at = None
         return _move(req, "reopen", RS.RUNNING, actor=actor, source=source, fields=("finished_at",))
 
