@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from deletions.engine import targets
 from deletions.engine.config import EngineSettings
-from deletions.engine.due import due_items
+from deletions.engine.due import MODELS, Model, due_items
 from deletions.models import DeletionItem
 
 IS = DeletionItem.Status
@@ -27,9 +29,15 @@ def claim_item(workspace_id: int, version: int, cfg: EngineSettings) -> Deletion
 
 
 def claim_items(
-    workspace_id: int, version: int, cfg: EngineSettings, *, limit: int
-) -> list[DeletionItem]:
-    """Take up to *limit* due items of *workspace_id* at once, under one claim token.
+    workspace_id: int,
+    version: int,
+    cfg: EngineSettings,
+    *,
+    limit: int,
+    model: Model = DeletionItem,
+) -> list[Any]:
+    """Take up to *limit* due items (or, with *model* FileErasure, files) of *workspace_id* at
+    once, under one claim token.
 
     A runner thread sends them one after the other, each through the gate: claiming a few at a
     time costs one locked SELECT and one UPDATE for all of them instead of per DELETE (the
@@ -40,16 +48,16 @@ def claim_items(
     now = timezone.now()
     token = uuid.uuid4()
     lease = now + timedelta(seconds=cfg.lease_seconds)
+    due = due_items(workspace_id, now, model=model).select_for_update(
+        skip_locked=True, of=("self",)
+    )
+    if model is DeletionItem:
+        due = due.select_related("parse_run")
     with transaction.atomic():
-        items = list(
-            due_items(workspace_id, now)
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("next_attempt_at", "id")
-            .select_related("parse_run")[:limit]
-        )
+        items = list(due.order_by("next_attempt_at", "id")[:limit])
         if not items:
             return []
-        DeletionItem.objects.filter(pk__in=[item.pk for item in items]).update(
+        model.objects.filter(pk__in=[item.pk for item in items]).update(
             status=IS.IN_FLIGHT,
             attempts=F("attempts") + 1,
             lease_expires_at=lease,
@@ -62,21 +70,26 @@ def claim_items(
     return items
 
 
-def release_unsent(items: list[DeletionItem]) -> int:
-    """Give back claimed items a runner thread stops before sending: due again at once, their
-    attempt given back (nothing was sent). Items whose claim was taken over are left alone."""
+def release_unsent(items: list[targets.Work]) -> int:
+    """Give back claimed items (or files) a runner thread stops before sending: due again at
+    once, their attempt given back (nothing was sent). Items whose claim was taken over are
+    left alone."""
     if not items:
         return 0
-    return DeletionItem.objects.filter(
-        pk__in=[item.pk for item in items],
-        status=IS.IN_FLIGHT,
-        claim_token=items[0].claim_token,
-    ).update(
-        status=IS.PENDING,
-        lease_expires_at=None,
-        claim_token=None,
-        next_attempt_at=timezone.now(),
-        attempts=F("attempts") - 1,
+    return (
+        targets.of(items[0])
+        .model.objects.filter(
+            pk__in=[item.pk for item in items],
+            status=IS.IN_FLIGHT,
+            claim_token=items[0].claim_token,
+        )
+        .update(
+            status=IS.PENDING,
+            lease_expires_at=None,
+            claim_token=None,
+            next_attempt_at=timezone.now(),
+            attempts=F("attempts") - 1,
+        )
     )
 
 
@@ -96,8 +109,9 @@ def release_expired_leases(now: datetime | None = None) -> int:
     the retry's 404 read as "deleted, answer lost".
     """
     now = now or timezone.now()
-    return _give_back(
-        DeletionItem.objects.filter(status=IS.IN_FLIGHT, lease_expires_at__lt=now), now
+    return sum(
+        _give_back(model.objects.filter(status=IS.IN_FLIGHT, lease_expires_at__lt=now), now)
+        for model in MODELS
     )
 
 
@@ -105,6 +119,7 @@ def release_orphans(workspace_id: int, now: datetime | None = None) -> int:
     """A runner just took *workspace_id* over: whatever is still in flight there belonged to a
     runner that is gone (one runner per workspace), so it is re-examined at once."""
     now = now or timezone.now()
-    return _give_back(
-        DeletionItem.objects.filter(workspace_id=workspace_id, status=IS.IN_FLIGHT), now
+    return sum(
+        _give_back(model.objects.filter(workspace_id=workspace_id, status=IS.IN_FLIGHT), now)
+        for model in MODELS
     )

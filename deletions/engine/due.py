@@ -5,15 +5,20 @@ workspace or request is never due anywhere."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from deletions.models import DeletionItem, DeletionRequest, Workspace
+from deletions.models import DeletionItem, DeletionRequest, FileErasure, Workspace
+
+# What the engine sends DELETEs for: runs' items first, then the files they leave.
+Model = type[DeletionItem] | type[FileErasure]
+MODELS: tuple[Model, ...] = (DeletionItem, FileErasure)
 
 
-def _pending(workspace_id: int | None) -> QuerySet[DeletionItem]:
-    items = DeletionItem.objects.filter(
+def _pending(workspace_id: int | None, model: Model = DeletionItem) -> QuerySet[Any]:
+    items = model.objects.filter(
         status=DeletionItem.Status.PENDING,
         next_attempt_at__isnull=False,
         request__status=DeletionRequest.Status.RUNNING,
@@ -24,10 +29,10 @@ def _pending(workspace_id: int | None) -> QuerySet[DeletionItem]:
     return items
 
 
-def waiting_items(workspace_id: int | None = None) -> QuerySet[DeletionItem]:
-    """Pending items of running requests in runnable workspaces (breaker not open), due now or
-    later."""
-    return _pending(workspace_id).filter(
+def waiting_items(workspace_id: int | None = None, model: Model = DeletionItem) -> QuerySet[Any]:
+    """Pending items (or files) of running requests in runnable workspaces (breaker not open),
+    due now or later."""
+    return _pending(workspace_id, model).filter(
         Q(workspace__breaker_open_until__isnull=True)
         | Q(workspace__breaker_open_until__lte=timezone.now())
     )
@@ -49,25 +54,28 @@ def open_pending_items(
 
 
 def due_items(
-    workspace_id: int | None = None, now: datetime | None = None
-) -> QuerySet[DeletionItem]:
-    """Items the engine may claim at *now*: waiting and past their next attempt time."""
-    return waiting_items(workspace_id).filter(next_attempt_at__lte=now or timezone.now())
+    workspace_id: int | None = None, now: datetime | None = None, model: Model = DeletionItem
+) -> QuerySet[Any]:
+    """Items (or files) the engine may claim at *now*: waiting and past their next attempt
+    time."""
+    return waiting_items(workspace_id, model).filter(next_attempt_at__lte=now or timezone.now())
 
 
 def has_due_work(workspace_id: int) -> bool:
-    return due_items(workspace_id).exists()
+    return any(due_items(workspace_id, model=model).exists() for model in MODELS)
 
 
 def next_due_in(workspace_id: int) -> float | None:
     """Seconds until the workspace's next item is due (a scheduled retry, or the end of an open
     breaker), or None if nothing waits."""
-    nxt = (
-        _pending(workspace_id)
+    times = [
+        _pending(workspace_id, model)
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()
-    )
+        for model in MODELS
+    ]
+    nxt = min((t for t in times if t is not None), default=None)
     if nxt is None:
         return None
     open_until = Workspace.objects.filter(pk=workspace_id).values_list(
@@ -79,4 +87,12 @@ def next_due_in(workspace_id: int) -> float | None:
 
 
 def workspaces_with_due_work() -> list[int]:
-    return sorted(set(due_items().values_list("workspace_id", flat=True).distinct()))
+    return sorted(
+        {
+            workspace_id
+            for model in MODELS
+            for workspace_id in due_items(model=model)
+            .values_list("workspace_id", flat=True)
+            .distinct()
+        }
+    )

@@ -8,6 +8,10 @@ answered with this run's id, or a GET that returns a run the inventory knows to 
 (:func:`probe`). Then its unconfirmed items become *already gone*. Too many unexplained 404s, or
 a probe that is itself answered 404, stop the workspace for a human; resuming keeps the count,
 only a success clears it. 404s that came under other credentials are sent again.
+
+A file's DELETE follows the same rule, and counts against the same workspace: Extend may well
+remove a run's file with the run (undocumented), so a file's 404 is common, and it proves as
+little as a run's.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from deletions.extend_client import ExtendClient, ExtendError, RateLimited
-from deletions.models import DeletionItem, ParseRun, Workspace
-from deletions.requests import transitions
+from deletions.models import DeletionItem, FileErasure, ParseRun, Workspace
+from deletions.requests import files, transitions
 from deletions.workspaces import ratelimit
 from deletions.workspaces.health import mark_workspace
 
@@ -52,6 +56,7 @@ def prove_healthy(workspace_id: int, version: int) -> int:
     ).update(unexplained_404s=0, health_proven_at=now):
         return 0
     confirmed = transitions.confirm_unconfirmed(workspace_id, version=version, proven_at=now)
+    confirmed += files.confirm_unconfirmed(workspace_id, version=version, proven_at=now)
     if confirmed:
         log.info(
             "workspace %s shown healthy: %s not-found runs confirmed gone", workspace_id, confirmed
@@ -74,6 +79,7 @@ def stop_for_404s(workspace: Workspace, reason: str) -> None:
     ).update(
         status=DeletionItem.Status.PENDING, next_attempt_at=timezone.now(), unconfirmed_at=None
     )
+    files.requeue_unconfirmed(workspace.pk)
 
 
 def probe(workspace: Workspace, client: ExtendClient) -> bool | None:
@@ -104,15 +110,23 @@ def _probe(workspace: Workspace, client: ExtendClient) -> bool | None:
             workspace_id=workspace.pk, status=DeletionItem.Status.UNCONFIRMED
         ).values_list("parse_run__run_id", flat=True)[:PROBE_LIST_SIZE]
     )
-    if unconfirmed:
-        answer = _get(workspace, client, unconfirmed[0])
+    newest_file = (
+        FileErasure.objects.filter(workspace_id=workspace.pk, status=FileErasure.Status.UNCONFIRMED)
+        .order_by("-unconfirmed_at")
+        .values_list("file_id", flat=True)
+        .first()
+    )
+    for noun, resource_id in (("run", next(iter(unconfirmed), None)), ("file", newest_file)):
+        if resource_id is None:
+            continue
+        answer = _get(workspace, client, resource_id, noun=noun)
         if answer is _SLOT_OR_ERROR:
             return None
         if answer is not None:
             return _stop(
                 workspace,
-                f"DELETE answered 404 for run {unconfirmed[0]}, which a GET still returns: the "
-                "DELETEs do not reach the runs they name. Nothing was marked gone.",
+                f"DELETE answered 404 for {noun} {resource_id}, which a GET still returns: the "
+                f"DELETEs do not reach the {noun}s they name. Nothing was marked gone.",
             )
     known = (
         ParseRun.objects.filter(
@@ -145,12 +159,17 @@ PROBE_LIST_SIZE = 25
 _SLOT_OR_ERROR: dict[str, object] = {}
 
 
-def _get(workspace: Workspace, client: ExtendClient, run_id: str) -> dict[str, object] | None:
-    """The run as Extend returns it, None on a 404 (any body), or ``_SLOT_OR_ERROR``."""
+def _get(
+    workspace: Workspace, client: ExtendClient, resource_id: str, *, noun: str = "run"
+) -> dict[str, object] | None:
+    """The run (or file) as Extend returns it, None on a 404 (any body), or
+    ``_SLOT_OR_ERROR``."""
     if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=time.monotonic() + 10):
         return _SLOT_OR_ERROR
     try:
-        return client.get_parse_run(run_id)
+        if noun == "file":
+            return client.get_file(resource_id)
+        return client.get_parse_run(resource_id)
     except ExtendError as exc:
         if exc.status == 404:
             return None

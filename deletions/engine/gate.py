@@ -8,6 +8,10 @@ belongs to the request's customer and workspace. Passing, it writes the attempt 
 ``sending``) in the same transaction, so every DELETE that reaches Extend has its record
 before it is sent. Refused, the item goes back (pending, held, or failed for a changed owner)
 without spending an attempt, and nothing is sent.
+
+A file (:class:`~deletions.models.FileErasure`) passes the same request and workspace checks,
+then two of its own: no hold covers a run of the request that uses it, and no present run
+outside the request uses it (else it is kept, and its receipt says why).
 """
 
 from __future__ import annotations
@@ -17,8 +21,15 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from deletions.models import DeletionAttempt, DeletionItem, DeletionRequest
-from deletions.requests import transitions
+from deletions.engine import targets
+from deletions.models import (
+    DeletionAttempt,
+    DeletionItem,
+    DeletionRequest,
+    FileAttempt,
+    FileErasure,
+)
+from deletions.requests import files, transitions
 from deletions.requests.hold_coverage import is_held
 
 IS = DeletionItem.Status
@@ -31,11 +42,13 @@ WORKSPACE_STOPPED = "workspace_stopped"
 CREDENTIALS_CHANGED = "credentials_changed"
 HELD = "held"
 OWNER_CHANGED = "owner_changed"
+# A file still used by a present run outside the request: kept, never sent.
+SHARED = "kept_shared"
 # The same name as the outcome that opens the breaker: either way, Extend is failing.
 BREAKER_OPEN = "breaker_open"
 STOPS_RUNNER = frozenset({WORKSPACE_STOPPED, CREDENTIALS_CHANGED, BREAKER_OPEN})
 # Refusals about the item alone: the runner goes on with the next one.
-PUT_BACK = frozenset({CLAIM_LOST, REQUEST_NOT_RUNNING, HELD, OWNER_CHANGED})
+PUT_BACK = frozenset({CLAIM_LOST, REQUEST_NOT_RUNNING, HELD, OWNER_CHANGED, SHARED})
 
 
 @dataclass(frozen=True)
@@ -43,9 +56,10 @@ class Refused:
     reason: str
 
 
-def check(item: DeletionItem) -> DeletionAttempt | Refused:
+def check(item: targets.Work) -> DeletionAttempt | FileAttempt | Refused:
     """Pass *item* (return its outbox attempt, to be sent now) or refuse it (put it back)."""
-    now = timezone.now()
+    if isinstance(item, FileErasure):
+        return _check_file(item)
     with transaction.atomic():
         # One statement reads the item (locked), its run, request and workspace.
         locked = (
@@ -56,23 +70,13 @@ def check(item: DeletionItem) -> DeletionAttempt | Refused:
         )
         if locked is None:
             return Refused(CLAIM_LOST)  # taken over since: the new claim decides
-        run, req, ws = locked.parse_run, locked.request, locked.workspace
-        if req.status != DeletionRequest.Status.RUNNING:
-            return _put_back(locked, REQUEST_NOT_RUNNING, f"Not sent: the request is {req.status}")
-        if not ws.is_runnable:
-            return _put_back(locked, WORKSPACE_STOPPED, "Not sent: the workspace is stopped")
-        if ws.breaker_open_until is not None and ws.breaker_open_until > now:
-            # Opened since the claim (by another thread's failures): an item claimed before
-            # must not be sent through an outage either.
-            return _put_back(locked, BREAKER_OPEN, "Not sent: Extend is failing; waiting to retry")
-        if ws.credentials_version != locked.claim_version:
-            return _put_back(
-                locked, CREDENTIALS_CHANGED, "Not sent: the workspace's key or URL changed"
-            )
+        run = locked.parse_run
+        if refused := _refusal(locked):
+            return refused
         if is_held(run):
             transitions.hold_item(locked)
             return Refused(HELD)
-        if run.customer_id != req.customer_id or run.workspace_id != locked.workspace_id:
+        if run.customer_id != locked.request.customer_id or run.workspace_id != locked.workspace_id:
             transitions.complete_item(
                 locked,
                 IS.FAILED,
@@ -85,13 +89,63 @@ def check(item: DeletionItem) -> DeletionAttempt | Refused:
         return DeletionAttempt.objects.create(
             item=locked,
             kind=DeletionAttempt.Kind.DELETE,
-            started_at=now,
+            started_at=timezone.now(),
             outcome=DeletionAttempt.SENDING,
         )
 
 
-def _put_back(item: DeletionItem, reason: str, error: str) -> Refused:
-    transitions.reschedule_item(
+def _check_file(erasure: FileErasure) -> FileAttempt | Refused:
+    """The gate for a file: the request's and workspace's checks as for a run, then whether
+    anything still needs the file. A hold on a run of the request that uses it (placed even
+    after the run was deleted) keeps it, and so does a present run outside the request that
+    uses it; both are asked here, in the transaction that writes the outbox record."""
+    with transaction.atomic():
+        locked = (
+            FileErasure.objects.select_for_update(of=("self",))
+            .select_related("request", "workspace")
+            .filter(pk=erasure.pk, status=IS.IN_FLIGHT, claim_token=erasure.claim_token)
+            .first()
+        )
+        if locked is None:
+            return Refused(CLAIM_LOST)
+        if refused := _refusal(locked):
+            return refused
+        if files.runs_held(locked):
+            files.keep(locked, FileErasure.KeptReason.RUN_HELD)
+            return Refused(HELD)
+        if used := files.used_outside(locked):
+            files.keep(locked, FileErasure.KeptReason.SHARED, used_by=used)
+            return Refused(SHARED)
+        return FileAttempt.objects.create(
+            item=locked,
+            kind=FileAttempt.Kind.DELETE,
+            started_at=timezone.now(),
+            outcome=FileAttempt.SENDING,
+        )
+
+
+def _refusal(locked: targets.Work) -> Refused | None:
+    """The checks a run's item and a file share: the claim's request still runs, and its
+    workspace may be called with the credentials the claim was made under. Refused, the item
+    goes back (pending, its attempt given back)."""
+    req, ws = locked.request, locked.workspace
+    if req.status != DeletionRequest.Status.RUNNING:
+        return _put_back(locked, REQUEST_NOT_RUNNING, f"Not sent: the request is {req.status}")
+    if not ws.is_runnable:
+        return _put_back(locked, WORKSPACE_STOPPED, "Not sent: the workspace is stopped")
+    if ws.breaker_open_until is not None and ws.breaker_open_until > timezone.now():
+        # Opened since the claim (by another thread's failures): an item claimed before
+        # must not be sent through an outage either.
+        return _put_back(locked, BREAKER_OPEN, "Not sent: Extend is failing; waiting to retry")
+    if ws.credentials_version != locked.claim_version:
+        return _put_back(
+            locked, CREDENTIALS_CHANGED, "Not sent: the workspace's key or URL changed"
+        )
+    return None
+
+
+def _put_back(item: targets.Work, reason: str, error: str) -> Refused:
+    targets.of(item).reschedule(
         item, next_attempt_at=timezone.now(), http_status=None, count_attempt=False, error=error
     )
     return Refused(reason)

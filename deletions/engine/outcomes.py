@@ -18,7 +18,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
-from deletions.engine import breaker, evidence, verification
+from deletions.engine import breaker, evidence, targets, verification
 from deletions.engine.config import EngineSettings, backoff_delay
 from deletions.extend_client import (
     Deleted,
@@ -34,8 +34,7 @@ from deletions.extend_client import (
     Unauthorized,
     UnexpectedSuccess,
 )
-from deletions.models import DeletionAttempt, DeletionItem, Workspace
-from deletions.requests import transitions
+from deletions.models import DeletionAttempt, DeletionItem, FileAttempt, Workspace
 from deletions.workspaces import ratelimit
 from deletions.workspaces.health import mark_workspace
 
@@ -49,10 +48,10 @@ MAY_HAVE_REACHED = frozenset({DeletionAttempt.SENDING, "transient", "unexpected_
 
 
 class Call(NamedTuple):
-    """One DELETE and its answer, as the outcome handlers see it."""
+    """One DELETE (of a run's item or of a file) and its answer, as the outcome handlers see it."""
 
-    item: DeletionItem
-    attempt: DeletionAttempt
+    item: targets.Work
+    attempt: DeletionAttempt | FileAttempt
     workspace: Workspace
     client: ExtendClient
     cfg: EngineSettings
@@ -70,7 +69,7 @@ def record(
     error: str = "",
 ) -> None:
     """Complete the call's outbox attempt with what Extend answered."""
-    DeletionAttempt.objects.filter(pk=call.attempt.pk).update(
+    targets.of(call.item).attempts.objects.filter(pk=call.attempt.pk).update(
         started_at=call.started,
         duration_ms=int(call.duration * 1000),
         http_status=http_status,
@@ -97,7 +96,7 @@ def give_back(call: Call) -> None:
     """The item did nothing wrong (the workspace stopped, Extend is down): it is due again at
     once, with its attempt given back; what stops the workspace decides when it is sent."""
     assert isinstance(call.result, ExtendError)
-    transitions.reschedule_item(
+    targets.of(call.item).reschedule(
         call.item,
         next_attempt_at=timezone.now(),
         http_status=call.result.status,
@@ -109,7 +108,8 @@ def give_back(call: Call) -> None:
 
 def _may_have_reached_before(call: Call) -> bool:
     return (
-        DeletionAttempt.objects.filter(
+        targets.of(call.item)
+        .attempts.objects.filter(
             item_id=call.item.pk, kind=DeletionAttempt.Kind.DELETE, outcome__in=MAY_HAVE_REACHED
         )
         .exclude(pk=call.attempt.pk)
@@ -124,7 +124,7 @@ def handle_deleted(call: Call) -> str:
     assert isinstance(call.result, Deleted)
     with transaction.atomic():  # one commit for the answer and the item's move
         record(call, "deleted", http_status=call.result.status, request_id=call.result.request_id)
-        transitions.complete_item(
+        targets.of(call.item).complete(
             call.item,
             IS.DELETED,
             http_status=call.result.status,
@@ -151,7 +151,7 @@ def handle_not_found(call: Call) -> str:
         # Our own earlier DELETE reached Extend and its answer was lost (killed runner, cut
         # connection, a 5xx that had done the work): the run is gone because we deleted it.
         record(call, "deleted_answer_lost", http_status=404, request_id=request_id)
-        transitions.complete_item(
+        targets.of(call.item).complete(
             call.item,
             IS.DELETED,
             http_status=404,
@@ -162,7 +162,7 @@ def handle_not_found(call: Call) -> str:
         return "deleted"
     # Evidence, not proof: the run may be gone, or the workspace may point elsewhere.
     record(call, "not_found", http_status=404, request_id=request_id, error=str(call.result))
-    transitions.unconfirm_item(call.item, http_status=404, extend_request_id=request_id)
+    targets.of(call.item).unconfirm(call.item, http_status=404, extend_request_id=request_id)
     count = evidence.note_unexplained_404(call.workspace.pk)
     if count >= call.cfg.not_found_burst:
         # Extend says "not found" again and again: more likely a wrong URL, workspace id or key
@@ -206,7 +206,7 @@ def handle_rate_limited(call: Call) -> str:
         request_id=call.result.request_id,
         error=f"Retry after {wait:.1f} s",
     )
-    transitions.reschedule_item(
+    targets.of(call.item).reschedule(
         call.item,
         next_attempt_at=timezone.now() + timedelta(seconds=wait),
         http_status=429,
@@ -243,7 +243,7 @@ def handle_transient(call: Call) -> str:
         give_back(call)
         return "breaker_open" if opened else "retry_scheduled"
     if call.item.attempts >= call.cfg.max_attempts:
-        transitions.complete_item(
+        targets.of(call.item).complete(
             call.item,
             IS.FAILED,
             http_status=error.status,
@@ -252,7 +252,7 @@ def handle_transient(call: Call) -> str:
         )
         return "failed"
     delay = backoff_delay(call.item.attempts, call.cfg)
-    transitions.reschedule_item(
+    targets.of(call.item).reschedule(
         call.item,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
         http_status=error.status,
@@ -284,7 +284,7 @@ def handle_workspace_refused(call: Call) -> str:
 
 def handle_invalid(call: Call) -> str:
     error = record_error(call, "invalid_request")
-    transitions.complete_item(
+    targets.of(call.item).complete(
         call.item,
         IS.FAILED,
         http_status=error.status,

@@ -20,7 +20,7 @@ from django.utils import timezone
 from deletions.core.errors import TransitionError
 from deletions.engine import lease
 from deletions.engine.claim import release_expired_leases
-from deletions.engine.due import due_items, workspaces_with_due_work
+from deletions.engine.due import MODELS, due_items, workspaces_with_due_work
 from deletions.engine.health import LAST_RECONCILE_KEY
 from deletions.models import DeletionItem, DeletionRequest, Source
 from deletions.requests import holds, transitions
@@ -28,6 +28,7 @@ from deletions.requests import holds, transitions
 log = logging.getLogger(__name__)
 
 RS = DeletionRequest.Status
+IS = DeletionItem.Status
 
 
 @dataclass
@@ -79,16 +80,18 @@ def reconcile(wake: Callable[[int], object]) -> ReconcileSummary:
     summary.leases_released = release_expired_leases()
     summary.finished = finish_done_requests()
     # Due work, and unconfirmed 404s that only a probe by the runner may prove.
-    unconfirmed = DeletionItem.objects.filter(
-        status=DeletionItem.Status.UNCONFIRMED, workspace__health="active"
-    ).values_list("workspace_id", flat=True)
-    unverified = DeletionItem.objects.filter(
-        status=DeletionItem.Status.DELETED,
-        verified_at__isnull=True,
-        verify_due_at__lte=timezone.now(),
-        workspace__health="active",
-    ).values_list("workspace_id", flat=True)
-    others = set(unconfirmed.distinct()) | set(unverified.distinct())
+    others: set[int] = set()
+    for model in MODELS:
+        unconfirmed = model.objects.filter(
+            status=IS.UNCONFIRMED, workspace__health="active"
+        ).values_list("workspace_id", flat=True)
+        unverified = model.objects.filter(
+            status=IS.DELETED,
+            verified_at__isnull=True,
+            verify_due_at__lte=timezone.now(),
+            workspace__health="active",
+        ).values_list("workspace_id", flat=True)
+        others |= set(unconfirmed.distinct()) | set(unverified.distinct())
     for workspace_id in sorted(set(workspaces_with_due_work()) | others):
         wake(workspace_id)
         summary.workspaces_woken.append(workspace_id)
@@ -108,12 +111,14 @@ def watch_runners(wake: Callable[[int], object]) -> list[int]:
     """Wake a runner for every workspace that has work (due, or left in flight) and no live
     runner: a worker that died is taken over within one lease lifetime plus one watch period.
     Runs every ``RUNNER_WATCH_SECONDS`` on beat; two cheap queries."""
-    needing = set(workspaces_with_due_work()) | set(
-        DeletionItem.objects.filter(status=DeletionItem.Status.IN_FLIGHT)
-        .order_by()
-        .values_list("workspace_id", flat=True)
-        .distinct()
-    )
+    needing = set(workspaces_with_due_work())
+    for model in MODELS:
+        needing |= set(
+            model.objects.filter(status=IS.IN_FLIGHT)
+            .order_by()
+            .values_list("workspace_id", flat=True)
+            .distinct()
+        )
     woken = sorted(needing - lease.live_workspaces())
     for workspace_id in woken:
         wake(workspace_id)

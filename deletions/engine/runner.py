@@ -27,19 +27,20 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from deletions.core.errors import TransitionError
-from deletions.engine import breaker, evidence, gate, lease, outcomes, verification
+from deletions.engine import breaker, evidence, gate, lease, outcomes, targets, verification
 from deletions.engine.claim import claim_item, claim_items, release_orphans, release_unsent
 from deletions.engine.config import EngineSettings
-from deletions.engine.due import has_due_work
+from deletions.engine.due import MODELS, has_due_work
 from deletions.extend_client import Deleted, ExtendClient, ExtendError
 from deletions.models import DeletionItem, DeletionRequest, Source, Workspace
-from deletions.requests import transitions
+from deletions.requests import files, transitions
 from deletions.workspaces import fence, ratelimit
 from deletions.workspaces.extend_connection import client_for
 
 log = logging.getLogger(__name__)
 
 ANOTHER_RUNNER = "another runner is active"
+IS = DeletionItem.Status
 
 
 @dataclass
@@ -104,7 +105,10 @@ def run_workspace(
         if not workspace.is_runnable:
             summary.stopped_because = f"workspace {workspace.get_health_display().lower()}"
             return summary
-        if transitions.requeue_unconfirmed(workspace_id, version=workspace.credentials_version):
+        version = workspace.credentials_version
+        if transitions.requeue_unconfirmed(
+            workspace_id, version=version
+        ) + files.requeue_unconfirmed(workspace_id, version=version):
             # 404s under credentials that have changed since prove nothing: count afresh.
             Workspace.objects.filter(pk=workspace_id).update(unexplained_404s=0)
         # After an outage (breaker) or a stop for 404s, one DELETE alone decides first: a resume
@@ -128,9 +132,10 @@ def run_workspace(
 
 
 def _has_unconfirmed(workspace_id: int) -> bool:
-    return DeletionItem.objects.filter(
-        workspace_id=workspace_id, status=DeletionItem.Status.UNCONFIRMED
-    ).exists()
+    return any(
+        model.objects.filter(workspace_id=workspace_id, status=IS.UNCONFIRMED).exists()
+        for model in MODELS
+    )
 
 
 def _probe_first(workspace: Workspace, cfg: EngineSettings, summary: RunSummary) -> bool:
@@ -149,14 +154,16 @@ def _probe_first(workspace: Workspace, cfg: EngineSettings, summary: RunSummary)
 
 
 def send(
-    item: DeletionItem,
+    item: targets.Work,
     workspace: Workspace,
     client: ExtendClient,
     cfg: EngineSettings,
     *,
     deadline: float,
 ) -> str:
-    """Gate, rate-limit and send the DELETE for a claimed item, then record the answer."""
+    """Gate, rate-limit and send the DELETE for a claimed item (or file), then record the
+    answer."""
+    target = targets.of(item)
     with fence.sending(workspace.pk):
         verdict = gate.check(item)
         if isinstance(verdict, gate.Refused):
@@ -165,13 +172,13 @@ def send(
         if not ratelimit.acquire_for(workspace, ratelimit.WRITE, deadline=slot_deadline):
             # Nothing was sent: the outbox record goes and the item waits, attempt given back.
             verdict.delete()
-            transitions.reschedule_item(
+            target.reschedule(
                 item, next_attempt_at=timezone.now(), http_status=None, count_attempt=False
             )
             return "deferred"
         started, t0 = timezone.now(), time.monotonic()
         try:
-            result: Deleted | ExtendError = client.delete_parse_run(item.parse_run.run_id)
+            result: Deleted | ExtendError = target.delete(client, target.resource_id(item))
         except ExtendError as exc:
             result = exc
         duration = time.monotonic() - t0
@@ -200,17 +207,13 @@ def _run_threads(
     client = client_for(workspace, read_timeout=cfg.read_timeout, pool_size=cfg.runner_threads)
 
     def worker() -> None:
-        batch: deque[DeletionItem] = deque()
+        batch: deque[targets.Work] = deque()
         touched: set[int] = set()  # requests whose items this thread settled since it checked
         try:
             while not stop.is_set() and not lost.is_set() and time.monotonic() < deadline:
                 if not batch:
-                    _finish_all_done(touched)
-                    batch.extend(
-                        claim_items(
-                            workspace.pk, workspace.credentials_version, cfg, limit=CLAIM_BATCH
-                        )
-                    )
+                    _finish_all_done(touched)  # a request done with its runs releases its files
+                    batch.extend(_claim_next(workspace, cfg))
                     if not batch:
                         # Nothing due: this thread is done (the others finish what they hold,
                         # then find nothing too); the reconciler or a retry wakes the runner.
@@ -245,6 +248,17 @@ def _run_threads(
         close_old_connections()
     if lost.is_set() and not summary.stopped_because:
         summary.stopped_because = "lease lost"
+
+
+def _claim_next(workspace: Workspace, cfg: EngineSettings) -> list[targets.Work]:
+    """Due runs' items first; with none due, the files their requests leave."""
+    for model in MODELS:
+        claimed = claim_items(
+            workspace.pk, workspace.credentials_version, cfg, limit=CLAIM_BATCH, model=model
+        )
+        if claimed:
+            return claimed
+    return []
 
 
 def _note_stop(summary: RunSummary, outcome: str) -> None:

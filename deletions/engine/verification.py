@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from deletions import signals
+from deletions.engine import targets
 from deletions.extend_client import ExtendClient, ExtendError, NotFound, RateLimited
-from deletions.models import DeletionAttempt, DeletionItem, Workspace
-from deletions.requests import transitions
+from deletions.models import DeletionAttempt, DeletionItem, FileErasure, Workspace
 from deletions.workspaces import ratelimit
 from deletions.workspaces.alerts import alert_verification_failed
 
@@ -24,7 +24,7 @@ IS = DeletionItem.Status
 
 
 def _verify_record(
-    item: DeletionItem,
+    item: targets.Work,
     started: datetime,
     t0: float,
     outcome: str,
@@ -33,8 +33,8 @@ def _verify_record(
     request_id: str | None = None,
     error: str = "",
 ) -> None:
-    DeletionAttempt.objects.create(
-        item=item,
+    targets.of(item).attempts.objects.create(
+        item_id=item.pk,
         kind=DeletionAttempt.Kind.VERIFY,
         started_at=started,
         duration_ms=int((time.monotonic() - t0) * 1000),
@@ -51,14 +51,15 @@ MAX_VERIFY_FAILURES = 3
 VERIFY_RETRY_SECONDS = 60
 
 
-def _verify_later(item: DeletionItem) -> None:
-    DeletionItem.objects.filter(pk=item.pk, status=IS.DELETED).update(
+def _verify_later(item: targets.Work) -> None:
+    targets.of(item).model.objects.filter(pk=item.pk, status=IS.DELETED).update(
         verify_due_at=timezone.now() + timedelta(seconds=VERIFY_RETRY_SECONDS)
     )
 
 
-def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClient) -> bool:
-    """Confirm with a GET (its own budget at Extend) that a deleted run now answers 404.
+def verify_deleted(item: targets.Work, workspace: Workspace, client: ExtendClient) -> bool:
+    """Confirm with a GET (its own budget at Extend) that a deleted run (or file) now answers
+    404.
 
     A run still there sends the item back (its DELETE is sent again) with a "verification
     failed" attempt, and fails it after ``MAX_VERIFY_FAILURES`` with staff alerted. A
@@ -68,15 +69,16 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
     if not ratelimit.acquire_for(workspace, ratelimit.GET, deadline=time.monotonic() + 30):
         _verify_later(item)
         return False
+    target = targets.of(item)
     started, t0 = timezone.now(), time.monotonic()
     try:
-        client.get_parse_run(item.parse_run.run_id)
+        target.get(client, target.resource_id(item))
     except NotFound as exc:
         with transaction.atomic():
             _verify_record(
                 item, started, t0, "confirmed_gone", http_status=404, request_id=exc.request_id
             )
-            DeletionItem.objects.filter(pk=item.pk).update(
+            target.model.objects.filter(pk=item.pk).update(
                 verified_at=timezone.now(), verify_due_at=None
             )
             # A verification that comes in after the request finished changes its certificate.
@@ -106,25 +108,29 @@ def verify_deleted(item: DeletionItem, workspace: Workspace, client: ExtendClien
             t0,
             "verification_failed",
             http_status=200,
-            error="Extend still returns the run after answering its DELETE with success.",
+            error=f"Extend still returns the {target.noun} after a successful DELETE of it.",
         )
-        moved = transitions.unverify_item(item, give_up=give_up)
-    log.warning("run %s still present after delete (item %s)", item.parse_run.run_id, item.pk)
-    if moved and give_up:
+        moved = target.unverify(item, give_up=give_up)
+    log.warning(
+        "%s %s still present after delete (%s)", target.noun, target.resource_id(item), item
+    )
+    if moved and give_up and target is targets.RUNS:
         transaction.on_commit(lambda: alert_verification_failed(item.pk))
     return False
 
 
 def retry_verifications(workspace: Workspace, client: ExtendClient, *, limit: int = 50) -> int:
     """Run the verifications of *workspace* that are due (they could not run before)."""
-    due = list(
-        DeletionItem.objects.filter(
-            workspace_id=workspace.pk,
-            status=IS.DELETED,
-            verified_at__isnull=True,
-            verify_due_at__lte=timezone.now(),
-        ).select_related("parse_run")[:limit]
+    wanted = {
+        "workspace_id": workspace.pk,
+        "status": IS.DELETED,
+        "verified_at__isnull": True,
+        "verify_due_at__lte": timezone.now(),
+    }
+    due: list[targets.Work] = list(
+        DeletionItem.objects.filter(**wanted).select_related("parse_run")[:limit]
     )
+    due += FileErasure.objects.filter(**wanted)[: max(limit - len(due), 0)]
     for item in due:
         verify_deleted(item, workspace, client)
     return len(due)

@@ -1,4 +1,5 @@
-"""The calls: list, get and delete parse runs, with typed results.
+"""The calls: list, get and delete parse runs (and get and delete their files), with typed
+results.
 
 It deliberately does *not* retry: the deletion engine owns the retry policy and the shared rate
 limit, and a hidden retry inside the client would break both (and could send a second DELETE the
@@ -161,18 +162,30 @@ class ExtendClient:
         A lost answer (connection cut, read timeout) raises ``Transient``: the delete may or may
         not have happened, and only a later call can tell (a 404 then means it did).
         """
-        response = self.transport.request("DELETE", f"/parse_runs/{encode_run_id(run_id)}")
-        # Deleted only on Extend's own answer: a JSON object naming this run. A maintenance page,
-        # an empty 204 or another run's id proves nothing about this one.
+        return self._delete("/parse_runs", run_id, "run")
+
+    def get_file(self, file_id: str) -> dict[str, Any]:
+        """Return one uploaded file; raise ``NotFound`` if it is gone or in another workspace."""
+        return _json_object(self.transport.request("GET", f"/files/{encode_run_id(file_id)}"))
+
+    def delete_file(self, file_id: str) -> Deleted:
+        """Delete one uploaded file permanently ("a file and all associated data"); runs that
+        processed it keep their outputs. Same answers and the same strictness as a run's."""
+        return self._delete("/files", file_id, "file")
+
+    def _delete(self, collection: str, resource_id: str, noun: str) -> Deleted:
+        response = self.transport.request("DELETE", f"{collection}/{encode_run_id(resource_id)}")
+        # Deleted only on Extend's own answer: a JSON object naming this resource. A maintenance
+        # page, an empty 204 or another id proves nothing about this one.
         body = extend_json_body(response)
         if body is None:
             raise _unexpected_success(response, "a success without Extend's JSON body")
-        if body.get("id") != run_id:
+        if body.get("id") != resource_id:
             raise _unexpected_success(
-                response, f"a success naming {str(body.get('id'))[:80]!r}, not this run"
+                response, f"a success naming {str(body.get('id'))[:80]!r}, not this {noun}"
             )
         return Deleted(
-            run_id=run_id, request_id=request_id_of(response), status=response.status_code
+            run_id=resource_id, request_id=request_id_of(response), status=response.status_code
         )
 
 
