@@ -39,7 +39,7 @@ class LocalServer:
                 self.end_headers()
                 self.wfile.write(answer)
 
-            do_GET = do_POST = _answer
+            do_GET = do_POST = do_DELETE = _answer
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -37,7 +37,7 @@ def _assert_every_run_gone_once(req: DeletionRequest, sim) -> None:
         assert sim.is_deleted(item.parse_run.run_id)
     answered_2xx: dict[str, int] = {}
     for entry in sim.ledger(method="DELETE"):
-        if entry.status is not None and 200 <= entry.status < 300:
+        if entry.run_id and entry.status is not None and 200 <= entry.status < 300:
             answered_2xx[entry.run_id] = answered_2xx.get(entry.run_id, 0) + 1
     assert max(answered_2xx.values(), default=0) <= 1
     assert max(deletes_per_run(sim).values()) == 1
@@ -316,3 +316,48 @@ def test_a_wrong_base_path_with_a_real_worker_marks_nothing_gone_until_fixed(
     cert = certificates.issue(req)
     totals = json.loads(cert.document)["totals"]
     assert (totals[certificates.DELETED], totals[certificates.ALREADY_GONE]) == (15, 0)
+
+
+def test_a_request_erasing_files_deletes_its_runs_then_the_files_only_they_use(
+    live_engine, sim, sim_workspace, engine_customer, requester, approver
+):
+    """Issue 20's end to end: the approval commits, the real worker deletes every run, then every
+    file used only by the request's runs, keeps the file a run outside the request still uses
+    (and says why), and the certificate names both."""
+    from deletions.gdpr import certificates
+    from deletions.models import FileErasure, ParseRun
+
+    added = sim.add_runs(runs=[{"file_id": "file_pair"}, {"file_id": "file_pair"}, {}, {}])
+    outside = sim.add_runs(runs=[{"file_id": "file_in_use"}])
+    inside_shared = sim.add_runs(runs=[{"file_id": "file_in_use"}])
+    for run in [*added, *outside, *inside_shared]:
+        ParseRun.objects.create(
+            workspace=sim_workspace,
+            customer=engine_customer,
+            run_id=run["id"],
+            file_id=run["file"]["id"],
+        )
+    in_request = [run["id"] for run in [*added, *inside_shared]]
+    req = request_for(engine_customer, requester, in_request)
+    DeletionRequest.objects.filter(pk=req.pk).update(erase_files=True)
+    live_engine.start_worker()
+
+    transitions.approve_request(req, actor=approver, source=Source.WEB)
+
+    wait_until(lambda: _status(req) == RS.COMPLETED, timeout=60)
+    _assert_every_run_gone_once(req, sim)
+    own = {added[2]["file"]["id"], added[3]["file"]["id"]}
+    assert sim.successful_file_deletes() == dict.fromkeys({"file_pair", *own}, 1)
+    assert sim.get_file("file_in_use") is not None
+    assert not sim.is_deleted(outside[0]["id"])
+    erasures = {e.file_id: e for e in FileErasure.objects.filter(request=req)}
+    assert {f for f, e in erasures.items() if e.status == FileErasure.Status.DELETED} == {
+        "file_pair",
+        *own,
+    }
+    kept = erasures["file_in_use"]
+    assert kept.status == FileErasure.Status.KEPT
+    assert kept.kept_why == "Still used by 1 run not in this request"
+    wait_until(lambda: req.certificates.exists(), timeout=30)
+    document = json.loads(certificates.issue(req).document)
+    assert document["totals"][certificates.DELETED] == 5

@@ -43,9 +43,11 @@ from deletions.extend_client import (
     Transient,
     Unauthorized,
     Unexpected,
+    UnexpectedSuccess,
     parse_retry_after,
 )
 from extend_simulator import Simulator
+from tests.local_server import LocalServer
 
 API_KEY = "sk_test_client_main_key_Zq42"
 ORG_KEY = "sk_test_client_org_key_Xy77"
@@ -147,6 +149,36 @@ def test_it_gets_and_deletes_a_run(sim, client):
     assert caught.value.code == "NOT_FOUND"
     assert caught.value.request_id.startswith("req_")
     assert caught.value.retryable is False
+
+
+def test_it_gets_and_deletes_a_file_as_the_sdk_sees_it(sim, client):
+    sdk = Extend(token=API_KEY, base_url=sim.url)
+    file_id, other = sim.file_ids()[:2]
+
+    assert client.get_file(file_id)["id"] == sdk.files.retrieve(file_id).id == file_id
+    deleted = client.delete_file(file_id)
+
+    assert deleted == Deleted(run_id=file_id, request_id=deleted.request_id, status=200)
+    assert sim.successful_file_deletes() == {file_id: 1}
+    with pytest.raises(NotFound):
+        client.get_file(file_id)
+    with pytest.raises(NotFoundError):
+        sdk.files.retrieve(file_id, request_options=NO_RETRIES)
+    assert sdk.files.delete(other).id == other
+    with pytest.raises(NotFound):
+        client.delete_file(other)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"id": "file_someone_else"}', b"", b"<html>maintenance</html>", b'["file_asked"]'],
+)
+def test_a_file_delete_is_deleted_only_on_an_answer_naming_that_file(body):
+    with LocalServer(status=200, body=body) as server:
+        client = ExtendClient(Credentials(server.url, API_KEY))
+        with pytest.raises(UnexpectedSuccess):
+            client.delete_file("file_asked")
+        assert server.received[0][0] == "/files/file_asked"
 
 
 def test_it_percent_encodes_opaque_run_ids(sim, client):
