@@ -1,7 +1,8 @@
 """Chaos: a large request runs while workers are killed at random, Redis is flushed and restarted
 empty, and Extend (the simulator) throws errors, latency and a 429 storm. Afterwards the ledger
 must show that nothing unapproved was deleted, everything approved was, no run was deleted twice,
-every request reached a final state and the audit trail is complete.
+every request reached a final state and the audit trail is complete. The approved request
+erases its runs' files too: each is deleted once, after its run, and recorded.
 
 ``make chaos`` runs only this; ``make test`` runs it too."""
 
@@ -12,7 +13,16 @@ import time
 
 import pytest
 
-from deletions.models import AuditEvent, DeletionAttempt, DeletionItem, DeletionRequest, Source
+from deletions.models import (
+    AuditEvent,
+    DeletionAttempt,
+    DeletionItem,
+    DeletionRequest,
+    FileAttempt,
+    FileErasure,
+    ParseRun,
+    Source,
+)
 from deletions.requests import transitions
 from tests.engine.conftest import assert_every_delete_recorded
 from tests.live import wait_until
@@ -42,12 +52,14 @@ def test_the_engine_survives_chaos_and_the_ledger_proves_it(
         }
     )
     approved = make_request(RUNS, approve=False)
+    DeletionRequest.objects.filter(pk=approved.pk).update(erase_files=True)
     never = make_request(30, approve=False)  # stays pending approval
     rejected = make_request(20, approve=False)
     transitions.reject_request(rejected, actor=approver, source=Source.WEB, reason="Keep")
     cancelled = make_request(20, approve=False)
     transitions.cancel_request(cancelled, actor=None, source=Source.WEB)
 
+    files_of = _learn_files(sim, [approved, never])
     workers = [live_engine.start_worker(), live_engine.start_worker()]
     live_engine.start_beat()
     transitions.approve_request(approved, actor=approver, source=Source.WEB)
@@ -89,7 +101,8 @@ def test_the_engine_survives_chaos_and_the_ledger_proves_it(
     ledger = sim.ledger(method="DELETE")
     by_run: dict[str, list[int | None]] = {}
     for entry in ledger:
-        by_run.setdefault(entry.run_id, []).append(entry.status)
+        if entry.run_id:
+            by_run.setdefault(entry.run_id, []).append(entry.status)
 
     # Nothing unapproved was deleted (not even asked).
     for req in (never, rejected, cancelled):
@@ -120,7 +133,42 @@ def test_the_engine_survives_chaos_and_the_ledger_proves_it(
     )
     assert items_with_history == RUNS
     assert_every_delete_recorded(sim, approved)
+    # Files: every file of the approved runs was deleted at Extend once (no double delete, even
+    # through killed workers and lost answers), none of the others was asked for, and every
+    # file DELETE that reached Extend has its record.
+    approved_files = {files_of[run] for run in _run_ids(approved)}
+    assert sim.successful_file_deletes() == dict.fromkeys(approved_files, 1)
+    erasures = FileErasure.objects.filter(request=approved)
+    assert set(erasures.values_list("file_id", flat=True)) == approved_files
+    assert not erasures.exclude(status__in=list(FileErasure.ERASED_STATUSES)).exists()
+    file_calls = [e for e in ledger if e.resource == "files"]
+    assert {e.file_id for e in file_calls} <= approved_files
+    assert all(sim.get_file(files_of[run]) is not None for run in _run_ids(never))
+    recorded: dict[str, int] = {}
+    for file_id in FileAttempt.objects.filter(item__request=approved, kind="delete").values_list(
+        "item__file_id", flat=True
+    ):
+        recorded[file_id] = recorded.get(file_id, 0) + 1
+    sent: dict[str, int] = {}
+    for entry in file_calls:
+        sent[entry.file_id] = sent.get(entry.file_id, 0) + 1
+    assert {f: n for f, n in sent.items() if recorded.get(f, 0) < n} == {}
     assert mishaps, "the chaos schedule did nothing"
+
+
+def _run_ids(req: DeletionRequest) -> list[str]:
+    return list(req.items.values_list("parse_run__run_id", flat=True))
+
+
+def _learn_files(sim, requests: list[DeletionRequest]) -> dict[str, str]:
+    """Record each run's file id in the inventory, as a sync would; return run id -> file id."""
+    files = {}
+    for req in requests:
+        for run in ParseRun.objects.filter(items__request=req):
+            run.file_id = sim.get_run(run.run_id)["file"]["id"]
+            run.save(update_fields=["file_id"])
+            files[run.run_id] = run.file_id
+    return files
 
 
 def _final(req: DeletionRequest) -> bool:
