@@ -105,6 +105,10 @@ def test_a_request_erases_files_only_its_runs_use_after_them_and_keeps_a_shared_
         assert erasure.last_request_id.startswith("req_")
         assert erasure.confirmed_at is not None
         assert sim.is_file_deleted(file_id)
+        # ... and a GET (its own budget) then found it gone: verified, as a run is.
+        assert erasure.verified_at is not None
+        verify = FileAttempt.objects.get(item=erasure, kind=FileAttempt.Kind.VERIFY)
+        assert (verify.http_status, verify.outcome) == (404, "confirmed_gone")
     shared = erasures["file_shared"]
     assert (shared.status, shared.kept_reason, shared.used_outside) == (
         FS.KEPT,
@@ -272,3 +276,72 @@ def test_a_failed_run_keeps_its_file(sim, sim_workspace, engine_customer, reques
     assert (kept.status, kept.kept_reason) == (FS.KEPT, FileErasure.KeptReason.RUN_NOT_DELETED)
     assert erasures[_file_of(good_run)].status == FS.DELETED
     assert sim.get_file(_file_of(bad_run)) is not None
+
+
+@pytest.mark.parametrize("body", ["html", "empty", "other_id"])
+def test_a_file_delete_success_that_is_not_extends_answer_marks_nothing(
+    sim, sim_workspace, engine_customer, requester, engine_cfg, body
+):
+    run_ids = _runs(sim, sim_workspace, engine_customer, [None, None])
+    req = _request(engine_customer, requester, run_ids)
+    _runs_already_deleted(req, sim_workspace)
+    sim.set_faults({"delete_success_body": body, "scope": {"path_prefix": "/files"}})
+
+    run_until_settled(sim_workspace, engine_cfg)
+
+    sim_workspace.refresh_from_db()
+    assert sim_workspace.health == Workspace.Health.UNEXPECTED_ANSWERS
+    erasures = FileErasure.objects.filter(request=req)
+    assert set(erasures.values_list("status", flat=True)) == {FS.PENDING}
+    assert set(FileAttempt.objects.filter(item__request=req).values_list("outcome", flat=True)) == {
+        "unexpected_answer"
+    }
+
+
+def test_transient_errors_and_a_rate_limit_on_files_are_retried_and_end_deleted_once(
+    sim, sim_workspace, engine_customer, requester, fast_settings
+):
+    from deletions.engine.config import EngineSettings
+
+    fast_settings.MAX_DELETE_ATTEMPTS = 20  # chance must not use up a file's attempts
+    run_ids = _runs(sim, sim_workspace, engine_customer, [None, None, None])
+    req = _request(engine_customer, requester, run_ids)
+    _runs_already_deleted(req, sim_workspace)
+    sim.set_faults(
+        {
+            "error_rates": {"500": 0.3, "429": 0.2},
+            "drop_rate": 0.2,
+            "scope": {"path_prefix": "/files", "methods": ["DELETE"]},
+        }
+    )
+
+    run_until_settled(sim_workspace, EngineSettings.current(), rounds=80)
+
+    req.refresh_from_db()
+    assert req.status == RS.COMPLETED
+    file_ids = {_file_of(run_id) for run_id in run_ids}
+    assert sim.successful_file_deletes() == dict.fromkeys(file_ids, 1)
+    assert set(FileErasure.objects.filter(request=req).values_list("status", flat=True)) == {
+        FS.DELETED
+    }
+
+
+def test_a_paused_request_sends_no_file_delete(
+    sim, sim_workspace, engine_customer, requester, engine_cfg, staff_admin
+):
+    from deletions.requests import transitions
+
+    run_ids = _runs(sim, sim_workspace, engine_customer, [None])
+    req = _request(engine_customer, requester, run_ids)
+    _runs_already_deleted(req, sim_workspace)
+    (claimed,) = claim.claim_items(
+        sim_workspace.pk, sim_workspace.credentials_version, engine_cfg, limit=5, model=FileErasure
+    )
+    transitions.pause_request(req, actor=staff_admin, source=Source.WEB)
+
+    assert gate.check(claimed) == gate.Refused(gate.REQUEST_NOT_RUNNING)
+    erasure = FileErasure.objects.get(pk=claimed.pk)
+    assert (erasure.status, erasure.attempts) == (FS.PENDING, 0)
+    assert not FileAttempt.objects.filter(item=erasure).exists()
+    run_until_settled(sim_workspace, engine_cfg)
+    assert [e for e in sim.ledger() if e.resource == "files"] == []
