@@ -9,9 +9,10 @@ answered with this run's id, or a GET that returns a run the inventory knows to 
 a probe that is itself answered 404, stop the workspace for a human; resuming keeps the count,
 only a success clears it. 404s that came under other credentials are sent again.
 
-A file's DELETE follows the same rule, and counts against the same workspace: Extend may well
-remove a run's file with the run (undocumented), so a file's 404 is common, and it proves as
-little as a run's.
+A file's 404 proves as little as a run's and waits for the same proof, but it does not count
+towards stopping the workspace: Extend may well remove a run's file with the run (undocumented),
+so after a request's runs every file may answer 404 on a healthy workspace. A wrong URL or key
+still stops it, through the probe (a run the inventory knows answering 404, or the list).
 """
 
 from __future__ import annotations
@@ -51,12 +52,13 @@ def prove_healthy(workspace_id: int, version: int) -> int:
     is every success of a healthy workspace.
     """
     now = timezone.now()
-    if not Workspace.objects.filter(
+    # Files' 404s do not count against the workspace (see handle_not_found): confirm them
+    # whatever the count says.
+    confirmed = files.confirm_unconfirmed(workspace_id, version=version, proven_at=now)
+    if Workspace.objects.filter(
         pk=workspace_id, unexplained_404s__gt=0, credentials_version=version
     ).update(unexplained_404s=0, health_proven_at=now):
-        return 0
-    confirmed = transitions.confirm_unconfirmed(workspace_id, version=version, proven_at=now)
-    confirmed += files.confirm_unconfirmed(workspace_id, version=version, proven_at=now)
+        confirmed += transitions.confirm_unconfirmed(workspace_id, version=version, proven_at=now)
     if confirmed:
         log.info(
             "workspace %s shown healthy: %s not-found runs confirmed gone", workspace_id, confirmed

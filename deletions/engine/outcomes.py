@@ -162,7 +162,17 @@ def handle_not_found(call: Call) -> str:
         return "deleted"
     # Evidence, not proof: the run may be gone, or the workspace may point elsewhere.
     record(call, "not_found", http_status=404, request_id=request_id, error=str(call.result))
-    targets.of(call.item).unconfirm(call.item, http_status=404, extend_request_id=request_id)
+    target = targets.of(call.item)
+    target.unconfirm(call.item, http_status=404, extend_request_id=request_id)
+    if target is targets.FILES:
+        # Extend may remove a run's file with the run: a file's 404 is common on a healthy
+        # workspace and is not counted towards a burst; the probe alone decides (a wrong URL or
+        # key fails it and stops the workspace).
+        return (
+            "not_found_burst"
+            if evidence.probe(call.workspace, call.client) is False
+            else ("unconfirmed")
+        )
     count = evidence.note_unexplained_404(call.workspace.pk)
     if count >= call.cfg.not_found_burst:
         # Extend says "not found" again and again: more likely a wrong URL, workspace id or key

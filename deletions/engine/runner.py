@@ -123,19 +123,25 @@ def run_workspace(
                 # Verifications that could not run before, then the 404s nothing has proved yet
                 # (nothing else to send may prove the workspace healthy: ask Extend).
                 verification.retry_verifications(workspace, client)
-                if _has_unconfirmed(workspace_id):
-                    evidence.probe(workspace, client)
+                waiting = _requests_awaiting_proof(workspace_id)
+                if waiting and evidence.probe(workspace, client):
+                    _finish_all_done(waiting)  # what the proof settled may end them
     finally:
         heartbeat.stop()
         lease.give_up(workspace_id, owner)
     return summary
 
 
-def _has_unconfirmed(workspace_id: int) -> bool:
-    return any(
-        model.objects.filter(workspace_id=workspace_id, status=IS.UNCONFIRMED).exists()
+def _requests_awaiting_proof(workspace_id: int) -> set[int]:
+    """The requests with unconfirmed 404s (items or files) in the workspace."""
+    return {
+        request_id
         for model in MODELS
-    )
+        for request_id in model.objects.filter(workspace_id=workspace_id, status=IS.UNCONFIRMED)
+        .order_by()
+        .values_list("request_id", flat=True)
+        .distinct()
+    }
 
 
 def _probe_first(workspace: Workspace, cfg: EngineSettings, summary: RunSummary) -> bool:

@@ -70,14 +70,12 @@ def run_until_settled(workspace: Workspace, cfg: EngineSettings, *, rounds: int 
 
 
 def _awaiting_proof(workspace: Workspace) -> bool:
-    from deletions.models import DeletionItem
+    from deletions.models import DeletionItem, FileErasure
 
     healthy = Workspace.objects.filter(pk=workspace.pk, health=Workspace.Health.ACTIVE).exists()
-    return (
-        healthy
-        and DeletionItem.objects.filter(
-            workspace_id=workspace.pk, status=DeletionItem.Status.UNCONFIRMED
-        ).exists()
+    return healthy and any(
+        model.objects.filter(workspace_id=workspace.pk, status="unconfirmed").exists()
+        for model in (DeletionItem, FileErasure)
     )
 
 

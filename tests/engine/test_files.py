@@ -345,3 +345,29 @@ def test_a_paused_request_sends_no_file_delete(
     assert not FileAttempt.objects.filter(item=erasure).exists()
     run_until_settled(sim_workspace, engine_cfg)
     assert [e for e in sim.ledger() if e.resource == "files"] == []
+
+
+def test_files_extend_removed_with_their_runs_are_already_gone_without_stopping_the_workspace(
+    sim, sim_workspace, engine_customer, requester, engine_cfg
+):
+    """Extend may remove a run's file with the run (undocumented). Then every file DELETE of a
+    request answers 404 on a healthy workspace: more of them than the burst threshold must not
+    stop it; the probe proves it healthy and the files are already gone (not deleted by us)."""
+    count = engine_cfg.not_found_burst * 2
+    run_ids = _runs(sim, sim_workspace, engine_customer, [None] * count)
+    _runs(sim, sim_workspace, engine_customer, [None])  # present: the probe's proof
+    req = _request(engine_customer, requester, run_ids)
+    _runs_already_deleted(req, sim_workspace)
+    with client_for(sim_workspace) as client:
+        for run_id in run_ids:
+            client.delete_file(_file_of(run_id))
+
+    run_until_settled(sim_workspace, engine_cfg)
+
+    sim_workspace.refresh_from_db()
+    assert sim_workspace.health == Workspace.Health.ACTIVE
+    req.refresh_from_db()
+    assert req.status == RS.COMPLETED
+    assert set(FileErasure.objects.filter(request=req).values_list("status", flat=True)) == {
+        FS.ALREADY_GONE
+    }
