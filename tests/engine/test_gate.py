@@ -34,6 +34,7 @@ from deletions.workspaces import fence
 from deletions.workspaces import health as workspace_health
 from tests.engine.conftest import assert_every_delete_recorded, background
 from tests.factories import CustomerFactory
+from tests.live import wait_until
 
 IS = DeletionItem.Status
 RS = DeletionRequest.Status
@@ -157,6 +158,9 @@ def test_nothing_covered_is_sent_after_the_change_commits(
     other_customer = CustomerFactory(external_ref="cust_other")
     req = make_request(RUNS)
     thread = background(runner.run_workspace, sim_workspace.pk, gate_cfg)
+    # The change comes while the runner sends (on a busy machine its start may take longer than
+    # the random delay: a change committed before it read the workspace covers nothing it sends).
+    wait_until(lambda: sim.ledger(method="DELETE"), timeout=30)
     time.sleep(rng.uniform(0.0, 1.2))
     covered = STOPPERS[kind](
         req=req, ws=sim_workspace, staff_admin=staff_admin, approver=approver,
