@@ -122,3 +122,8 @@ def make_runs(
         batch_size=batch_size,
     )
     return ids
+
+
+def use_file(run_ids: list[str], file_id: str) -> None:
+    """Say that the runs *run_ids* processed the uploaded file *file_id*."""
+    ParseRun.objects.filter(run_id__in=run_ids).update(file_id=file_id)

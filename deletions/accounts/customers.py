@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     from deletions.audit import Actor
 
 # What staff set about a customer (the console form's fields), all audited.
-FIELDS = ("name", "external_ref", "slug", "is_active", "cooling_off_hours", "time_zone")
+FIELDS = (
+    "name",
+    "external_ref",
+    "slug",
+    "is_active",
+    "cooling_off_hours",
+    "time_zone",
+    "erase_files_default",
+)
 
 
 def time_zones() -> list[str]:

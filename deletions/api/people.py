@@ -55,6 +55,7 @@ from deletions.models import Customer, Membership, Source
 
 STAFF_ROLES = [roles.VIEWER, roles.APPROVER, roles.ADMIN]
 STAFF_ROLE_CHANGES = [*STAFF_ROLES, StaffRoleForm.NONE]
+ERASE_FILES_DEFAULT_HELP = CustomerForm.Meta.help_texts["erase_files_default"]
 
 
 class CustomerSerializer(serializers.Serializer[Any]):
@@ -67,6 +68,7 @@ class CustomerSerializer(serializers.Serializer[Any]):
     is_active = Flag()
     cooling_off_hours = serializers.IntegerField()
     time_zone = Text(help_text="IANA name; blank: the portal's own.")
+    erase_files_default = Flag(help_text=ERASE_FILES_DEFAULT_HELP)
     users = serializers.IntegerField(help_text="Its users (service accounts included).")
     created_at = serializers.DateTimeField()
 
@@ -126,6 +128,7 @@ class CustomerWriteSerializer(serializers.Serializer[Any]):
         help_text="IANA time zone name (e.g. Europe/Paris): its retention policies are evaluated "
         "at RETENTION_POLICY_EVALUATION_HOUR there. Blank: the portal's own.",
     )
+    erase_files_default = Flag(required=False, help_text=ERASE_FILES_DEFAULT_HELP)
 
     def validate_time_zone(self, value: str) -> str:
         if problem := customers.time_zone_problem(value):

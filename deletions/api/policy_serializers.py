@@ -124,6 +124,12 @@ class PolicyChangeSerializer(StrictBody):
         "on a change: every workspace.",
     )
     filter = PolicyFilterSerializer(required=False)
+    erase_files = Flag(
+        required=False,
+        help_text="Whether the runs' uploaded files are erased too, when no other run uses them. "
+        "Part of what the policy selects: changing it is a new version, approved again. "
+        "Default on a proposal: the customer's erase_files_default.",
+    )
     reason = Text(
         max_length=MAX_REASON_LENGTH,
         help_text="Why the runs may go: the contract or duty the policy follows.",
@@ -222,6 +228,9 @@ class PolicySerializer(serializers.Serializer[Any]):
     rule = serializers.CharField(source="rule_text", help_text="The rule in a sentence.")
     workspaces = serializers.SerializerMethodField()
     filter = PolicyFilterOutSerializer(source="*")
+    erase_files = serializers.BooleanField(
+        help_text="Its requests erase the runs' uploaded files too (when no other run uses them)."
+    )
     reason = serializers.CharField()
     version = serializers.IntegerField(
         help_text="Bumped by every change of what the policy selects; approvals name it."

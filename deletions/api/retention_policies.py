@@ -128,6 +128,7 @@ def _current_values(policy: RetentionPolicy | None) -> rules.PolicyValues:
         extend_status=policy.extend_status,
         metadata_key=policy.metadata_key,
         metadata_value=policy.metadata_value,
+        erase_files=policy.erase_files,
     )
 
 
@@ -144,7 +145,9 @@ def policy_values(
     data: dict[str, Any], policy: RetentionPolicy | None = None
 ) -> rules.PolicyValues:
     """The body's values laid over *policy*'s (a change names only what changes)."""
-    changes: dict[str, Any] = {name: data[name] for name in ("name", "reason") if name in data}
+    changes: dict[str, Any] = {
+        name: data[name] for name in ("name", "reason", "erase_files") if name in data
+    }
     if "older_than_days" in data or "hours_after_processed" in data:
         # A period is said whole: days given to an "after processing" policy replace its hours.
         changes["older_than_days"] = data.get("older_than_days")

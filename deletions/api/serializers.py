@@ -40,6 +40,15 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """Takes only JSON true and false (DRF's takes "yes", 1, "on"... which the schema does not)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField()
     message = serializers.CharField()
@@ -151,6 +160,13 @@ class RequestCreateSerializer(serializers.Serializer[Any]):
         max_length=255,
         help_text="The data subject's reference (GDPR); stored pseudonymised.",
     )
+    erase_files = StrictBooleanField(
+        required=False,
+        help_text="Also erase the runs' uploaded files (documents), each once no run outside "
+        "the request uses it. Left out: yes for scope all, the customer's default otherwise. "
+        "GDPR requests always erase them (false is overridden): the document is the personal "
+        "data.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Well-formed but contradictory: 422, like any request that cannot be carried out."""
@@ -214,6 +230,9 @@ class RequestSummarySerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=RS.choices)
     kind = serializers.ChoiceField(choices=DeletionRequest.Kind.choices)
     scope = serializers.ChoiceField(choices=DeletionRequest.Scope.choices)
+    erase_files = serializers.BooleanField(
+        help_text="The runs' uploaded files are erased too, each once no other run uses it."
+    )
     customer = serializers.CharField(source="customer.name")
     requested_by = serializers.SerializerMethodField()
     filed_via = serializers.CharField(source="source", help_text="web, api, public, …")

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from deletions.api import idempotency
 from deletions.api.auth import IsStaffPerson, StaffWith, api_membership, refuse_service_account
 from deletions.api.errors import ApiError
+from deletions.api.serializers import StrictBooleanField
 from deletions.api.views import ACTION_ERRORS
 from deletions.requests import holds, transitions
 from deletions.workspaces import health as workspace_health
@@ -95,13 +96,8 @@ class Email(StringsOnly, serializers.EmailField):
     pass
 
 
-class Flag(serializers.BooleanField):
-    """Takes only JSON true and false (DRF's takes "yes", 1, "on"... which the schema does not)."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
+class Flag(StrictBooleanField):
+    pass
 
 
 class Whole(serializers.IntegerField):

@@ -170,6 +170,7 @@ class RequestList(ApiView):
                     source=Source.API,
                     kind=data["kind"],
                     subject_ref=(data.get("subject_ref") or "").strip(),
+                    erase_files=data.get("erase_files"),
                 )
                 transaction.on_commit(lambda: notifications.request_submitted(req))
             response = _detail(req, http_status=status.HTTP_201_CREATED)

@@ -268,11 +268,18 @@ class SecretsForm(forms.Form):
 class CustomerForm(forms.ModelForm[Customer]):
     class Meta:
         model = Customer
-        fields = ["name", "external_ref", "slug", "is_active", "cooling_off_hours", "time_zone"]
+        fields = list(customers.FIELDS)
         labels = {
             "external_ref": "External reference",
             "is_active": "Active",
             "cooling_off_hours": "Cooling-off window (hours)",
+            "erase_files_default": "Erase uploaded files by default",
+        }
+        help_texts = {
+            "erase_files_default": "Whether its new requests for selected or filtered runs, and "
+            "its new retention policies, erase the runs' uploaded files too, unless the "
+            "requester says otherwise. GDPR requests always erase them; requests for all runs "
+            "do unless the requester unticks it.",
         }
 
     cooling_off_hours = forms.IntegerField(

@@ -103,7 +103,8 @@ class RunFilterForm(forms.Form):
 
 
 class DeletionRequestForm(forms.Form):
-    """The review step: why, whether it is a GDPR erasure, and the confirmation word."""
+    """The review step: why, whether it is a GDPR erasure, whether the uploaded documents go too,
+    and the confirmation word."""
 
     reason = forms.CharField(
         label="Reason for the deletion",
@@ -123,11 +124,25 @@ class DeletionRequestForm(forms.Form):
         help_text="Your reference for the person who asked (e.g. a ticket or customer number). "
         "Stored only as a keyed hash and a masked hint.",
     )
+    erase_files = forms.BooleanField(
+        label="Also erase the uploaded documents (files) when no other run uses them",
+        required=False,
+        help_text="A document another run still uses (one outside this request) is kept. "
+        "GDPR erasure requests always erase the documents: the document is the personal data.",
+    )
     confirmation = forms.CharField(label=f"Type {CONFIRMATION_WORD} to confirm", required=False)
 
-    def __init__(self, *args: Any, needs_confirmation: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        needs_confirmation: bool = False,
+        erase_files: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """*erase_files*: the box's state before the requester touches it (the default rule)."""
         super().__init__(*args, **kwargs)
         self.needs_confirmation = needs_confirmation
+        self.fields["erase_files"].initial = erase_files
         if not needs_confirmation:
             del self.fields["confirmation"]
 

@@ -72,6 +72,12 @@ class PolicyForm(forms.Form):
         label="Only runs with this metadata key", max_length=200, required=False
     )
     metadata_value = forms.CharField(label="…and this value", max_length=500, required=False)
+    erase_files = forms.BooleanField(
+        label="Also erase the uploaded documents (files) when no other run uses them",
+        required=False,
+        help_text="Without it, only the parse runs are deleted and the documents stay at "
+        "Extend. A file another run still uses is kept.",
+    )
     reason = forms.CharField(
         max_length=MAX_REASON_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -87,6 +93,8 @@ class PolicyForm(forms.Form):
         field = self.fields["workspaces"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
         field.queryset = customer_workspaces(customer)
+        # A new policy starts from the customer's default (initial_for gives a policy's own).
+        self.fields["erase_files"].initial = customer.erase_files_default
 
     @staticmethod
     def initial_for(policy: RetentionPolicy) -> dict[str, Any]:
@@ -104,6 +112,7 @@ class PolicyForm(forms.Form):
             "extend_status": policy.extend_status,
             "metadata_key": policy.metadata_key,
             "metadata_value": policy.metadata_value,
+            "erase_files": policy.erase_files,
             "reason": policy.reason,
         }
 
@@ -121,6 +130,7 @@ class PolicyForm(forms.Form):
             extend_status=data["extend_status"],
             metadata_key=data["metadata_key"],
             metadata_value=data["metadata_value"],
+            erase_files=data["erase_files"],
         )
 
 

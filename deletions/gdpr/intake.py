@@ -309,6 +309,8 @@ def freeze_intake(
             kind=DeletionRequest.Kind.GDPR,
             subject_ref=reference,
             received_on=intake.received_on,
+            # The document is the personal data: a GDPR request always erases the files.
+            erase_files=True,
         )
         if intake.wants_recipients:
             DeletionRequest.objects.filter(pk=req.pk).update(subject_wants_recipients=True)
@@ -345,4 +347,5 @@ def file_on_behalf(
         kind=DeletionRequest.Kind.GDPR,
         subject_ref=reference,
         received_on=received_on,
+        erase_files=True,
     )

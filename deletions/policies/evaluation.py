@@ -193,6 +193,8 @@ def _request_for(
         policy_version=policy.version,
         required_approvals=policy.required_approvals,
         status=DeletionRequest.Status.PENDING_APPROVAL,
+        # Part of what the policy's approval covers (its selection), so taken as it is.
+        erase_files=policy.erase_files,
     )
     claimed = claim_runs_into_items(req, runs, cap)
     if claimed:
@@ -220,6 +222,7 @@ def _request_for(
             "retention_policy": policy.pk,
             "policy_version": policy.version,
             "required_approvals": req.required_approvals,
+            "erase_files": req.erase_files,
         },
     )
     not_before = (

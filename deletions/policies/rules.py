@@ -54,6 +54,8 @@ SELECTION_FIELDS = (
     "extend_status",
     "metadata_key",
     "metadata_value",
+    # Whether the runs' uploaded files go too: what is deleted, so approved like the rest.
+    "erase_files",
 )
 
 
@@ -70,6 +72,9 @@ class PolicyValues:
     extend_status: str = ""
     metadata_key: str = ""
     metadata_value: str = ""
+    # Whether the runs' uploaded files go too; None: the customer's default on a proposal, the
+    # policy's current choice on a change.
+    erase_files: bool | None = None
 
     @property
     def basis(self) -> str:
@@ -129,6 +134,7 @@ class PolicyValues:
             extend_status=self.extend_status.strip().upper()[:20],
             metadata_key=self.metadata_key.strip()[:200],
             metadata_value=self.metadata_value.strip()[:500],
+            erase_files=self.erase_files,
         )
 
 
@@ -185,6 +191,8 @@ def _apply(policy: RetentionPolicy, values: PolicyValues) -> None:
     policy.extend_status = values.extend_status
     policy.metadata_key = values.metadata_key
     policy.metadata_value = values.metadata_value
+    if values.erase_files is not None:
+        policy.erase_files = values.erase_files
 
 
 def propose_policy(
@@ -194,7 +202,9 @@ def propose_policy(
     proposer = _require_manager(actor, customer)
     values = values.cleaned(customer)
     with transaction.atomic():
-        policy = RetentionPolicy(customer=customer, proposed_by=proposer)
+        policy = RetentionPolicy(
+            customer=customer, proposed_by=proposer, erase_files=customer.erase_files_default
+        )
         _apply(policy, values)
         policy.save()
         policy.workspaces.set(values.workspace_ids)

@@ -24,6 +24,7 @@ from deletions.core import crypto
 from deletions.core.dates import due_date
 from deletions.core.errors import SubmissionError, UnknownRuns
 from deletions.models import Customer, DeletionItem, DeletionRequest, ParseRun, Source
+from deletions.requests.files import erases_files_by_default
 
 if TYPE_CHECKING:
     from deletions.audit import Actor
@@ -132,12 +133,17 @@ def submit_request(
     subject_ref: str = "",
     received_on: date | None = None,
     awaiting_verification: bool = False,
+    erase_files: bool | None = None,
 ) -> DeletionRequest:
     """Create a request for *selection* of *customer*'s runs, frozen into items.
 
     Explicit ids that are not the customer's present runs, or that are already in another open
     request, are refused with a message naming them (and the other request). "All" and filter
     scopes take the matching runs that are free and say how many were left to other requests.
+
+    *erase_files* says whether the runs' uploaded files go too (when nothing else uses them);
+    None takes the default (:func:`~deletions.requests.files.erases_files_by_default`). A GDPR
+    request always erases them, whatever is passed: the document is the personal data.
     """
     reason = reason.strip()
     if not reason:
@@ -165,6 +171,8 @@ def submit_request(
         else DeletionRequest.Status.PENDING_APPROVAL
     )
     is_gdpr = kind == DeletionRequest.Kind.GDPR
+    if erase_files is None or is_gdpr:
+        erase_files = erases_files_by_default(kind, selection.scope, customer.erase_files_default)
     with transaction.atomic():
         req = DeletionRequest.objects.create(
             customer=customer,
@@ -177,6 +185,7 @@ def submit_request(
             else {},
             reason=reason,
             status=status,
+            erase_files=erase_files,
             received_on=(received_on or timezone.localdate()) if is_gdpr else None,
             subject_ref_hash=crypto.keyed_hash(subject_ref, purpose="subject")
             if subject_ref
@@ -223,6 +232,7 @@ def submit_request(
                 "kind": kind,
                 "skipped_in_other_requests": skipped,
                 "required_approvals": req.required_approvals,
+                "erase_files": req.erase_files,
             },
         )
     return req

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -15,8 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from deletions.core.errors import SubmissionError
 from deletions.forms.customer import CONFIRM_WORD_THRESHOLD, DeletionRequestForm, RunFilterForm
+from deletions.inventory.files import files_of
 from deletions.models import DeletionRequest, ParseRun, Source
 from deletions.notifications import customer_emails as notifications
+from deletions.requests.files import erases_files_by_default
 from deletions.requests.submission import (
     RunFilter,
     Selection,
@@ -151,7 +154,13 @@ def new_request(request: CustomerRequest) -> HttpResponse:
 
     needs_word = selection.scope == Scope.ALL or count > CONFIRM_WORD_THRESHOLD
     submitting = request.POST.get("step") == "submit"
-    form = DeletionRequestForm(request.POST if submitting else None, needs_confirmation=needs_word)
+    form = DeletionRequestForm(
+        request.POST if submitting else None,
+        needs_confirmation=needs_word,
+        erase_files=erases_files_by_default(
+            DeletionRequest.Kind.STANDARD, selection.scope, customer.erase_files_default
+        ),
+    )
     if submitting and form.is_valid() and not left_out:
         data = form.cleaned_data
         kind = DeletionRequest.Kind.GDPR if data["is_gdpr"] else DeletionRequest.Kind.STANDARD
@@ -165,6 +174,7 @@ def new_request(request: CustomerRequest) -> HttpResponse:
                     source=Source.WEB,
                     kind=kind,
                     subject_ref=data["subject_ref"].strip() if data["is_gdpr"] else "",
+                    erase_files=data["erase_files"],
                 )
                 # Submission is not a transition, so its e-mail is sent from here.
                 transaction.on_commit(lambda: notifications.request_submitted(req))
@@ -185,6 +195,7 @@ def new_request(request: CustomerRequest) -> HttpResponse:
         "count": count,
         "left_out": left_out,
         "sample": list(chosen.order_by("-extend_created_at", "-id")[:SAMPLE_SIZE]),
+        "files": FilesPreview.of(chosen),
         "needs_word": needs_word,
         "filter_form": filter_form,
         "filter_params": filter_form.query_params(),
@@ -195,6 +206,26 @@ def new_request(request: CustomerRequest) -> HttpResponse:
     # A submitted form with errors is a bad request (400), shown with its messages.
     status = 400 if submitting and form.errors else 200
     return render(request, "customer/request_new.html", ctx, status=status)
+
+
+@dataclass(frozen=True)
+class FilesPreview:
+    """The uploaded files of the runs a request would take, as far as the inventory knows."""
+
+    # Files the runs use.
+    used: int
+    # Of those, files that runs outside the selection still use: kept even if files are erased.
+    shared: int
+
+    @property
+    def would_go(self) -> int:
+        return self.used - self.shared
+
+    @classmethod
+    def of(cls, runs: QuerySet[ParseRun]) -> FilesPreview:
+        """Two grouped queries, whatever the number of runs and files."""
+        uses = files_of(runs).values()
+        return cls(used=len(uses), shared=sum(1 for use in uses if not use.free))
 
 
 def _refused(request: CustomerRequest, message: str, back_url: str) -> HttpResponse:
