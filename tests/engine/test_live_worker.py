@@ -338,8 +338,7 @@ def test_a_request_erasing_files_deletes_its_runs_then_the_files_only_they_use(
             file_id=run["file"]["id"],
         )
     in_request = [run["id"] for run in [*added, *inside_shared]]
-    req = request_for(engine_customer, requester, in_request)
-    DeletionRequest.objects.filter(pk=req.pk).update(erase_files=True)
+    req = request_for(engine_customer, requester, in_request, erase_files=True)
     live_engine.start_worker()
 
     transitions.approve_request(req, actor=approver, source=Source.WEB)
