@@ -1,7 +1,7 @@
 """Shortcuts for tests: a submitted request with runs, a request forced into a status or
-finished as the engine would have, calls racing each other, API clients with a token, and an
-Extend simulator with a workspace pointed at it. (To walk a request through its transitions
-instead: tests/drive.py.)"""
+finished as the engine would have (with files, if asked), calls racing each other, API clients
+with a token, and an Extend simulator with a workspace pointed at it. (To walk a request through
+its transitions instead: tests/drive.py.)"""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from deletions.models import (
     DeletionAttempt,
     DeletionItem,
     DeletionRequest,
+    FileAttempt,
+    FileErasure,
     ParseRun,
     Source,
     Workspace,
@@ -104,6 +106,26 @@ def finish(req: DeletionRequest, *, failed: int = 0) -> DeletionRequest:
         deleted_count=len(items) - failed,
         failed_count=failed,
     )
+
+
+def with_files(req: DeletionRequest, *statuses: str) -> list[FileErasure]:
+    """Give *req* one file erasure per status, each with the DELETE call the engine logged."""
+    item = DeletionItem.objects.filter(request=req).select_related("parse_run").first()
+    assert item is not None
+    erasures = FileErasure.objects.bulk_create(
+        FileErasure(
+            request=req,
+            workspace_id=item.parse_run.workspace_id,
+            file_id=f"file_{req.pk}_{n}",
+            status=status,
+        )
+        for n, status in enumerate(statuses)
+    )
+    FileAttempt.objects.bulk_create(
+        FileAttempt(item=erasure, http_status=200, outcome="deleted", extend_request_id="req_f")
+        for erasure in erasures
+    )
+    return erasures
 
 
 def at_once(*calls: Callable[[], Any], timeout: float = 60) -> list[Any]:

@@ -1,13 +1,15 @@
 """Retention of the portal's own records: what is past its period is removed or anonymised.
 
-- Finished requests older than ``RETENTION_REQUEST_DAYS`` whose items are all final (a held or
-  pending item keeps its request: that erasure is still owed): their items and attempts are deleted
-  (a certificate is issued first if the request completed and has none), the free text on the
-  request is blanked and the converted intake's encrypted address erased. The request row stays,
-  as the anchor of the certificate and of the audit trail.
+- Finished requests older than ``RETENTION_REQUEST_DAYS`` whose items and files are all final (a
+  held or pending item, or a file still waiting or being erased, keeps its request: that erasure
+  is still owed): their items, files and the attempts of both are deleted (a certificate is
+  issued first if the request completed and has none), the free text on the request is blanked
+  and the converted intake's encrypted address erased. The request row stays, as the anchor of
+  the certificate and of the audit trail.
 - Closed intakes older than ``RETENTION_REQUEST_DAYS`` are deleted.
-- Audit events older than ``RETENTION_AUDIT_DAYS`` are deleted. The audit and attempt tables are
-  append-only at the database: both purges go through :mod:`deletions.gdpr.append_only`.
+- Audit events older than ``RETENTION_AUDIT_DAYS`` are deleted. The audit and attempt tables (the
+  runs' and the files') are append-only at the database: both purges go through
+  :mod:`deletions.gdpr.append_only`.
 - Certificates older than ``RETENTION_CERTIFICATE_DAYS`` are deleted; every kept one remains
   verifiable, since it is self-contained.
 - Every other table has its own period (:mod:`deletions.gdpr.retention_sweeps`); the rule of
@@ -35,6 +37,7 @@ from deletions.models import (
     DeletionItem,
     DeletionRequest,
     ErasureIntake,
+    FileErasure,
     ParseRun,
     Source,
 )
@@ -48,6 +51,8 @@ CHUNK = 5000
 class PurgeResult:
     requests: int = 0
     items: int = 0
+    files: int = 0
+    # The calls made for the requests' runs and files, together.
     attempts: int = 0
     intakes: int = 0
     audit_events: int = 0
@@ -76,10 +81,14 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
     now = now or timezone.now()
     result = PurgeResult()
     request_cutoff = now - timedelta(days=settings.RETENTION_REQUEST_DAYS)
-    # A request that still has unfinished items (held, pending, in flight) is never old enough:
-    # purging it would drop an erasure that is still owed, e.g. once a legal hold is lifted.
+    # A request that still has unfinished items (held, pending, in flight) or open files is never
+    # old enough: purging it would drop an erasure that is still owed, e.g. once a legal hold is
+    # lifted.
     unfinished = DeletionItem.objects.filter(request=OuterRef("pk")).exclude(
         status__in=DeletionItem.TERMINAL_STATUSES
+    )
+    open_files = FileErasure.objects.filter(
+        request=OuterRef("pk"), status__in=FileErasure.OPEN_STATUSES
     )
     old_requests = (
         DeletionRequest.objects.filter(
@@ -88,6 +97,7 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
             updated_at__lt=request_cutoff,
         )
         .exclude(Exists(unfinished))
+        .exclude(Exists(open_files))
         .order_by("id")
     )
     for req in old_requests.iterator():
@@ -101,6 +111,8 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
             ParseRun.objects.filter(open_request=req).update(open_request=None)
             _, per_model = DeletionItem.objects.filter(request=req).delete()
             items = per_model.get(DeletionItem._meta.label, 0)
+            _, per_model = FileErasure.objects.filter(request=req).delete()
+            files = per_model.get(FileErasure._meta.label, 0)
             DeletionRequest.objects.filter(pk=req.pk).update(
                 reason="(removed after the retention period)",
                 decision_comment="",
@@ -114,6 +126,7 @@ def purge_expired_records(now: datetime | None = None) -> PurgeResult:
             )
             result.requests += 1
             result.items += items
+            result.files += files
             result.attempts += attempts
     intakes, _ = ErasureIntake.objects.filter(
         status__in=[

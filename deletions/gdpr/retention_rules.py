@@ -35,11 +35,21 @@ RULES: dict[str, Rule] = {
     ),
     "deletions.DeletionItem": Rule(
         "Deleted (with the file name it took from its run) this long after its request "
-        "finished, once every item is final.",
+        "finished, once every item and file is final.",
         "RETENTION_REQUEST_DAYS",
     ),
     "deletions.DeletionAttempt": Rule(
         "Deleted with its item, only through the purge role's database functions "
+        "(append-only table).",
+        "RETENTION_REQUEST_DAYS",
+    ),
+    "deletions.FileErasure": Rule(
+        "Deleted (with its file id) this long after its request finished, once every item and "
+        "file is final.",
+        "RETENTION_REQUEST_DAYS",
+    ),
+    "deletions.FileAttempt": Rule(
+        "Deleted with its file, only through the purge role's database functions "
         "(append-only table).",
         "RETENTION_REQUEST_DAYS",
     ),

@@ -20,8 +20,12 @@ from deletions.models import (
     DeletionItem,
     DeletionRequest,
     ErasureIntake,
+    FileAttempt,
+    FileErasure,
 )
-from tests.helpers import finish, submitted_request
+from tests.helpers import finish, submitted_request, with_files
+
+FS = FileErasure.Status
 
 
 def test_old_finished_requests_lose_their_items_but_keep_a_verifiable_certificate(
@@ -96,6 +100,41 @@ def test_open_requests_are_never_purged(workspace, customer, member):
         retention.purge_expired_records()
     assert DeletionItem.objects.filter(request=req).count() == 3
     assert DeletionRequest.objects.get(pk=req.pk).records_purged_at is None
+
+
+def test_old_finished_requests_lose_their_files_and_the_calls_made_for_them(
+    workspace, customer, member
+):
+    with time_machine.travel("2026-01-10 10:00Z"):
+        old = finish(submitted_request(workspace, customer, member, prefix="old_"))
+        with_files(old, FS.DELETED, FS.ALREADY_GONE, FS.KEPT, FS.FAILED)
+    young = finish(submitted_request(workspace, customer, member, prefix="young_"))
+    with_files(young, FS.DELETED)
+    with time_machine.travel("2027-02-01 10:00Z"):
+        result = retention.purge_expired_records()
+    assert (result.requests, result.items, result.files) == (1, 3, 4)
+    assert result.attempts == 3 + 4  # the runs' calls and the files'
+    assert not FileErasure.objects.filter(request=old).exists()
+    assert not FileAttempt.objects.filter(item__request=old).exists()
+    assert FileErasure.objects.filter(request=young).count() == 1
+    assert FileAttempt.objects.filter(item__request=young).count() == 1
+    purged = AuditEvent.objects.get(action="records.purged")
+    assert purged.detail["files"] == 4
+
+
+@pytest.mark.parametrize("status", sorted(FileErasure.OPEN_STATUSES))
+def test_a_request_with_a_file_still_to_erase_is_never_purged(workspace, customer, member, status):
+    with time_machine.travel("2026-01-10 10:00Z"):
+        req = finish(submitted_request(workspace, customer, member))
+        with_files(req, FS.DELETED, status)
+    with time_machine.travel("2027-06-01 10:00Z"):
+        result = retention.purge_expired_records()
+    assert (result.requests, result.files, result.attempts) == (0, 0, 0)
+    assert DeletionRequest.objects.get(pk=req.pk).records_purged_at is None
+    assert DeletionItem.objects.filter(request=req).count() == 3
+    assert DeletionAttempt.objects.filter(item__request=req).count() == 3
+    assert FileErasure.objects.filter(request=req).count() == 2
+    assert FileAttempt.objects.filter(item__request=req).count() == 2
 
 
 def test_the_command_reports_what_it_removed(workspace, customer, member):
