@@ -13,10 +13,11 @@ from deletions.models import (
     Approval,
     DeletionItem,
     DeletionRequest,
+    FileErasure,
     ParseRun,
 )
 from deletions.reporting.progress import progress_for
-from deletions.requests import transitions
+from deletions.requests import file_results, transitions
 from deletions.requests.grounds import RefusalGround
 from deletions.requests.results import Outcome, outcome_of
 from deletions.requests.submission import MAX_ID_LENGTH, MAX_REASON_LENGTH
@@ -225,6 +226,21 @@ class EstimateSerializer(serializers.Serializer[Any]):
     )
 
 
+class FileCountsSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField()
+    erased = serializers.IntegerField(
+        help_text="Deleted by our DELETE, or found already gone (a proven 404)."
+    )
+    kept = serializers.IntegerField(
+        help_text="Not deleted on purpose: still used by runs outside the request, or a run "
+        "using it was not deleted. Each file says why (GET .../files)."
+    )
+    failed = serializers.IntegerField()
+    in_progress = serializers.IntegerField(
+        help_text="Waiting for their runs, due, in flight or awaiting proof of a 404."
+    )
+
+
 class RequestSummarySerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=RS.choices)
@@ -238,6 +254,10 @@ class RequestSummarySerializer(serializers.Serializer[Any]):
     filed_via = serializers.CharField(source="source", help_text="web, api, public, …")
     reason = serializers.CharField()
     item_count = serializers.IntegerField()
+    erase_files = serializers.BooleanField(
+        help_text="Whether the request erases the uploaded files of its runs (when nothing "
+        "else still uses them). False: uploaded files were not part of the request."
+    )
     required_approvals = serializers.IntegerField()
     submitted_at = serializers.DateTimeField()
     due_on = serializers.DateField(allow_null=True)
@@ -261,6 +281,7 @@ class RequestSerializer(RequestSummarySerializer):
     started_at = serializers.DateTimeField(allow_null=True)
     approvals = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
     estimate = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
 
@@ -281,6 +302,17 @@ class RequestSerializer(RequestSummarySerializer):
             "already_gone": p.already_gone,
             "failed": p.failed,
         }
+
+    @extend_schema_field(
+        FileCountsSerializer(
+            allow_null=True,
+            help_text="The uploaded files per outcome; null when the request does not erase "
+            "them (they were not part of it). Listed when deletion starts.",
+        )
+    )
+    def get_files(self, req: DeletionRequest) -> dict[str, int] | None:
+        tally = self._progress(req).files
+        return tally.as_dict() if tally is not None else None
 
     @extend_schema_field(EstimateSerializer)
     def get_estimate(self, req: DeletionRequest) -> dict[str, Any]:
@@ -317,6 +349,10 @@ class RequestQuerySerializer(PageQuerySerializer):
 
 class ItemQuerySerializer(PageQuerySerializer):
     status = serializers.ChoiceField(choices=DeletionItem.Status.choices, required=False)
+
+
+class FileQuerySerializer(PageQuerySerializer):
+    status = serializers.ChoiceField(choices=FileErasure.Status.choices, required=False)
 
 
 class CertificateQuerySerializer(serializers.Serializer[Any]):
@@ -357,6 +393,63 @@ class ItemSerializer(serializers.Serializer[Any]):
 
 class ItemPageSerializer(serializers.Serializer[Any]):
     results = ItemSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class FileSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    file_id = serializers.CharField(help_text="Extend's id of the uploaded file.")
+    runs = serializers.IntegerField(
+        source="run_count", help_text="Runs of this request that used the file."
+    )
+    status = serializers.ChoiceField(choices=FileErasure.Status.choices)
+    outcome = serializers.SerializerMethodField()
+    kept_reason = serializers.ChoiceField(
+        choices=FileErasure.KeptReason.choices,
+        allow_blank=True,
+        help_text="Why a kept file was kept; empty otherwise.",
+    )
+    kept_why = serializers.SerializerMethodField()
+    used_outside = serializers.IntegerField(
+        allow_null=True,
+        help_text="A file kept because it is shared: the present runs outside the request that "
+        "still used it when it was due.",
+    )
+    attempts = serializers.IntegerField()
+    last_http_status = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    extend_request_id = serializers.CharField(
+        source="last_request_id",
+        help_text="Extend's request id of the last DELETE: for an erased file, the one that "
+        "erased it.",
+    )
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=list(file_results.OUTCOME_LABELS.items()),
+            help_text="deleted: Extend confirmed our DELETE. deleted_answer_lost: our DELETE "
+            "reached Extend but its answer was lost; Extend confirms the file is gone. "
+            "already_gone: the file no longer existed at Extend. kept: not deleted on purpose "
+            "(see kept_why). failed: not deleted. in_progress: not finished yet.",
+        )
+    )
+    def get_outcome(self, erasure: FileErasure) -> str:
+        return file_results.outcome(erasure)
+
+    @extend_schema_field(
+        serializers.CharField(
+            help_text='Why it was kept, in words ("Still used by 2 runs not in '
+            'this request"); empty unless kept.'
+        )
+    )
+    def get_kept_why(self, erasure: FileErasure) -> str:
+        return file_results.kept_why(erasure)
+
+
+class FilePageSerializer(serializers.Serializer[Any]):
+    results = FileSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True)
 
 

@@ -33,6 +33,7 @@ urlpatterns = [
     path("requests/bulk", bulk.Bulk.as_view(), name="requests_bulk"),
     path("requests/<int:pk>", views.RequestDetail.as_view(), name="request"),
     path("requests/<int:pk>/items", views.ItemList.as_view(), name="items"),
+    path("requests/<int:pk>/files", views.FileList.as_view(), name="files"),
     path("requests/<int:pk>/cancel", views.Cancel.as_view(), name="cancel"),
     path("requests/<int:pk>/approve", views.Approve.as_view(), name="approve"),
     path("requests/<int:pk>/reject", views.Reject.as_view(), name="reject"),

@@ -45,7 +45,7 @@ from deletions.api.base import load_request as load_request
 from deletions.api.errors import error_body
 from deletions.api.idempotency import HEADER, idempotent
 from deletions.core.errors import RuleViolation
-from deletions.models import DeletionItem, DeletionRequest, ParseRun, Source
+from deletions.models import DeletionItem, DeletionRequest, FileErasure, ParseRun, Source
 from deletions.notifications import customer_emails as notifications
 from deletions.reporting import console_queries
 from deletions.requests import transitions
@@ -208,6 +208,27 @@ class ItemList(ApiView):
         if params.get("status"):
             items = items.filter(status=params["status"])
         return _page(request, items, params, s.ItemSerializer, field="id", descending=False)
+
+
+class FileList(ApiView):
+    permission_classes = [IsCustomerOrStaff]
+
+    @extend_schema(
+        operation_id="list_request_files",
+        summary="The uploaded files a request erases, in order",
+        description="One per uploaded file of the request's runs: erased, kept (and why), failed "
+        "or in progress. Empty when the request does not erase files (erase_files false on the "
+        "request) or before deletion starts.",
+        parameters=[s.FileQuerySerializer],
+        responses={200: s.FilePageSerializer, **_errors(*OBJECT_ERRORS)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        req = load_request(request, pk)
+        params = _query(request, s.FileQuerySerializer)
+        erasures = FileErasure.objects.filter(request=req)
+        if params.get("status"):
+            erasures = erasures.filter(status=params["status"])
+        return _page(request, erasures, params, s.FileSerializer, field="id", descending=False)
 
 
 class Action(ApiView):

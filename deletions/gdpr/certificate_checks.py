@@ -14,7 +14,7 @@ from django.db.models import Max
 
 from deletions.core import bounded_json
 from deletions.gdpr import certificate_keys, certificate_pdf
-from deletions.gdpr.certificate_render import totals_sentence
+from deletions.gdpr.certificate_render import files_sentence, totals_sentence
 from deletions.gdpr.certificates import UNSIGNED, canonical, integrity_code
 from deletions.models import Certificate
 
@@ -41,6 +41,8 @@ class Verification:
     # certificate was found inside an uploaded PDF.
     customer: str | None = None
     totals: str | None = None
+    # What the uploaded files section says, in words (certificates from v4 on).
+    files: str | None = None
     from_pdf: bool = False
 
     @property
@@ -131,6 +133,7 @@ def verify(text: str | bytes) -> Verification:
         key_status=_key_status(key),
         customer=_customer(doc),
         totals=_totals(doc),
+        files=_files(doc),
     )
 
 
@@ -167,6 +170,13 @@ def _customer(doc: dict[str, Any]) -> str | None:
 def _totals(doc: dict[str, Any]) -> str | None:
     try:
         return totals_sentence(doc)
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _files(doc: dict[str, Any]) -> str | None:
+    try:
+        return files_sentence(doc)
     except (KeyError, TypeError, AttributeError):
         return None
 

@@ -1,6 +1,7 @@
-"""The PDF of a certificate of erasure: a rendering of its JSON (totals and the first
-``CERTIFICATE_PDF_MAX_RUNS`` runs) with the signed JSON, all runs included, attached for the
-verify page and the verify link printed."""
+"""The PDF of a certificate of erasure: a rendering of its JSON (totals, the first
+``CERTIFICATE_PDF_MAX_RUNS`` runs and, from v4, the uploaded files section with as many files)
+with the signed JSON, all runs and files included, attached for the verify page and the verify
+link printed."""
 
 from __future__ import annotations
 
@@ -40,31 +41,69 @@ def totals_sentence(doc: dict[str, Any]) -> str:
     """The totals in words, every outcome kept apart."""
     totals: dict[str, int] = doc["totals"]
     retained = doc.get("outcomes", {}).get(RETAINED, CUSTOMER_NOTICE)
+    words = f"{retained[:1].lower()}{retained[1:]}"
+    return f"{totals['runs']:,} runs: {_outcomes_in_words(totals, RETAINED, words)}"
+
+
+def _outcomes_in_words(totals: dict[str, int], kept: str, kept_words: str) -> str:
+    """'4 deleted, 0 deleted (answer lost), 1 already gone, 0 <kept_words>, 0 failed;
+    4 verified absent': the outcomes of runs or of files (those not deleted on purpose are
+    counted under *kept*)."""
     parts = [
         f"{totals.get(DELETED, 0):,} deleted",
         f"{totals.get(DELETED_ANSWER_LOST, 0):,} deleted (answer lost)",
         f"{totals.get(ALREADY_GONE, 0):,} already gone",
-        f"{totals.get(RETAINED, 0):,} {retained[:1].lower()}{retained[1:]}",
+        f"{totals.get(kept, 0):,} {kept_words}",
         f"{totals.get(FAILED, 0):,} failed",
     ]
     checks = f"{totals.get('verified_absent', 0):,} verified absent"
     if totals.get(NOT_YET_VERIFIED):
         checks += f", {totals[NOT_YET_VERIFIED]:,} deletion acknowledged, not yet verified"
-    return f"{totals['runs']:,} runs: {', '.join(parts)}; {checks}"
+    return f"{', '.join(parts)}; {checks}"
+
+
+# How the PDF names each file outcome in its file list.
+PDF_FILE_OUTCOMES = {**PDF_OUTCOMES, "kept": "kept"}
+
+
+def files_sentence(doc: dict[str, Any]) -> str | None:
+    """The uploaded files section in words: its totals, or that files were not part of the
+    request; None for certificates issued before the section existed (v3 and earlier)."""
+    files = doc.get("files")
+    if not isinstance(files, dict):
+        return None
+    if not files.get("erased_with_runs"):
+        return str(files.get("statement") or "Uploaded files were not part of this request.")
+    totals: dict[str, int] = files["totals"]
+    return f"{totals['files']:,} uploaded files: {_outcomes_in_words(totals, 'kept', 'kept')}"
+
+
+def file_line(file: dict[str, Any]) -> str:
+    """One uploaded file as a line of the PDF's list: erased with its DELETE's request id and
+    times, kept with why."""
+    outcome = PDF_FILE_OUTCOMES.get(file["outcome"], file["outcome"])
+    head = f"{file['file_id'][:40]:<40} {outcome:<20} "
+    if file["outcome"] == "kept":
+        return head + (file.get("kept_why") or "-")
+    return head + _when_and_request(file)
+
+
+def _when_and_request(entry: dict[str, Any]) -> str:
+    """'deleted <time> verified <time> req <id>', for a run or a file."""
+    if entry.get("verification") == NOT_YET_VERIFIED:
+        check = "not yet verified"
+    else:
+        check = f"verified {(entry.get('verified_absent_at') or '-')[:19]}"
+    return (
+        f"deleted {(entry['deleted_at'] or '-')[:19]:<19} {check:<28} "
+        f"req {entry['extend_request_id'] or '-'}"
+    )
 
 
 def run_line(run: dict[str, Any]) -> str:
     """One run as a line of the PDF's list."""
     outcome = PDF_OUTCOMES.get(run["outcome"], run["outcome"])
-    if run.get("verification") == NOT_YET_VERIFIED:
-        check = "not yet verified"
-    else:
-        check = f"verified {(run.get('verified_absent_at') or '-')[:19]}"
-    return (
-        f"{run['run_id'][:40]:<40} {outcome:<20} "
-        f"deleted {(run['deleted_at'] or '-')[:19]:<19} {check:<28} "
-        f"req {run['extend_request_id'] or '-'}"
-    )
+    return f"{run['run_id'][:40]:<40} {outcome:<20} " + _when_and_request(run)
 
 
 def render_pdf(cert: Certificate) -> bytes:
@@ -148,7 +187,16 @@ def render_pdf(cert: Certificate) -> bytes:
     )
     for recipient in doc["recipients_notified"]:
         line("Art. 19 notification", recipient["statement"])
+    files = doc.get("files") if isinstance(doc.get("files"), dict) else None
+    if files is not None and files.get("erased_with_runs"):
+        line(
+            "Files deleted by",
+            f"{files['means']} at {files['first_attempt_at'] or '-'}.."
+            f"{files['last_attempt_at'] or '-'}",
+        )
     line("Totals", totals_sentence(doc))
+    if files is not None:
+        line("Uploaded files", files_sentence(doc))
     for code, meaning in doc.get("outcomes", {}).items():
         line(f"  {PDF_OUTCOMES.get(code, code.replace('_', ' '))}", meaning)
     line("Issued", doc.get("issued_at"))
@@ -169,6 +217,8 @@ def render_pdf(cert: Certificate) -> bytes:
     pdf.set_font("Courier", "", 6)
     for run in shown:
         pdf.cell(0, 4, _latin(run_line(run))[:170], new_x="LMARGIN", new_y="NEXT")
+    if files is not None and files.get("erased_with_runs"):
+        _file_list(pdf, files, limit)
     pdf.ln(3)
     pdf.set_font("Helvetica", "I", 8)
     if cert.signature:
@@ -177,9 +227,9 @@ def render_pdf(cert: Certificate) -> bytes:
             0,
             4,
             _latin(
-                f"This PDF carries the signed certificate, every run included, as the attached "
-                f"file {attachment}. Anyone can verify this PDF or that file at the address "
-                "below, or with the portal's published public keys "
+                "This PDF carries the signed certificate, every run and file included, as the "
+                f"attached file {attachment}. Anyone can verify this PDF or that file at the "
+                "address below, or with the portal's published public keys "
                 f"({keys_url()}). No document contents are included."
             ),
             new_x="LMARGIN",
@@ -210,6 +260,24 @@ def render_pdf(cert: Certificate) -> bytes:
     pdf.cell(0, 6, _latin(f"Verify: {url}"), link=url, new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())
+
+
+def _file_list(pdf: Any, files: dict[str, Any], limit: int) -> None:
+    """The uploaded files section's list: the first *limit* files, each erased (with its
+    DELETE's request id and times) or kept (with why)."""
+    listed = files["files"]
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", 11)
+    heading = f"Uploaded files ({len(listed):,})"
+    if len(listed) > limit:
+        heading = (
+            f"Uploaded files: the first {limit:,} of {len(listed):,}; the JSON certificate "
+            "lists all"
+        )
+    pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Courier", "", 6)
+    for file in listed[:limit]:
+        pdf.cell(0, 4, _latin(file_line(file))[:170], new_x="LMARGIN", new_y="NEXT")
 
 
 def _latin(text: str) -> str:

@@ -17,9 +17,12 @@ Per run, a certificate keeps apart what Extend told us: deleted (Extend answered
 deleted with the answer lost (Extend answered 404 to a retry of our DELETE), already gone; runs
 retained under a legal hold (with the customers' wording only, never the hold's reason) and failed
 runs. A request that still has unconfirmed runs (a 404 to our first DELETE, evidence and not
-proof) is never certified. No document contents are named, and file names only when
-``CERTIFICATE_INCLUDE_FILE_NAMES`` is on. People are named by role, never by username, and no free
-text goes in (no extension reason): a certificate is handed to third parties and kept for years.
+proof) is never certified. From v4, an "uploaded files" section says which of the request's
+files were erased, kept and why, or that files were not part of the request
+(:mod:`.certificate_files`); a request whose files are still in progress is never certified.
+No document contents are named, and file names only when ``CERTIFICATE_INCLUDE_FILE_NAMES`` is
+on. People are named by role, never by username, and no free text goes in (no extension
+reason): a certificate is handed to third parties and kept for years.
 This module builds the document and keeps its versions (one thing: what a version says and when
 a new one is due are decided together). Checking a certificate is :mod:`.certificate_checks`;
 its PDF, a rendering of the JSON (totals and the first ``CERTIFICATE_PDF_MAX_RUNS`` runs) that
@@ -37,13 +40,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Max, Min
 from django.urls import reverse
 from django.utils import timezone
 
 from deletions import audit
 from deletions.core.errors import RuleViolation
-from deletions.gdpr import certificate_keys, certificate_roles
+from deletions.gdpr import (
+    certificate_files,
+    certificate_keys,
+    certificate_roles,
+    certificate_states,
+)
+from deletions.gdpr.certificate_files import FilesInProgress as FilesInProgress
 from deletions.models import (
     Approval,
     Certificate,
@@ -55,8 +64,9 @@ from deletions.models import (
 )
 from deletions.requests.holds import CUSTOMER_NOTICE
 
-# v3: signed with Ed25519; roles instead of usernames; no extension reason.
-FORMAT = "extend-deletion-portal/certificate-of-erasure/v3"
+# v3: signed with Ed25519; roles instead of usernames; no extension reason. v4: the uploaded
+# files section ("files").
+FORMAT = "extend-deletion-portal/certificate-of-erasure/v4"
 FINISHED = frozenset(
     {DeletionRequest.Status.COMPLETED, DeletionRequest.Status.COMPLETED_WITH_FAILURES}
 )
@@ -234,6 +244,7 @@ def build_document(req: DeletionRequest) -> dict[str, Any]:
             NOT_YET_VERIFIED: count("verification", NOT_YET_VERIFIED),
         },
         "runs": runs,
+        "files": certificate_files.section(req),
         "includes_file_names": with_names,
         "verify_at": {"page": verify_page_url(), "keys": keys_url()},
     }
@@ -250,40 +261,40 @@ def keys_url() -> str:
 def outcome_digest(doc: dict[str, Any]) -> str:
     """A digest of what *doc* says happened: the request's end state and every run's outcome.
     Two documents with the same digest certify the same thing (wording settings and customer
-    details may differ)."""
-    return _digest(
-        {
-            "status": doc["request"]["status"],
-            "completed_at": doc["dates"]["completed_at"],
-            "notified": doc["recipients_notified"],
-            "totals": doc["totals"],
-            "runs": [{k: v for k, v in r.items() if k != "file_name"} for r in doc["runs"]],
-        }
-    )
+    details may differ). A request without files digests as before they were certified."""
+    said: dict[str, Any] = {
+        "status": doc["request"]["status"],
+        "completed_at": doc["dates"]["completed_at"],
+        "notified": doc["recipients_notified"],
+        "totals": doc["totals"],
+        "runs": [{k: v for k, v in r.items() if k != "file_name"} for r in doc["runs"]],
+    }
+    files = certificate_files.digest_part(doc)
+    if files is not None:
+        said["files"] = files
+    return _digest(said)
 
 
 def item_states(req: DeletionRequest) -> list[dict[str, Any]]:
     """The request's items grouped by status, with what else a certificate's runs depend on,
     from one aggregate query."""
-    return list(
-        DeletionItem.objects.filter(request=req)
-        .values("status", "answer_lost")
-        .annotate(
-            n=Count("id"),
-            verified=Count("verified_at"),
-            verify_due=Count("verify_due_at"),
-            last_verified=Max("verified_at"),
-            last_confirmed=Max("confirmed_at"),
-        )
-        .order_by("status", "answer_lost")
+    return certificate_states.grouped(
+        DeletionItem.objects.filter(request=req), "status", "answer_lost"
     )
 
 
-def state_stamp(req: DeletionRequest, states: list[dict[str, Any]]) -> str:
-    """A digest of the request's end state and its *states*: whatever changes a certificate's
-    runs changes this (a retry or a reopened request also moves ``finished_at``, a late
-    verification moves the newest ``verified_at``)."""
-    return _digest([req.status, _iso(req.finished_at), states])
+def state_stamp(
+    req: DeletionRequest,
+    states: list[dict[str, Any]],
+    file_states: list[dict[str, Any]] | None = None,
+) -> str:
+    """A digest of the request's end state, its *states* and, when it erases files, its
+    *file_states*: whatever changes a certificate's runs or files changes this (a retry or a
+    reopened request also moves ``finished_at``, a late verification moves the newest
+    ``verified_at``). Without files it is what it was before files were certified."""
+    if file_states is None:
+        return _digest([req.status, _iso(req.finished_at), states])
+    return _digest([req.status, _iso(req.finished_at), states, file_states])
 
 
 def versions(req: DeletionRequest) -> list[Certificate]:
@@ -314,7 +325,8 @@ def issue(req: DeletionRequest, *, actor: Any = None, source: str = Source.SYSTE
     outcome the latest version does not state, otherwise the latest version.
 
     Refuses (:class:`RuleViolation`) a request that has not finished and has no version yet, or
-    that has unconfirmed runs (:class:`UnconfirmedRuns`). Two concurrent calls give one version.
+    that has unconfirmed runs (:class:`UnconfirmedRuns`) or uploaded files still in progress
+    (:class:`FilesInProgress`). Two concurrent calls give one version.
     """
     try:
         with transaction.atomic():
@@ -352,7 +364,10 @@ def _issue(req: DeletionRequest, *, actor: Any, source: str) -> Certificate:
             "Extend answered 404 to without proof that they are gone; it is certified once "
             "they are settled."
         )
-    stamp = state_stamp(req, states)
+    file_states = certificate_files.states(req) if req.erase_files else None
+    if file_states is not None:
+        certificate_files.check(req, file_states)
+    stamp = state_stamp(req, states, file_states)
     if previous is not None and previous.state_stamp == stamp:
         return previous
     doc = build_document(req)
@@ -390,6 +405,7 @@ def _issue(req: DeletionRequest, *, actor: Any, source: str) -> Certificate:
             "version": version,
             "supersedes": previous.version if previous is not None else None,
             "runs": len(doc["runs"]),
+            **({"files": len(doc["files"]["files"])} if req.erase_files else {}),
             "kid": kid,
             "signature": signature,
         },
@@ -411,7 +427,7 @@ def _reference(cert: Certificate) -> dict[str, Any]:
 def current(req: DeletionRequest, *, actor: Any = None, source: str = Source.SYSTEM) -> Certificate:
     """The version that pages and downloads show as "the certificate": :func:`issue`'s answer,
     or the latest version while the request cannot be certified (running again, unconfirmed
-    runs). Raises :class:`RuleViolation` if there is none."""
+    runs, files in progress). Raises :class:`RuleViolation` if there is none."""
     try:
         return issue(req, actor=actor, source=source)
     except RuleViolation:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from deletions.core import emails
 from deletions.models import DeletionRequest, Membership
 from deletions.reporting import progress
-from deletions.requests import receipts, transitions
+from deletions.requests import file_results, receipts, transitions
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +62,44 @@ class Outcomes:
     gone: int  # deleted (answer lost or not) + already gone
     all_gone: bool  # every run of the request is gone: nothing failed, nothing retained
     lines: list[str]
+    # The uploaded files: a heading and its lines when the request erased them; otherwise the
+    # heading says that they were not part of it, and there are no lines.
+    files_heading: str = ""
+    file_lines: tuple[str, ...] = ()
+    runs_failed: int = 0
+    files_failed: int = 0
+
+    @property
+    def failed_text(self) -> str:
+        """'1 parse run could not be deleted', '2 uploaded files could not be deleted', or
+        both."""
+        parts = []
+        if self.runs_failed or not self.files_failed:
+            parts.append(_runs(self.runs_failed))
+        if self.files_failed:
+            n = self.files_failed
+            parts.append(f"{n:,} uploaded file{'' if n == 1 else 's'}")
+        return f"{' and '.join(parts)} could not be deleted"
+
+
+def _files(req: DeletionRequest) -> tuple[str, tuple[str, ...], int]:
+    """The uploaded files' heading, lines and failures for the completion e-mail."""
+    tally = file_results.tally(req)
+    if tally is None or not tally.total:
+        return file_results.files_text(req, tally), (), 0
+    lines = [f"{tally.erased:,} erased"]
+    lines += [f"{n:,} kept: {why}" for why, n in file_results.kept_by_reason(req)]
+    if tally.failed:
+        lines.append(f"{tally.failed:,} could not be deleted")
+    noun = "uploaded file" if tally.total == 1 else "uploaded files"
+    return f"The {tally.total:,} {noun} of these runs:", tuple(lines), tally.failed
 
 
 def outcomes(req: DeletionRequest) -> Outcomes:
     """'104 deleted', 'N deleted (the answer to our request was lost; …)', 'N already gone at
     Extend', 'N failed', 'N retained for legal reasons; they will be deleted when the hold
-    ends': only the outcomes that happened (deleted always)."""
+    ends': only the outcomes that happened (deleted always). Then the uploaded files: erased,
+    kept and why, failed; or that they were not part of the request."""
     lost = receipts.answer_lost_count(req) if req.deleted_count else 0
     lines = [f"{req.deleted_count - lost:,} deleted"]
     if lost:
@@ -86,7 +118,16 @@ def outcomes(req: DeletionRequest) -> Outcomes:
             "when the hold ends"
         )
     gone = req.deleted_count + req.already_gone_count
-    return Outcomes(gone=gone, all_gone=gone == req.item_count, lines=lines)
+    heading, file_lines, files_failed = _files(req)
+    return Outcomes(
+        gone=gone,
+        all_gone=gone == req.item_count,
+        lines=lines,
+        files_heading=heading,
+        file_lines=file_lines,
+        runs_failed=req.failed_count,
+        files_failed=files_failed,
+    )
 
 
 def _send(name: str, req: DeletionRequest) -> int:

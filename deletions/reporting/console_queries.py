@@ -18,6 +18,7 @@ from deletions.models import (
     DeletionAttempt,
     DeletionItem,
     DeletionRequest,
+    FileAttempt,
     Workspace,
 )
 from deletions.requests.grounds import RefusalGround
@@ -37,6 +38,8 @@ class Page(Generic[M]):
     number: int
     has_next: bool
     query: str  # the current filters, to carry into page links
+    # The page's query parameter: "page", or another where a page pages two lists.
+    param: str = "page"
 
     @property
     def has_previous(self) -> bool:
@@ -51,21 +54,24 @@ class Page(Generic[M]):
         return self.number - 1
 
 
-def paginate(qs: QuerySet[M], params: QueryDict, *, per_page: int = 50) -> Page[M]:
+def paginate(
+    qs: QuerySet[M], params: QueryDict, *, per_page: int = 50, param: str = "page"
+) -> Page[M]:
     try:
-        number = max(int(params.get("page", "1")), 1)
+        number = max(int(params.get(param, "1")), 1)
     except ValueError:
         number = 1
     number = min(number, 10_000)
     start = (number - 1) * per_page
     rows = list(qs[start : start + per_page + 1])
     rest = params.copy()
-    rest.pop("page", None)
+    rest.pop(param, None)
     return Page(
         objects=rows[:per_page],
         number=number,
         has_next=len(rows) > per_page,
         query=rest.urlencode(),
+        param=param,
     )
 
 
@@ -132,7 +138,8 @@ TIMELINE_LIMIT = 200
 
 
 def timeline(req: DeletionRequest) -> tuple[list[TimelineEntry], bool]:
-    """The request's audit events and API attempts merged, newest first (two queries).
+    """The request's audit events and API attempts (for its runs and, when it erases them, its
+    uploaded files) merged, newest first (two or three queries).
 
     Returns the entries and whether older ones were left out.
     """
@@ -152,21 +159,32 @@ def timeline(req: DeletionRequest) -> tuple[list[TimelineEntry], bool]:
         )
         for e in events
     ]
-    entries += [
-        TimelineEntry(
-            at=a.started_at,
-            kind="attempt",
-            title=f"{a.get_kind_display()} {a.item.parse_run.run_id}",
-            status=f"{a.http_status or '—'} {a.outcome}".strip(),
-            extend_request_id=a.extend_request_id,
-            error=a.error,
-            detail=f"{a.duration_ms} ms",
+    entries += [_attempt_entry(a, a.item.parse_run.run_id) for a in attempts]
+    file_attempts = (
+        list(
+            FileAttempt.objects.filter(item__request=req)
+            .select_related("item")
+            .order_by("-started_at", "-id")[:TIMELINE_LIMIT]
         )
-        for a in attempts
-    ]
+        if req.erase_files
+        else []
+    )
+    entries += [_attempt_entry(a, f"file {a.item.file_id}") for a in file_attempts]
     entries.sort(key=lambda e: e.at, reverse=True)
-    truncated = len(events) == TIMELINE_LIMIT or len(attempts) == TIMELINE_LIMIT
+    truncated = TIMELINE_LIMIT in (len(events), len(attempts), len(file_attempts))
     return entries[:TIMELINE_LIMIT], truncated
+
+
+def _attempt_entry(attempt: DeletionAttempt | FileAttempt, subject: str) -> TimelineEntry:
+    return TimelineEntry(
+        at=attempt.started_at,
+        kind="attempt",
+        title=f"{attempt.get_kind_display()} {subject}",
+        status=f"{attempt.http_status or '—'} {attempt.outcome}".strip(),
+        extend_request_id=attempt.extend_request_id,
+        error=attempt.error,
+        detail=f"{attempt.duration_ms} ms",
+    )
 
 
 def _describe_event(event: AuditEvent) -> str:

@@ -10,7 +10,8 @@ estimate, in the customer's words (``eta_text``) and in the staff's (``staff_tex
 Read on every poll of the progress bar, so it uses the request's counters (kept by the item
 transitions), one small COUNT of the items in flight or awaiting proof, and, while running, the
 request's first pending item and one index-backed COUNT of the organisation's earlier pending
-items: never a COUNT over all of the request's items.
+items: never a COUNT over all of the request's items. A request that erases uploaded files adds
+one grouped count of its files (there are no counters for them on the request).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from django.utils import dateformat, timezone
 
 from deletions.engine.due import waiting_items
 from deletions.models import DeletionItem, DeletionRequest, Workspace
+from deletions.requests import file_results
+from deletions.requests.file_results import FileTally
 from deletions.workspaces import ratelimit
 
 RS = DeletionRequest.Status
@@ -69,6 +72,8 @@ class Progress:
     ahead: int = 0
     # Finished requests: seconds from start to finish.
     duration_seconds: float | None = None
+    # The request's uploaded files per outcome; None when it does not erase them.
+    files: FileTally | None = None
 
     @property
     def has_estimate(self) -> bool:
@@ -191,6 +196,7 @@ def progress_for(req: DeletionRequest, *, now: datetime | None = None) -> Progre
         eta_seconds=None,
         eta_text="",
         unconfirmed=unconfirmed,
+        files=file_results.tally(req),
     )
     status = req.status
     if status in FINISHED_STATUSES:
@@ -244,7 +250,12 @@ def _all_held(req: DeletionRequest, p: Progress) -> None:
 def _running(req: DeletionRequest, p: Progress, now: datetime) -> None:
     remaining = req.remaining_count
     if not remaining:
-        p.eta_text = p.staff_text = "All runs are done; finishing"
+        if p.files is not None and p.files.in_progress:
+            p.eta_text = p.staff_text = (
+                f"All runs are done; erasing their uploaded files ({p.files.progress_text})"
+            )
+        else:
+            p.eta_text = p.staff_text = "All runs are done; finishing"
         return
     ws = _workspace_of(req)
     stopped = _stopped(ws, now)

@@ -13,7 +13,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from deletions.core.errors import DomainError
 from deletions.gdpr import certificates, intake, retention
 from deletions.gdpr import deadlines as gdpr
-from deletions.models import Certificate, DeletionItem, DeletionRequest
+from deletions.models import Certificate, DeletionItem, DeletionRequest, FileErasure
 from deletions.requests import transitions
 from deletions.signals import outcome_changed
 
@@ -27,13 +27,20 @@ UNCONFIRMED_RETRIES = 12
 
 def needing_certificate() -> QuerySet[DeletionRequest]:
     """Finished requests whose latest certificate may no longer tell the truth: none issued,
-    finished again since, or a run verified since (not those with unconfirmed runs)."""
+    finished again since, or a run or an uploaded file verified since (not those with
+    unconfirmed runs or files still in progress)."""
     last_issued = Certificate.objects.filter(request=OuterRef("pk")).order_by("-version")
     verified_since = DeletionItem.objects.filter(
         request=OuterRef("pk"), verified_at__gt=OuterRef("last_issued")
     )
+    file_verified_since = FileErasure.objects.filter(
+        request=OuterRef("pk"), verified_at__gt=OuterRef("last_issued")
+    )
     unconfirmed = DeletionItem.objects.filter(
         request=OuterRef("pk"), status=DeletionItem.Status.UNCONFIRMED
+    )
+    files_open = FileErasure.objects.filter(
+        request=OuterRef("pk"), status__in=FileErasure.OPEN_STATUSES
     )
     return (
         DeletionRequest.objects.filter(
@@ -44,8 +51,10 @@ def needing_certificate() -> QuerySet[DeletionRequest]:
             Q(last_issued__isnull=True)
             | Q(finished_at__gt=F("last_issued"))
             | Exists(verified_since)
+            | Exists(file_verified_since)
         )
         .exclude(Exists(unconfirmed))
+        .exclude(Exists(files_open))
         .order_by("finished_at")
     )
 
@@ -72,7 +81,7 @@ def issue_certificate_task(self: Task[Any, Any], request_id: int) -> None:
         return
     try:
         certificates.issue(req)
-    except certificates.UnconfirmedRuns as exc:
+    except (certificates.UnconfirmedRuns, certificates.FilesInProgress) as exc:
         raise self.retry(exc=exc, countdown=UNCONFIRMED_RETRY_SECONDS) from exc
     except DomainError as exc:
         logger.info("no certificate for request %s: %s", request_id, exc)

@@ -29,7 +29,7 @@ def notify_subject_completed_task(self: Task[Any, Any], request_id: int) -> None
         return
     try:
         subject_notices.notify_completed(req)
-    except certificates.UnconfirmedRuns as exc:
+    except (certificates.UnconfirmedRuns, certificates.FilesInProgress) as exc:
         raise self.retry(exc=exc, countdown=RETRY_SECONDS) from exc
 
 

@@ -22,6 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("requests/<int:pk>/", customer_requests.request_detail, name="request"),
     path("requests/<int:pk>/progress/", customer_requests.request_progress, name="progress"),
     path("requests/<int:pk>/items/", customer_requests.request_items, name="items"),
+    path("requests/<int:pk>/files/", customer_requests.request_files, name="files"),
     path("requests/<int:pk>/cancel/", customer_requests.request_cancel, name="cancel"),
     path("requests/<int:pk>/receipt/", customer_requests.receipt_html, name="receipt"),
     path("requests/<int:pk>/receipt.csv", customer_requests.receipt_csv, name="receipt_csv"),

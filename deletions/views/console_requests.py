@@ -31,12 +31,12 @@ from deletions.forms.console import (
 )
 from deletions.gdpr import certificates, recipients, subject_notices
 from deletions.gdpr import deadlines as gdpr_deadlines
-from deletions.models import Approval, DeletionItem, DeletionRequest, Source
+from deletions.models import Approval, DeletionItem, DeletionRequest, FileErasure, Source
 from deletions.reporting import console_queries
 from deletions.reporting import holds as hold_reports
 from deletions.reporting.progress import Progress, cooling_off, progress_for
 from deletions.reporting.progress import moment as progress_moment
-from deletions.requests import bulk_decisions, results, transitions
+from deletions.requests import bulk_decisions, file_results, results, transitions
 from deletions.requests.grounds import GROUND_REQUIRED, RefusalGround
 from deletions.views.console_auth import (
     APPROVE,
@@ -47,6 +47,7 @@ from deletions.views.console_auth import (
 )
 
 IS = DeletionItem.Status
+FS = FileErasure.Status
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,24 @@ def _buttons(request: HttpRequest, req: DeletionRequest, state: dict[str, Any]) 
 CONFLICTS_SHOWN = 50
 
 
+def _files(request: HttpRequest, req: DeletionRequest) -> dict[str, Any]:
+    """The request's uploaded files for its page: a page of them (its own page parameter, beside
+    the items'), filtered by state, each with its result and why it was kept in staff's words."""
+    if not req.erase_files:
+        return {"files_page": None, "file_status": ""}
+    file_status = request.GET.get("file_status", "")
+    erasures = FileErasure.objects.filter(request=req).select_related("workspace").order_by("id")
+    if file_status in FS.values:
+        erasures = erasures.filter(status=file_status)
+    else:
+        file_status = ""
+    page = console_queries.paginate(erasures, request.GET, per_page=50, param="file_page")
+    for erasure in page.objects:
+        erasure.outcome = file_results.label(erasure)  # type: ignore[attr-defined]
+        erasure.why = file_results.kept_why(erasure, staff=True)  # type: ignore[attr-defined]
+    return {"files_page": page, "file_status": file_status, "file_statuses": FS.choices}
+
+
 @console_required()
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request(pk)
@@ -235,6 +254,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         ).order_by("resolved_at", "-seen_at")[:CONFLICTS_SHOWN]
     )
     open_conflicts = {c.parse_run_id for c in conflicts if c.resolved_at is None}
+    req_progress = progress(req)
     for item in items_page.objects:
         item.outcome = results.outcome_label(item, staff=True)  # type: ignore[attr-defined]
         item.holds = covering.get(item.parse_run_id, [])  # type: ignore[attr-defined]
@@ -244,9 +264,11 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "console/request_detail.html",
         {
             "req": req,
-            "progress": progress(req),
+            "progress": req_progress,
+            "files_text": file_results.files_text(req, req_progress.files),
             "cooling_off": cooling_off(req),
             "items_page": items_page,
+            **_files(request, req),
             "item_status": item_status,
             "item_statuses": IS.choices,
             "timeline": entries,

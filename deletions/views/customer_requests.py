@@ -1,10 +1,12 @@
-"""The customer's deletion requests: list, detail with live progress, items, cancel, receipt."""
+"""The customer's deletion requests: list, detail with live progress, items, uploaded files,
+cancel, receipt."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,20 +16,25 @@ from deletions.core.errors import DomainError
 from deletions.forms.cancellation import cancel_form_for
 from deletions.gdpr import deadlines as gdpr
 from deletions.gdpr import subject_notices
-from deletions.models import Approval, DeletionItem, DeletionRequest, Source
+from deletions.models import Approval, DeletionItem, DeletionRequest, FileErasure, Source
 from deletions.reporting.progress import FINISHED_STATUSES, Progress, cooling_off, progress_for
-from deletions.requests import holds, reads, receipts, results, transitions
+from deletions.requests import file_results, holds, reads, receipts, results, transitions
 from deletions.views.customer import (
     CustomerRequest,
+    KeysetPage,
     customer_required,
     get_request_for_user,
     keyset_page,
     visible_requests,
 )
 
+M = TypeVar("M", bound=Model)
 RS = DeletionRequest.Status
 IS = DeletionItem.Status
+FS = FileErasure.Status
 PAGE_SIZE = 50
+# Files shown on the request's page; the files page lists them all.
+FILES_ON_DETAIL = 10
 # While a request is in one of these, its progress bar polls for news: often while work goes
 # on, now and then while it waits for a decision (so an open page notices the approval).
 LIVE_STATUSES = frozenset({RS.APPROVED, RS.RUNNING, RS.PAUSED})
@@ -36,25 +43,43 @@ LIVE_POLL_SECONDS = 2
 WAITING_POLL_SECONDS = 10
 
 
-@require_GET
-@customer_required
-def request_list(request: CustomerRequest) -> HttpResponse:
-    """Members see their own requests; customer admins see all of the customer's."""
+def _page_by_status(
+    request: CustomerRequest,
+    rows: QuerySet[M],
+    statuses: list[str],
+    *,
+    field: str = "id",
+    descending: bool = False,
+) -> tuple[KeysetPage[M], str]:
+    """One keyset page of *rows* with the status the page asks for (``?status=``, if it is one
+    of *statuses*), and that status ("" for all)."""
     status = request.GET.get("status", "")
-    requests = visible_requests(request).select_related("requested_by")
-    if status in RS.values:
-        requests = requests.filter(status=status)
+    if status in statuses:
+        rows = rows.filter(status=status)
+    else:
+        status = ""
     page = keyset_page(
-        requests,
-        field="submitted_at",
-        descending=True,
+        rows,
+        field=field,
+        descending=descending,
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
         size=PAGE_SIZE,
     )
+    return page, status
+
+
+@require_GET
+@customer_required
+def request_list(request: CustomerRequest) -> HttpResponse:
+    """Members see their own requests; customer admins see all of the customer's."""
+    requests = visible_requests(request).select_related("requested_by")
+    page, status = _page_by_status(
+        request, requests, RS.values, field="submitted_at", descending=True
+    )
     ctx: dict[str, Any] = {
         "page": page,
-        "status": status if status in RS.values else "",
+        "status": status,
         "statuses": RS.choices,
         "is_admin": request.membership.is_customer_admin,
         "nav": "requests",
@@ -76,9 +101,11 @@ def _detail_context(request: CustomerRequest, req: DeletionRequest) -> dict[str,
     """Everything the live parts of the page show (progress, heading, banner, approvals,
     actions): the page renders them once and the poll re-renders them all."""
     approvals = list(req.approvals.select_related("approver"))
+    progress = progress_of(req)
     return {
         "req": req,
-        "progress": progress_of(req),
+        "progress": progress,
+        "files_text": file_results.files_text(req, progress.files),
         "live": req.status in LIVE_STATUSES | WAITING_STATUSES,
         "poll_seconds": LIVE_POLL_SECONDS if req.status in LIVE_STATUSES else WAITING_POLL_SECONDS,
         "finished": req.status in FINISHED_STATUSES,
@@ -96,6 +123,10 @@ def request_detail(request: CustomerRequest, pk: int) -> HttpResponse:
     req = get_request_for_user(request, pk)
     ctx = _detail_context(request, req)
     ctx.update({"days_left": gdpr.days_left(req), "nav": "requests"})
+    if req.erase_files:
+        first = list(FileErasure.objects.filter(request=req).order_by("id")[: FILES_ON_DETAIL + 1])
+        ctx["file_rows"] = file_rows(first[:FILES_ON_DETAIL])
+        ctx["more_files"] = len(first) > FILES_ON_DETAIL
     return render(request, "customer/request_detail.html", ctx)
 
 
@@ -109,8 +140,8 @@ def request_progress(request: CustomerRequest, pk: int) -> HttpResponse:
     return render(request, "customer/_progress.html", _detail_context(request, req))
 
 
-def plain_error(item: DeletionItem) -> str:
-    """The item's last error in words a customer understands."""
+def plain_error(item: DeletionItem | FileErasure) -> str:
+    """The item's (or file's) last error in words a customer understands."""
     code = item.last_http_status
     if item.status != IS.FAILED and not item.last_error:
         return ""
@@ -137,24 +168,14 @@ def plain_error(item: DeletionItem) -> str:
 def request_items(request: CustomerRequest, pk: int) -> HttpResponse:
     """Per-item outcomes, filtered by item state, one keyset page at a time."""
     req = get_request_for_user(request, pk)
-    status = request.GET.get("status", "")
     items = DeletionItem.objects.filter(request=req).select_related("parse_run")
-    if status in IS.values:
-        items = items.filter(status=status)
-    page = keyset_page(
-        items,
-        field="id",
-        descending=False,
-        after=request.GET.get("after", ""),
-        before=request.GET.get("before", ""),
-        size=PAGE_SIZE,
-    )
+    page, status = _page_by_status(request, items, IS.values)
     rows = [(item, results.outcome_label(item), plain_error(item)) for item in page.rows]
     ctx: dict[str, Any] = {
         "req": req,
         "page": page,
         "rows": rows,
-        "status": status if status in IS.values else "",
+        "status": status,
         # Held items are shown neutrally: never the hold's reason or reference.
         "statuses": [
             (v, holds.CUSTOMER_NOTICE if v == IS.HELD else label) for v, label in IS.choices
@@ -163,6 +184,33 @@ def request_items(request: CustomerRequest, pk: int) -> HttpResponse:
         "nav": "requests",
     }
     return render(request, "customer/request_items.html", ctx)
+
+
+def file_rows(erasures: list[FileErasure]) -> list[tuple[FileErasure, str, str, str]]:
+    """Each file with its result, why it was kept and its last error, in the customer's
+    words."""
+    return [(f, file_results.label(f), file_results.kept_why(f), plain_error(f)) for f in erasures]
+
+
+@require_GET
+@customer_required
+def request_files(request: CustomerRequest, pk: int) -> HttpResponse:
+    """The uploaded files the request erases, filtered by state, one keyset page at a time; a
+    request that does not erase files says so."""
+    req = get_request_for_user(request, pk)
+    page, status = _page_by_status(request, FileErasure.objects.filter(request=req), FS.values)
+    tally = file_results.tally(req)
+    ctx: dict[str, Any] = {
+        "req": req,
+        "page": page,
+        "rows": file_rows(page.rows),
+        "tally": tally,
+        "files_text": file_results.files_text(req, tally),
+        "status": status,
+        "statuses": FS.choices,
+        "nav": "requests",
+    }
+    return render(request, "customer/request_files.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])
@@ -226,6 +274,8 @@ def receipt_html(request: CustomerRequest, pk: int) -> HttpResponse:
         "summary": summary,
         "items": receipts.items(req),
         "legend": receipts.legend(summary),
+        "files": receipts.files(req),
+        "file_legend": receipts.file_legend(summary),
         "nav": "requests",
     }
     return render(request, "customer/receipt.html", ctx)

@@ -36,6 +36,7 @@ EXPECTED = {
     "/api/v1/retention-policies/switch": (403, 403, 403, 200, 200, 200, 403, 200),
     "/api/v1/requests/{id}": (200, 200, 404, 200, 200, 200, 404, 200),
     "/api/v1/requests/{id}/items": (200, 200, 404, 200, 200, 200, 404, 200),
+    "/api/v1/requests/{id}/files": (200, 200, 404, 200, 200, 200, 404, 200),
     "/api/v1/requests/{id}/certificate": (200, 200, 404, 200, 200, 200, 404, 200),
 }
 

@@ -103,4 +103,4 @@ def test_the_console_request_page_says_whether_the_files_go(
         return _fact(page.content.decode(), "request-files")
 
     assert line(erased) == "erased with the runs"
-    assert line(kept) == "kept"
+    assert line(kept) == "Not part of this request: left at Extend"

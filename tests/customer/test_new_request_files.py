@@ -149,4 +149,4 @@ def test_the_requesters_choice_is_kept_and_shown_on_the_request_page(
         return re.search(r'<dd id="request-files">(.*?)</dd>', body).group(1)
 
     assert line(erased) == "erased with the runs"
-    assert line(kept) == "kept"
+    assert line(kept) == "Not part of this request: left at Extend"

@@ -94,7 +94,7 @@ def test_a_finished_request_gets_a_certificate_with_everything_the_proof_needs(
     cert = certificates.issue(finished_request)
     assert cert.version == 1
     doc = json.loads(cert.document)
-    assert doc["format"].endswith("/v3")
+    assert doc["format"].endswith("/v4")
     assert doc["version"] == 1
     assert doc["supersedes"] is None
     assert doc["request"]["id"] == finished_request.pk
@@ -141,6 +141,12 @@ def test_a_finished_request_gets_a_certificate_with_everything_the_proof_needs(
         "Extend (processor), notified by DELETE /parse_runs/{id} at "
     )
     assert ".." in art19["statement"]
+    # A request that does not erase files says so (v4), rather than "0 erased".
+    assert doc["files"] == {
+        "erased_with_runs": False,
+        "statement": "Uploaded files were not part of this request: only the parse runs were "
+        "deleted, and the files uploaded to Extend were left as they were.",
+    }
     assert cert.kid == certificate_keys.signing_key().kid
     assert certificate_keys.check(cert.kid, cert.signature, cert.document.encode()) is None
     assert cert.hmac == ""

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from deletions.models import AuditEvent, DeletionRequest, Organization, Source
+from deletions.models import AuditEvent, DeletionRequest, FileErasure, Organization, Source
 from tests.factories import WorkspaceFactory, make_runs
 from tests.helpers import submitted_request
 
@@ -84,6 +84,17 @@ def grow_items(world: World, count: int) -> None:
     )
 
 
+def grow_files(world: World, count: int) -> None:
+    """The request under test erases files: one per run, as its start would have listed them."""
+    grow_items(world, count)
+    req = world.big_request
+    DeletionRequest.objects.filter(pk=req.pk).update(erase_files=True)
+    FileErasure.objects.bulk_create(
+        FileErasure(request=req, workspace=world.workspace, file_id=f"file_{n}")
+        for n in range(req.item_count)
+    )
+
+
 def grow_workspaces(world: World, count: int) -> None:
     """Half of them in an organisation of their own (its limits are shown on the row)."""
     for i in range(count):
@@ -116,6 +127,21 @@ PAGES: dict[str, tuple[str, Callable[[World, int], None], Callable[[World], str]
         "member",
         grow_items,
         lambda w: reverse("customer:items", args=[w.big_request.pk]),
+    ),
+    "customer request detail with files": (
+        "member",
+        grow_files,
+        lambda w: reverse("customer:request", args=[w.big_request.pk]),
+    ),
+    "customer request files": (
+        "member",
+        grow_files,
+        lambda w: reverse("customer:files", args=[w.big_request.pk]),
+    ),
+    "console request detail with files": (
+        "viewer",
+        grow_files,
+        lambda w: reverse("console:request_detail", args=[w.big_request.pk]),
     ),
     "console queue": (
         "viewer",
