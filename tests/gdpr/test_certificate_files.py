@@ -168,6 +168,11 @@ def test_the_pdf_and_the_verify_page_show_the_files(client, with_files):
 
 
 def test_a_request_without_files_says_so_in_the_pdf(finished_request):
+    # A standard request left its files; a GDPR one (as this fixture) always erases them.
+    DeletionRequest.objects.filter(pk=finished_request.pk).update(
+        kind=DeletionRequest.Kind.STANDARD, erase_files=False
+    )
+    finished_request.refresh_from_db()
     text = pdf_text(certificate_render.render_pdf(certificates.issue(finished_request)))
     assert "Uploaded files were not part of this request" in text
     assert "Uploaded files (" not in text
