@@ -360,3 +360,10 @@ def test_a_request_erasing_files_deletes_its_runs_then_the_files_only_they_use(
     wait_until(lambda: req.certificates.exists(), timeout=30)
     document = json.loads(certificates.issue(req).document)
     assert document["totals"][certificates.DELETED] == 5
+    section = document["files"]
+    assert section["erased_with_runs"] is True
+    certified = {entry["file_id"]: entry for entry in section["files"]}
+    assert {f for f, e in certified.items() if e["outcome"] == "deleted"} == {"file_pair", *own}
+    assert certified["file_in_use"]["outcome"] == "kept"
+    assert certified["file_in_use"]["kept_why"] == "Still used by 1 run not in this request"
+    assert all(e["extend_request_id"] for f, e in certified.items() if f != "file_in_use")
