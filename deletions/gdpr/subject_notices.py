@@ -34,7 +34,7 @@ from deletions.core import crypto, emails
 from deletions.core.errors import RuleViolation
 from deletions.gdpr import certificate_roles, certificates, recipients
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Source
-from deletions.requests import grounds, transitions
+from deletions.requests import file_results, grounds, transitions
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +187,23 @@ def completion_lines(req: DeletionRequest) -> list[str]:
             f"{_runs(req.held_count)} kept for legal reasons for now; "
             f"{'it' if req.held_count == 1 else 'they'} will be erased when those reasons end"
         )
+    return lines + _file_lines(req)
+
+
+def _files(n: int) -> str:
+    return f"{n:,} uploaded file{'' if n == 1 else 's'}"
+
+
+def _file_lines(req: DeletionRequest) -> list[str]:
+    """The uploaded files (the documents as they were sent), when the request erased them: what
+    was erased, and what was kept and why (in the customer's words, never "legal hold")."""
+    tally = file_results.tally(req)
+    if tally is None or not tally.total:
+        return []
+    lines = [f"{_files(tally.erased)} (the documents as they were sent) erased"]
+    lines += [f"{_files(n)} kept: {why}" for why, n in file_results.kept_by_reason(req)]
+    if tally.failed:
+        lines.append(f"{_files(tally.failed)} could not be erased yet; we are working on it")
     return lines
 
 

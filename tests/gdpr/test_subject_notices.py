@@ -21,6 +21,7 @@ from deletions.gdpr import certificate_checks, certificates, intake, subject_not
 from deletions.models import AuditEvent, DeletionRequest, ErasureIntake, Recipient, Source
 from deletions.requests import transitions
 from deletions.tasks.gdpr_notices import notify_subject_completed_task
+from tests.file_outcomes import erased, finished_with_files, shared
 from tests.gdpr.conftest import SUBJECT
 from tests.gdpr.intakes import confirm
 from tests.helpers import finish, submitted_request
@@ -469,3 +470,19 @@ def test_the_completion_notice_lists_no_recipients_unless_asked(public_request):
     notify_subject_completed_task.apply(args=(req.pk,))
     [message] = to_subject()
     assert "disclosed" not in message.body and "Payroll Ltd" not in message.body
+
+
+def test_the_subject_is_told_which_uploaded_files_were_erased_and_which_were_kept(
+    public_request, second_approver
+):
+    req = finished_with_files(
+        public_request,
+        second_approver,
+        {"file_0": erased(0), "file_1": erased(1), "file_2": shared(2)},
+    )
+    notify_subject_completed_task.apply(args=(req.pk,))
+    [message] = to_subject()
+    assert "3 documents erased" in message.body
+    assert "2 uploaded files (the documents as they were sent) erased" in message.body
+    assert "1 uploaded file kept: Still used by runs not in this request" in message.body
+    assert "permanently erased as set out below" in message.body
