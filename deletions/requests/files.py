@@ -10,9 +10,11 @@ before the DELETE, whether a present run outside the request still uses the file
 kept: "still used by 2 runs not in this request"). A request finishes only when its files are
 done too (:func:`open_count`).
 
-The item moves (complete, reschedule, unconfirm, unverify) mirror those of
-:mod:`deletions.requests.transitions` for runs: conditional updates that double as the claim
-check (the claim token fences a runner whose claim was taken over).
+The moves of a claimed file are conditional updates that double as the claim check (the claim
+token fences a runner whose claim was taken over); rescheduling and waiting for proof are the
+very same moves as a run's item's (:func:`transitions.reschedule_item`,
+:func:`transitions.unconfirm_item`), completing and unverifying differ (a file has no counters
+on its request and no tombstone).
 """
 
 from __future__ import annotations
@@ -225,48 +227,6 @@ def complete(
     if answer_lost:
         fields["answer_lost"] = True
     return bool(_claimed(erasure).update(**fields))
-
-
-def reschedule(
-    erasure: FileErasure,
-    *,
-    next_attempt_at: datetime,
-    http_status: int | None,
-    extend_request_id: str = "",
-    error: str = "",
-    count_attempt: bool = True,
-) -> bool:
-    """Put a claimed file back to pending, to be tried again at *next_attempt_at*."""
-    updates: dict[str, object] = {
-        "status": FS.PENDING,
-        "next_attempt_at": next_attempt_at,
-        "lease_expires_at": None,
-        "claim_token": None,
-        "last_http_status": http_status,
-        "last_request_id": extend_request_id,
-        "last_error": error,
-    }
-    if not count_attempt:
-        updates["attempts"] = F("attempts") - 1
-    return bool(_claimed(erasure).update(**updates))
-
-
-def unconfirm(
-    erasure: FileErasure, *, http_status: int | None, extend_request_id: str = ""
-) -> bool:
-    """A 404 to the first DELETE of the file: evidence, not proof (as for a run)."""
-    return bool(
-        _claimed(erasure).update(
-            status=FS.UNCONFIRMED,
-            unconfirmed_at=timezone.now(),
-            lease_expires_at=None,
-            next_attempt_at=None,
-            claim_token=None,
-            last_http_status=http_status,
-            last_request_id=extend_request_id,
-            last_error="Extend answered 404. Awaiting proof that the workspace is healthy.",
-        )
-    )
 
 
 def confirm_unconfirmed(workspace_id: int, *, version: int, proven_at: datetime) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -597,12 +597,10 @@ def hold_item(item: DeletionItem) -> bool:
 # row (which double as the claim check) plus counter updates on the request row. ---
 
 
-def _claimed(item: DeletionItem) -> QuerySet[DeletionItem]:
-    """*item*'s row if it is still in flight under *item*'s own claim (the fencing token): a
-    runner whose claim was taken over changes nothing."""
-    return DeletionItem.objects.filter(
-        pk=item.pk, status=IS.IN_FLIGHT, claim_token=item.claim_token
-    )
+def _claimed(item: DeletionItem | FileErasure) -> QuerySet[Any]:
+    """*item*'s row (a run's item, or a file) if it is still in flight under *item*'s own claim
+    (the fencing token): a runner whose claim was taken over changes nothing."""
+    return type(item).objects.filter(pk=item.pk, status=IS.IN_FLIGHT, claim_token=item.claim_token)
 
 
 def complete_item(
@@ -654,7 +652,7 @@ def complete_item(
 
 
 def reschedule_item(
-    item: DeletionItem,
+    item: DeletionItem | FileErasure,
     *,
     next_attempt_at: datetime,
     http_status: int | None,
@@ -662,7 +660,8 @@ def reschedule_item(
     error: str = "",
     count_attempt: bool = True,
 ) -> bool:
-    """Put an in-flight item back to pending, to be tried again at *next_attempt_at*."""
+    """Put an in-flight item (or file) back to pending, to be tried again at
+    *next_attempt_at*."""
     updates: dict[str, object] = {
         "status": IS.PENDING,
         "next_attempt_at": next_attempt_at,
@@ -680,9 +679,10 @@ def reschedule_item(
 
 
 def unconfirm_item(
-    item: DeletionItem, *, http_status: int | None, extend_request_id: str = ""
+    item: DeletionItem | FileErasure, *, http_status: int | None, extend_request_id: str = ""
 ) -> bool:
-    """Extend answered 404 to the portal's first DELETE of *item*: evidence, not proof. The item
+    """Extend answered 404 to the portal's first DELETE of *item* (or file): evidence, not
+    proof. The item
     waits, under the credentials version it was claimed with, for the workspace to be shown
     healthy (:func:`confirm_unconfirmed`) or its credentials to change
     (:func:`requeue_unconfirmed`).
