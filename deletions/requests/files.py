@@ -8,7 +8,7 @@ approved work begins). The files wait until every run of the request is done
 not all erased (a run held, or failed) is kept and says why. The engine's gate asks, right
 before the DELETE, whether a present run outside the request still uses the file (then it is
 kept: "still used by 2 runs not in this request"). A request finishes only when its files are
-done too (:func:`open_count`).
+done too (:func:`counts`).
 
 The moves of a claimed file are conditional updates that double as the claim check (the claim
 token fences a runner whose claim was taken over); rescheduling and waiting for proof are the
@@ -70,13 +70,6 @@ def plan(req: DeletionRequest) -> int:
     return len(created)
 
 
-def open_count(request_id: int) -> int:
-    """Files of the request with work still ahead of them."""
-    return FileErasure.objects.filter(
-        request_id=request_id, status__in=FileErasure.OPEN_STATUSES
-    ).count()
-
-
 def release(request_id: int) -> int:
     """Every run of the request is done: its waiting files become due, or are kept.
 
@@ -129,14 +122,6 @@ def reopen(request_id: int) -> int:
     ).update(status=FS.WAITING, kept_reason="", last_error="")
     return waiting + files.filter(status=FS.FAILED).update(
         status=FS.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
-    )
-
-
-def end_unstarted(request_id: int) -> int:
-    """The request ended without its files' turn (cancelled while paused is not possible; a
-    request that finishes always releases first): whatever still waits is kept."""
-    return FileErasure.objects.filter(request_id=request_id, status=FS.WAITING).update(
-        status=FS.KEPT, kept_reason=Reason.REQUEST_ENDED
     )
 
 
